@@ -1,0 +1,53 @@
+#include "cluster/storage/record_log.h"
+
+#include <boost/crc.hpp>
+
+#include <cstdint>
+
+namespace ksim {
+namespace {
+
+uint32_t Crc32(std::string_view data) {
+  boost::crc_32_type crc;
+  crc.process_bytes(data.data(), data.size());
+  return crc.checksum();
+}
+
+void PutU32(uint32_t v, std::string* out) {
+  for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+uint32_t GetU32(const char* p) {
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) v |= static_cast<uint32_t>(static_cast<unsigned char>(p[i])) << (8 * i);
+  return v;
+}
+
+constexpr size_t kHeaderBytes = 8;
+
+}  // namespace
+
+void AppendRecord(std::string_view payload, std::string* out) {
+  PutU32(static_cast<uint32_t>(payload.size()), out);
+  PutU32(Crc32(payload), out);
+  out->append(payload);
+}
+
+DecodedRecords DecodeRecords(std::string_view data) {
+  DecodedRecords result;
+  size_t pos = 0;
+  while (data.size() - pos >= kHeaderBytes) {
+    const uint32_t length = GetU32(data.data() + pos);
+    const uint32_t crc = GetU32(data.data() + pos + 4);
+    if (data.size() - pos - kHeaderBytes < length) break;
+    const std::string_view payload = data.substr(pos + kHeaderBytes, length);
+    if (Crc32(payload) != crc) break;
+    result.payloads.emplace_back(payload);
+    pos += kHeaderBytes + length;
+  }
+  result.valid_bytes = pos;
+  result.torn_tail = pos != data.size();
+  return result;
+}
+
+}  // namespace ksim

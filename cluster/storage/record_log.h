@@ -1,0 +1,26 @@
+// Record framing for append-only files (logs, WALs): each record is
+//   [u32 little-endian payload length][u32 little-endian CRC-32 of payload][payload].
+// A crash can leave a torn or garbled tail; decoding stops at the first record that is
+// short or fails its checksum and reports how many bytes were valid, so recovery can
+// truncate there instead of trusting garbage.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ksim {
+
+// Appends one framed record holding `payload` to `out`.
+void AppendRecord(std::string_view payload, std::string* out);
+
+struct DecodedRecords {
+  std::vector<std::string> payloads;  // the valid records, in order
+  size_t valid_bytes = 0;             // length of the valid prefix of the input
+  bool torn_tail = false;             // bytes after the valid prefix were discarded
+};
+
+DecodedRecords DecodeRecords(std::string_view data);
+
+}  // namespace ksim

@@ -1,0 +1,73 @@
+// Fault: one thing that goes wrong (or is put right) in a simulated run, named by host
+// and process names so that a schedule reads like a story and shrinks to one a person
+// can follow: "t=12.500s partition [n0 n1] | [n2 n3 n4]".
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "cluster/env/status.h"
+#include "cluster/env/time.h"
+
+namespace ksim::sim {
+class World;
+}
+
+namespace ksim::faults {
+
+enum class FaultKind {
+  kPartition,      // groups: split the network between groups
+  kIsolate,        // host: cut every link to and from one host
+  kOneWay,         // groups[0] -> groups[1]: packets from the first group never arrive
+  kBridge,         // groups[0] | groups[1], host sees both sides
+  kHeal,           // restore every link
+  kCrashProcess,   // host, process
+  kRestartProcess, // host, process
+  kPowerOff,       // host: unsynced writes may be lost
+  kPowerOn,        // host
+  kPause,          // host
+  kResume,         // host
+  kClockJump,      // host, amount: step the wall clock
+  kClockSkew,      // host, amount: set the wall clock offset
+  kClockDrift,     // host, ppm: clocks run fast or slow
+  kLinkFaults,     // loss, duplicate, reorder probabilities on every link
+  kLinkClear,      // back to the default link parameters
+  kSlowDisk,       // host, amount: extra fsync latency
+  kDiskErrors,     // host, rate: probability that a write fails
+  kDiskHeal,       // host: disk back to normal
+};
+
+struct Fault {
+  FaultKind kind = FaultKind::kHeal;
+  std::vector<std::vector<std::string>> groups;
+  std::string host;
+  std::string process;
+  Nanos amount{0};
+  int64_t ppm = 0;
+  double loss = 0, duplicate = 0, reorder = 0, rate = 0;
+
+  // One line, e.g. "partition [n0 n1] | [n2 n3 n4]" or "crash n2/counter".
+  std::string Describe() const;
+};
+
+struct TimedFault {
+  Nanos at{0};
+  Fault fault;
+  std::string Describe() const;  // "t=12.500s <fault>"
+};
+
+std::string_view FaultKindName(FaultKind kind);
+
+// Applies `fault` to the world now. InvalidArgument naming the unknown host or process.
+Status ApplyFault(sim::World& world, const Fault& fault);
+
+// Puts everything right: links restored and default, every host powered on, resumed,
+// clocks nominal, disks healthy, every registered process running.
+void HealAll(sim::World& world);
+
+// Schedules each fault at its time (relative to now) and records its description in
+// `log` as it is applied (if non-null). REQUIRES: `log` outlives the run.
+void ScheduleFaults(sim::World& world, const std::vector<TimedFault>& schedule, std::vector<std::string>* log);
+
+}  // namespace ksim::faults

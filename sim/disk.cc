@@ -1,0 +1,238 @@
+#include "sim/disk.h"
+
+#include <cassert>
+#include <set>
+
+#include "sim/trace.h"
+#include "sim/world.h"
+
+namespace ksim::sim {
+
+SimDisk::SimDisk(World* world, Random random, const DiskOptions& options)
+    : world_(world), random_(std::move(random)), options_(options) {}
+
+Status SimDisk::CheckPath(const std::string& path) {
+  if (path.empty() || path.front() == '/' || path.back() == '/') {
+    return Status::InvalidArgument("disk path '" + path + "': must be relative and name a file");
+  }
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = path.find('/', start);
+    if (end == std::string::npos) end = path.size();
+    const std::string_view part(path.data() + start, end - start);
+    if (part.empty() || part == "." || part == "..") {
+      return Status::InvalidArgument("disk path '" + path + "': empty, '.' or '..' component");
+    }
+    start = end + 1;
+  }
+  return Status::Ok();
+}
+
+Status SimDisk::MaybeFailWrite(const std::string& path) {
+  if (options_.write_error_rate > 0 && random_.Bernoulli(options_.write_error_rate)) {
+    ++stats_.write_errors;
+    return Status::IOError("write to '" + path + "' failed (injected disk fault)");
+  }
+  return Status::Ok();
+}
+
+SimDisk::Inode* SimDisk::FindOrCreate(const std::string& path) {
+  auto it = names_.find(path);
+  if (it != names_.end()) return &inodes_[it->second];
+  const uint64_t ino = next_inode_++;
+  names_[path] = ino;
+  journal_.push_back(MetaOp{MetaOp::kCreate, path, {}, ino});
+  ++journal_issued_;
+  return &inodes_[ino];
+}
+
+void SimDisk::ApplyContent(const ContentOp& op, std::string* content) {
+  if (op.replace) {
+    *content = op.data;
+  } else {
+    *content += op.data;
+  }
+}
+
+Status SimDisk::Append(const std::string& path, std::string_view data) {
+  if (Status s = CheckPath(path); !s.ok()) return s;
+  if (Status s = MaybeFailWrite(path); !s.ok()) return s;
+  Inode* inode = FindOrCreate(path);
+  inode->current.append(data);
+  inode->pending.push_back(ContentOp{false, std::string(data)});
+  ++inode->ops_issued;
+  ++stats_.writes;
+  stats_.bytes_written += data.size();
+  return Status::Ok();
+}
+
+Status SimDisk::WriteFile(const std::string& path, std::string_view data) {
+  if (Status s = CheckPath(path); !s.ok()) return s;
+  if (Status s = MaybeFailWrite(path); !s.ok()) return s;
+  Inode* inode = FindOrCreate(path);
+  inode->current.assign(data);
+  inode->pending.push_back(ContentOp{true, std::string(data)});
+  ++inode->ops_issued;
+  ++stats_.writes;
+  stats_.bytes_written += data.size();
+  return Status::Ok();
+}
+
+Nanos SimDisk::FsyncLatency() {
+  const int64_t jitter = options_.fsync_latency_jitter.count();
+  return options_.fsync_latency_min + Nanos(jitter > 0 ? random_.Range(0, jitter) : 0) +
+         options_.fsync_extra_latency;
+}
+
+void SimDisk::Sync(const std::string& path, std::function<void(Status)> done) {
+  ++stats_.syncs;
+  auto it = names_.find(path);
+  if (it == names_.end()) {
+    world_->After(Nanos(0), [done = std::move(done), path] { done(Status::NotFound("sync '" + path + "'")); });
+    return;
+  }
+  const uint64_t ino = it->second;
+  const uint64_t target = inodes_[ino].ops_issued;
+  const uint64_t epoch = power_epoch_;
+  world_->After(FsyncLatency(), [this, ino, target, epoch, done = std::move(done)] {
+    if (epoch != power_epoch_) return;  // the host lost power before the fsync finished
+    auto found = inodes_.find(ino);
+    if (found != inodes_.end()) {
+      Inode& inode = found->second;
+      while (inode.ops_durable < target && !inode.pending.empty()) {
+        ApplyContent(inode.pending.front(), &inode.durable);
+        inode.pending.pop_front();
+        ++inode.ops_durable;
+      }
+    }
+    done(Status::Ok());
+  });
+}
+
+void SimDisk::ApplyMeta(const MetaOp& op, std::map<std::string, uint64_t>* names) {
+  switch (op.kind) {
+    case MetaOp::kCreate:
+      (*names)[op.path] = op.inode;
+      break;
+    case MetaOp::kRename: {
+      auto it = names->find(op.path);
+      if (it == names->end()) break;
+      const uint64_t ino = it->second;
+      names->erase(it);
+      (*names)[op.to] = ino;
+      break;
+    }
+    case MetaOp::kRemove:
+      names->erase(op.path);
+      break;
+  }
+}
+
+void SimDisk::SyncDir(const std::string& dir, std::function<void(Status)> done) {
+  ++stats_.syncs;
+  const uint64_t target = journal_issued_;
+  const uint64_t epoch = power_epoch_;
+  world_->After(FsyncLatency(), [this, target, epoch, done = std::move(done)] {
+    if (epoch != power_epoch_) return;
+    while (journal_committed_ < target && !journal_.empty()) {
+      ApplyMeta(journal_.front(), &durable_names_);
+      journal_.pop_front();
+      ++journal_committed_;
+    }
+    done(Status::Ok());
+  });
+}
+
+Status SimDisk::Rename(const std::string& from, const std::string& to) {
+  if (Status s = CheckPath(from); !s.ok()) return s;
+  if (Status s = CheckPath(to); !s.ok()) return s;
+  auto it = names_.find(from);
+  if (it == names_.end()) return Status::NotFound("rename '" + from + "': no such file");
+  if (from == to) return Status::Ok();
+  const uint64_t ino = it->second;
+  names_.erase(it);
+  names_[to] = ino;
+  journal_.push_back(MetaOp{MetaOp::kRename, from, to, 0});
+  ++journal_issued_;
+  return Status::Ok();
+}
+
+Status SimDisk::Read(const std::string& path, std::string* out) const {
+  if (Status s = CheckPath(path); !s.ok()) return s;
+  auto it = names_.find(path);
+  if (it == names_.end()) return Status::NotFound("read '" + path + "': no such file");
+  *out = inodes_.at(it->second).current;
+  return Status::Ok();
+}
+
+Status SimDisk::List(const std::string& dir, std::vector<std::string>* names) const {
+  names->clear();
+  const std::string prefix = dir.empty() ? "" : dir + "/";
+  for (auto it = names_.lower_bound(prefix); it != names_.end(); ++it) {
+    const std::string& path = it->first;
+    if (path.compare(0, prefix.size(), prefix) != 0) break;
+    const std::string rest = path.substr(prefix.size());
+    if (rest.find('/') == std::string::npos) names->push_back(rest);
+  }
+  return Status::Ok();  // names_ is ordered, so the list is sorted
+}
+
+Status SimDisk::Remove(const std::string& path) {
+  if (Status s = CheckPath(path); !s.ok()) return s;
+  auto it = names_.find(path);
+  if (it == names_.end()) return Status::NotFound("remove '" + path + "': no such file");
+  names_.erase(it);
+  journal_.push_back(MetaOp{MetaOp::kRemove, path, {}, 0});
+  ++journal_issued_;
+  return Status::Ok();
+}
+
+size_t SimDisk::UnsyncedBytes() const {
+  size_t bytes = 0;
+  for (const auto& [ino, inode] : inodes_) {
+    for (const ContentOp& op : inode.pending) bytes += op.data.size();
+  }
+  return bytes;
+}
+
+void SimDisk::Crash() {
+  ++stats_.crashes;
+  ++power_epoch_;
+  Trace& trace = world_->trace();
+  trace.Mix(static_cast<uint64_t>(TraceTag::kDiskCrash));
+
+  // Contents: a random prefix of each inode's pending operations reaches the platter.
+  for (auto& [ino, inode] : inodes_) {
+    const size_t pending = inode.pending.size();
+    const size_t keep = pending == 0 ? 0 : static_cast<size_t>(random_.Uniform(pending + 1));
+    for (size_t i = 0; i < keep; ++i) ApplyContent(inode.pending[i], &inode.durable);
+    if (keep < pending && options_.torn_writes && random_.Bernoulli(0.5)) {
+      ContentOp torn = inode.pending[keep];
+      torn.data.resize(static_cast<size_t>(random_.Uniform(torn.data.size() + 1)));
+      ApplyContent(torn, &inode.durable);
+    }
+    stats_.ops_lost_at_crash += pending - keep;
+    trace.Mix(ino * 1000003 + keep);
+    inode.pending.clear();
+    inode.ops_durable = inode.ops_issued;
+    inode.current = inode.durable;
+  }
+
+  // Names: a random prefix of the uncommitted journal survives.
+  const size_t journal_keep =
+      journal_.empty() ? 0 : static_cast<size_t>(random_.Uniform(journal_.size() + 1));
+  for (size_t i = 0; i < journal_keep; ++i) ApplyMeta(journal_[i], &durable_names_);
+  trace.Mix(journal_keep);
+  journal_.clear();
+  journal_committed_ = journal_issued_;
+  names_ = durable_names_;
+
+  // Inodes no name refers to are gone.
+  std::set<uint64_t> referenced;
+  for (const auto& [path, ino] : names_) referenced.insert(ino);
+  for (auto it = inodes_.begin(); it != inodes_.end();) {
+    it = referenced.count(it->first) ? std::next(it) : inodes_.erase(it);
+  }
+}
+
+}  // namespace ksim::sim

@@ -1,0 +1,266 @@
+#include "sim/process_env.h"
+
+#include <fmt/format.h>
+
+#include "sim/network.h"
+#include "sim/world.h"
+
+namespace ksim::sim {
+
+// --- Clock ------------------------------------------------------------------------
+
+class SimProcess::Clock final : public ksim::Clock {
+ public:
+  Clock(Host* host, ProcessTokenPtr token) : host_(host), token_(std::move(token)) {}
+  ~Clock() override { CancelAll(); }
+
+  Nanos MonotonicNow() const override { return host_->MonotonicNow(); }
+  Nanos WallNow() const override { return host_->WallNow(); }
+
+  TimerId Schedule(Nanos delay, std::function<void()> fn) override {
+    const TimerId id = next_id_++;
+    const Nanos world_delay = host_->ToWorldDelay(delay < Nanos(0) ? Nanos(0) : delay);
+    const EventId event = host_->world().After(world_delay, [this, token = token_, id, fn = std::move(fn)]() mutable {
+      if (!token->alive) return;
+      // Fired: from now on Cancel(id) reports false, even while a pause holds the call.
+      pending_.erase(id);
+      token->host->RunInProcess(token, [this, id, fn = std::move(fn)] {
+        if (cancelled_while_held_.erase(id)) return;
+        fn();
+      });
+    });
+    pending_.emplace(id, event);
+    return id;
+  }
+
+  bool Cancel(TimerId id) override {
+    auto it = pending_.find(id);
+    if (it == pending_.end()) {
+      // A timer that fired while the host was paused is held; cancelling it still
+      // prevents the call, but it counts as already fired.
+      if (host_->is_paused() && id != 0 && id < next_id_) cancelled_while_held_.insert(id);
+      return false;
+    }
+    host_->world().Cancel(it->second);
+    pending_.erase(it);
+    return true;
+  }
+
+  void CancelAll() {
+    for (auto& [id, event] : pending_) host_->world().Cancel(event);
+    pending_.clear();
+  }
+
+ private:
+  Host* host_;
+  ProcessTokenPtr token_;
+  TimerId next_id_ = 1;
+  std::map<TimerId, EventId> pending_;
+  std::set<TimerId> cancelled_while_held_;
+};
+
+// --- Transport --------------------------------------------------------------------
+
+class SimProcess::Transport final : public ksim::Transport {
+ public:
+  Transport(Host* host, ProcessTokenPtr token) : host_(host), token_(std::move(token)) {}
+
+  Address LocalAddress(uint16_t port) const override { return host_->name() + ":" + std::to_string(port); }
+
+  Status Listen(uint16_t port, std::function<void(std::shared_ptr<Connection>)> on_accept) override {
+    Status s = host_->world().network().Listen(token_, port, [this, on_accept = std::move(on_accept)](
+                                                                  std::shared_ptr<Connection> conn) {
+      connections_.push_back(conn);
+      on_accept(std::move(conn));
+    });
+    if (s.ok()) ports_.insert(port);
+    return s;
+  }
+
+  void StopListening(uint16_t port) override {
+    host_->world().network().StopListening(host_->id(), port, token_);
+    ports_.erase(port);
+  }
+
+  std::shared_ptr<Connection> Connect(const Address& to, ConnectionHandlers handlers,
+                                      std::function<void()> on_open) override {
+    std::string name;
+    uint16_t port = 0;
+    if (!ParseAddress(to, &name, &port).ok()) return nullptr;
+    Host* target = host_->world().FindHost(name);
+    auto conn = host_->world().network().Connect(token_, target ? target->id() : Network::kNoHost, port, to,
+                                                 std::move(handlers), std::move(on_open));
+    connections_.push_back(conn);
+    return conn;
+  }
+
+  // The kernel closes a dying process's sockets. The process object is already gone, so
+  // handles it dropped are closed; this closes the ones it still held.
+  void CloseAll() {
+    for (uint16_t port : ports_) host_->world().network().StopListening(host_->id(), port, token_);
+    ports_.clear();
+    for (auto& weak : connections_) {
+      if (auto conn = weak.lock()) conn->Close();
+    }
+    connections_.clear();
+  }
+
+ private:
+  Host* host_;
+  ProcessTokenPtr token_;
+  std::set<uint16_t> ports_;
+  std::vector<std::weak_ptr<Connection>> connections_;
+};
+
+// --- Disk -------------------------------------------------------------------------
+
+class SimProcess::Disk final : public ksim::Disk {
+ public:
+  Disk(Host* host, ProcessTokenPtr token) : disk_(&host->disk()), token_(std::move(token)) {}
+
+  Status Append(const std::string& path, std::string_view data) override { return disk_->Append(path, data); }
+  Status WriteFile(const std::string& path, std::string_view data) override { return disk_->WriteFile(path, data); }
+  void Sync(const std::string& path, std::function<void(Status)> done) override {
+    disk_->Sync(path, Wrap(std::move(done)));
+  }
+  void SyncDir(const std::string& dir, std::function<void(Status)> done) override {
+    disk_->SyncDir(dir, Wrap(std::move(done)));
+  }
+  Status Rename(const std::string& from, const std::string& to) override { return disk_->Rename(from, to); }
+  Status Read(const std::string& path, std::string* out) const override { return disk_->Read(path, out); }
+  Status List(const std::string& dir, std::vector<std::string>* names) const override {
+    return disk_->List(dir, names);
+  }
+  Status Remove(const std::string& path) override { return disk_->Remove(path); }
+
+ private:
+  std::function<void(Status)> Wrap(std::function<void(Status)> done) {
+    return [token = token_, done = std::move(done)](Status s) {
+      token->host->RunInProcess(token, [done, s] { done(s); });
+    };
+  }
+  SimDisk* disk_;
+  ProcessTokenPtr token_;
+};
+
+// --- ContainerRuntime -------------------------------------------------------------
+
+class SimProcess::Runtime final : public ksim::ContainerRuntime {
+ public:
+  Runtime(Host* host, ProcessTokenPtr token) : rt_(&host->runtime()), token_(std::move(token)) {}
+  ~Runtime() override { Unsubscribe(); }
+
+  void PullImage(const std::string& image, std::function<void(Status)> done) override {
+    rt_->PullImage(image, Wrap(std::move(done)));
+  }
+  void Create(const ContainerSpec& spec, std::function<void(Status, std::string)> done) override {
+    rt_->Create(spec, Wrap(std::move(done)));
+  }
+  void Start(const std::string& id, std::function<void(Status)> done) override { rt_->Start(id, Wrap(std::move(done))); }
+  void Stop(const std::string& id, Nanos grace, std::function<void(Status)> done) override {
+    rt_->Stop(id, grace, Wrap(std::move(done)));
+  }
+  void Remove(const std::string& id, std::function<void(Status)> done) override {
+    rt_->Remove(id, Wrap(std::move(done)));
+  }
+  void Inspect(const std::string& id, std::function<void(Status, ContainerStatus)> done) override {
+    rt_->Inspect(id, Wrap(std::move(done)));
+  }
+  void List(std::function<void(Status, std::vector<ContainerStatus>)> done) override { rt_->List(Wrap(std::move(done))); }
+  void Logs(const std::string& id, std::function<void(Status, std::string)> done) override {
+    rt_->Logs(id, Wrap(std::move(done)));
+  }
+  void Exec(const std::string& id, const std::vector<std::string>& command, Nanos timeout,
+            std::function<void(Status, ExecResult)> done) override {
+    rt_->Exec(id, command, timeout, Wrap(std::move(done)));
+  }
+  void Unsubscribe() {
+    if (subscribed_) rt_->SetEventHandler(nullptr);
+    subscribed_ = false;
+  }
+  void SubscribeEvents(std::function<void(const ContainerEvent&)> on_event) override {
+    subscribed_ = static_cast<bool>(on_event);
+    if (!on_event) {
+      rt_->SetEventHandler(nullptr);
+      return;
+    }
+    rt_->SetEventHandler(Wrap(std::move(on_event)));
+  }
+
+ private:
+  template <typename... Args>
+  std::function<void(Args...)> Wrap(std::function<void(Args...)> fn) {
+    return [token = token_, fn = std::move(fn)](Args... args) {
+      token->host->RunInProcess(token, [fn, args...] { fn(args...); });
+    };
+  }
+  SimContainerRuntime* rt_;
+  ProcessTokenPtr token_;
+  bool subscribed_ = false;
+};
+
+// --- Dataplane, Logger ------------------------------------------------------------
+
+class SimProcess::Dataplane final : public ksim::Dataplane {
+ public:
+  explicit Dataplane(Host* host) : dp_(&host->dataplane()) {}
+  Status Apply(const std::vector<ServiceRule>& rules) override { return dp_->Apply(rules); }
+
+ private:
+  SimDataplane* dp_;
+};
+
+class SimProcess::Logger final : public ksim::Logger {
+ public:
+  Logger(Host* host, std::string process) : host_(host), process_(std::move(process)) {}
+  void Log(LogLevel level, std::string_view component, std::string_view message) override {
+    host_->world().log().Add(host_->world().now(), host_->name(), level,
+                             component.empty() ? std::string_view(process_) : component, message);
+  }
+
+ private:
+  Host* host_;
+  std::string process_;
+};
+
+// --- SimProcess -------------------------------------------------------------------
+
+SimProcess::SimProcess(Host* host, const std::string& name, uint64_t incarnation)
+    : host_(host),
+      token_(std::make_shared<ProcessToken>(ProcessToken{true, host, name, incarnation})),
+      random_(host->world().ChildRandom(fmt::format("host/{}/process/{}/{}", host->name(), name, incarnation))) {
+  clock_ = std::make_unique<Clock>(host, token_);
+  transport_ = std::make_unique<Transport>(host, token_);
+  disk_ = std::make_unique<Disk>(host, token_);
+  runtime_ = std::make_unique<Runtime>(host, token_);
+  dataplane_ = std::make_unique<Dataplane>(host);
+  logger_ = std::make_unique<Logger>(host, name);
+  env_.host = host->name();
+  env_.clock = clock_.get();
+  env_.transport = transport_.get();
+  env_.disk = disk_.get();
+  env_.runtime = runtime_.get();
+  env_.dataplane = dataplane_.get();
+  env_.random = &random_;
+  env_.log = logger_.get();
+}
+
+SimProcess::~SimProcess() { Kill(false); }
+
+void SimProcess::Launch(const ProcessFactory& factory) {
+  process_ = factory(env_);
+  Process* p = process_.get();
+  host_->world().After(Nanos(0), [token = token_, p] { token->host->RunInProcess(token, [p] { p->Start(); }); });
+}
+
+void SimProcess::Kill(bool power_loss) {
+  if (killed_) return;
+  killed_ = true;
+  token_->alive = false;
+  process_.reset();  // the object may still call its Env while it is destroyed
+  clock_->CancelAll();
+  if (!power_loss) transport_->CloseAll();
+  runtime_->Unsubscribe();
+}
+
+}  // namespace ksim::sim
