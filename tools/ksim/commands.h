@@ -1,0 +1,20 @@
+// The ksim subcommands. Each Add*Command registers its flags on `app` and returns the
+// function main runs when that subcommand was chosen; the function returns the exit
+// code: 0 success, 1 a check failed, 2 bad input.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+
+namespace ksim::tools {
+
+using CommandFn = std::function<int()>;
+
+CommandFn AddDemoCommand(CLI::App& app);
+CommandFn AddDemoNodeCommand(CLI::App& app);
+
+// Exit code for bad input; printed messages start with "ksim: ".
+inline constexpr int kExitBadInput = 2;
+
+}  // namespace ksim::tools
