@@ -178,12 +178,14 @@ void HealAll(sim::World& world) {
   }
 }
 
-void ScheduleFaults(sim::World& world, const std::vector<TimedFault>& schedule, std::vector<std::string>* log) {
+void ScheduleFaults(sim::World& world, const std::vector<TimedFault>& schedule, std::vector<std::string>* log,
+                    std::function<void(const Fault&)> on_applied) {
   const Nanos start = world.now();
   for (const TimedFault& tf : schedule) {
-    world.At(start + tf.at, [&world, tf, log] {
+    world.At(start + tf.at, [&world, tf, log, on_applied] {
       Status s = ApplyFault(world, tf.fault);
       if (log) log->push_back(TimedFault{world.now(), tf.fault}.Describe() + (s.ok() ? "" : " (" + s.ToString() + ")"));
+      if (on_applied) on_applied(tf.fault);
     });
   }
 }

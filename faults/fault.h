@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -67,7 +68,9 @@ Status ApplyFault(sim::World& world, const Fault& fault);
 void HealAll(sim::World& world);
 
 // Schedules each fault at its time (relative to now) and records its description in
-// `log` as it is applied (if non-null). REQUIRES: `log` outlives the run.
-void ScheduleFaults(sim::World& world, const std::vector<TimedFault>& schedule, std::vector<std::string>* log);
+// `log` as it is applied (if non-null); `on_applied` (if set) runs after each one, so a
+// checker can look at the system right after a fault. REQUIRES: `log` outlives the run.
+void ScheduleFaults(sim::World& world, const std::vector<TimedFault>& schedule, std::vector<std::string>* log,
+                    std::function<void(const Fault&)> on_applied = nullptr);
 
 }  // namespace ksim::faults

@@ -51,6 +51,24 @@ bool Converged(sim::World& world, int n) {
   return true;
 }
 
+// A node that just came back (its Start ran, its first increment has not) must hold a
+// value at least as large as any peer heard from it: announced implies durable.
+void CheckRecovered(sim::World& world, int n, uint32_t host, std::vector<std::string>* violations) {
+  auto* node = world.host(host).Find<demo::GossipCounterNode>(kProcess);
+  if (node == nullptr) return;
+  for (int i = 0; i < n; ++i) {
+    auto* peer = world.host(static_cast<uint32_t>(i)).Find<demo::GossipCounterNode>(kProcess);
+    if (peer == nullptr || peer == node) continue;
+    const auto known = peer->Known();
+    auto it = known.find(node->name());
+    if (it != known.end() && it->second > node->own_value()) {
+      violations->push_back(fmt::format("t={:.3f}s {} came back with {} but {} had heard {} from it",
+                                        static_cast<double>(world.now().count()) / 1e9, node->name(),
+                                        node->own_value(), peer->name(), it->second));
+    }
+  }
+}
+
 }  // namespace
 
 DemoResult RunDemo(const DemoOptions& options) {
@@ -65,6 +83,9 @@ DemoResult RunDemo(const DemoOptions& options) {
     names.push_back(NodeName(i));
     sim::HostOptions host_options;
     host_options.disk.torn_writes = true;
+    // Disk-like fsync latencies (2-10ms), so power failures catch writes in flight.
+    host_options.disk.fsync_latency_min = Milliseconds(2);
+    host_options.disk.fsync_latency_jitter = Milliseconds(8);
     sim::Host& host = world.AddHost(names.back(), host_options);
     demo::GossipCounterOptions node;
     node.name = names.back();
@@ -85,10 +106,22 @@ DemoResult RunDemo(const DemoOptions& options) {
     nemesis.start = Seconds(2);
     nemesis.end = heal_at;
     Random fault_random = world.ChildRandom("demo/nemesis");
-    faults::ScheduleFaults(world, faults::GenerateSchedule(fault_random, nemesis), &result.faults);
+    faults::ScheduleFaults(world, faults::GenerateSchedule(fault_random, nemesis), &result.faults,
+                           [&world, &result, n](const faults::Fault& f) {
+                             if (f.kind != faults::FaultKind::kPowerOn && f.kind != faults::FaultKind::kRestartProcess) {
+                               return;
+                             }
+                             const uint32_t host = world.FindHost(f.host)->id();
+                             world.After(Milliseconds(1), [&world, &result, n, host] {
+                               CheckRecovered(world, n, host, &result.recovery_violations);
+                             });
+                           });
   }
-  world.At(heal_at, [&world, &result] {
+  world.At(heal_at, [&world, &result, n] {
     faults::HealAll(world);
+    world.After(Milliseconds(1), [&world, &result, n] {
+      for (int i = 0; i < n; ++i) CheckRecovered(world, n, static_cast<uint32_t>(i), &result.recovery_violations);
+    });
     result.faults.push_back(fmt::format("t={:.3f}s heal-all", static_cast<double>(world.now().count()) / 1e9));
   });
   world.At(quiesce_at, [&world, n] {
@@ -125,6 +158,7 @@ DemoResult RunDemo(const DemoOptions& options) {
       for (const std::string& v : node->violations()) result.violations.push_back(v);
     }
   }
+  for (const std::string& v : result.recovery_violations) result.violations.push_back(v);
   result.events = world.events_run();
   result.network = world.network().stats();
   result.trace_hash = world.trace().hash();

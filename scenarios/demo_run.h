@@ -29,7 +29,9 @@ struct DemoResult {
   std::map<std::string, uint64_t> own_values;  // node -> its own durable counter
   bool converged = false;              // every node agrees on every counter at the end
   Nanos converged_at{0};
-  std::vector<std::string> violations; // durability violations reported by nodes
+  std::vector<std::string> violations; // durability violations: reported by nodes, or
+                                       // found when a node came back below what it announced
+  std::vector<std::string> recovery_violations;
   uint64_t events = 0;
   sim::NetworkStats network;
   uint64_t disk_crashes = 0;

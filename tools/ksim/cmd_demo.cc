@@ -22,7 +22,9 @@ CommandFn AddDemoCommand(CLI::App& app) {
   auto flags = std::make_shared<Flags>();
   CLI::App* cmd = app.add_subcommand(
       "demo", "Run the simulated demo: gossip-counter nodes under seed-drawn faults; the last line is trace_hash=...");
-  cmd->add_option("--seed", flags->seed, "Seed of the run; the same seed replays the same run")->capture_default_str();
+  cmd->add_option("--seed", flags->seed, "Seed of the run (0..2^64-1); the same seed replays the same run")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   cmd->add_option("--hosts", flags->hosts, "Number of simulated hosts")->check(CLI::Range(2, 1000))->capture_default_str();
   cmd->add_option("--duration", flags->duration, "Simulated duration, e.g. 60s, 2m (at least 10s)")->capture_default_str();
   cmd->add_flag("--no-faults", flags->no_faults, "Run without injecting faults");

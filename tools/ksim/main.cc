@@ -19,6 +19,13 @@ int main(int argc, char** argv) {
   };
   add(ksim::tools::AddDemoCommand);
   add(ksim::tools::AddDemoNodeCommand);
+  bool known = false;
+  for (const CLI::App* sub : app.get_subcommands({})) known = known || (argc > 1 && sub->get_name() == argv[1]);
+  if (argc > 1 && argv[1][0] != '-' && !known) {
+    std::fprintf(stderr, "ksim: error: unknown command '%s'\n", argv[1]);
+    std::fprintf(stderr, "run 'ksim --help' for the list of commands\n");
+    return ksim::tools::kExitBadInput;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

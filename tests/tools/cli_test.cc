@@ -1,0 +1,72 @@
+// The ksim command line, run as users run it.
+#include <gtest/gtest.h>
+
+#include <regex>
+#include <set>
+
+#include "tests/tools/subprocess.h"
+
+namespace ksim::testing {
+namespace {
+
+const std::string kKsim = KSIM_BINARY;
+
+std::string LastLine(const std::string& out) {
+  std::string s = out;
+  while (!s.empty() && s.back() == '\n') s.pop_back();
+  const size_t nl = s.rfind('\n');
+  return nl == std::string::npos ? s : s.substr(nl + 1);
+}
+
+TEST(Cli, DemoPrintsTraceHashAsLastLineAndReplays) {
+  RunResult a = RunCommand({kKsim, "demo", "--seed", "11", "--hosts", "4", "--duration", "20s"});
+  RunResult b = RunCommand({kKsim, "demo", "--seed", "11", "--hosts", "4", "--duration", "20s"});
+  RunResult c = RunCommand({kKsim, "demo", "--seed", "12", "--hosts", "4", "--duration", "20s"});
+  ASSERT_EQ(a.exit_code, 0) << a.out << a.err;
+  EXPECT_TRUE(std::regex_match(LastLine(a.out), std::regex("trace_hash=[0-9a-f]{16}"))) << LastLine(a.out);
+  EXPECT_EQ(a.out, b.out);  // the whole summary replays, not just the hash
+  EXPECT_NE(LastLine(a.out), LastLine(c.out));
+}
+
+struct BadInput {
+  std::vector<std::string> args;
+  std::string expect_in_stderr;
+};
+
+TEST(Cli, BadFlagsAndValuesExitTwoWithAClearMessage) {
+  const std::vector<BadInput> cases = {
+      {{"demo", "--bogus"}, "--bogus"},
+      {{"demo", "--seed", "abc"}, "--seed"},
+      {{"demo", "--seed", "-1"}, "--seed"},
+      {{"demo", "--hosts", "1"}, "--hosts"},
+      {{"demo", "--hosts", "100000"}, "--hosts"},
+      {{"demo", "--duration", "60"}, "missing unit"},
+      {{"demo", "--duration", "5parsecs"}, "unknown unit"},
+      {{"demo", "--duration", "5s"}, "out of range"},
+      {{"demo", "--duration", "99999999999999999999s"}, "too large"},
+      {{"nosuchcommand"}, "nosuchcommand"},
+      {{}, "subcommand"},
+      {{"demo-node", "--name", "a", "--listen", "nope", "--data-dir", "/tmp/x"}, "--listen"},
+      {{"demo-node", "--name", "a", "--listen", "127.0.0.1:1", "--data-dir", "/tmp/x", "--peer", "bad"}, "--peer"},
+      {{"demo-node", "--listen", "127.0.0.1:1", "--data-dir", "/tmp/x"}, "--name"},
+  };
+  for (const BadInput& c : cases) {
+    std::vector<std::string> argv = {kKsim};
+    argv.insert(argv.end(), c.args.begin(), c.args.end());
+    RunResult r = RunCommand(argv);
+    std::string joined;
+    for (const auto& a : c.args) joined += a + " ";
+    EXPECT_EQ(r.exit_code, 2) << joined << "\n" << r.err;
+    EXPECT_NE(r.err.find(c.expect_in_stderr), std::string::npos) << joined << "\nstderr: " << r.err;
+    EXPECT_TRUE(r.out.empty()) << joined;
+  }
+}
+
+TEST(Cli, HelpExitsZero) {
+  RunResult r = RunCommand({kKsim, "demo", "--help"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.out.find("--seed"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ksim::testing
