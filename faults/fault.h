@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -59,6 +60,10 @@ struct TimedFault {
 };
 
 std::string_view FaultKindName(FaultKind kind);
+
+// Printing for test frameworks (RapidCheck shows shrunk schedules with these).
+inline std::ostream& operator<<(std::ostream& os, const Fault& f) { return os << f.Describe(); }
+inline std::ostream& operator<<(std::ostream& os, const TimedFault& f) { return os << f.Describe(); }
 
 // Applies `fault` to the world now. InvalidArgument naming the unknown host or process.
 Status ApplyFault(sim::World& world, const Fault& fault);
