@@ -50,7 +50,7 @@ void EventQueue::SkipCancelled() {
   }
 }
 
-std::function<void()> EventQueue::Pop(int64_t* time_ns) {
+std::function<void()> EventQueue::Pop(int64_t* time_ns, EventId* id) {
   SkipCancelled();
   assert(!heap_.empty());
   const Entry top = heap_.front();
@@ -63,6 +63,7 @@ std::function<void()> EventQueue::Pop(int64_t* time_ns) {
   FreeSlot(slot);
   --live_;
   *time_ns = top.time_ns;
+  if (id) *id = top.key;
   return fn;
 }
 

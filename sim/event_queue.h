@@ -26,9 +26,9 @@ class EventQueue {
   // Time of the earliest live event. REQUIRES: !empty().
   int64_t NextTime() { SkipCancelled(); return heap_.front().time_ns; }
 
-  // Removes the earliest live event and returns its function and time.
+  // Removes the earliest live event and returns its function, time and id.
   // REQUIRES: !empty().
-  std::function<void()> Pop(int64_t* time_ns);
+  std::function<void()> Pop(int64_t* time_ns, EventId* id = nullptr);
 
   size_t size() const { return live_; }
 

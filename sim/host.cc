@@ -120,15 +120,6 @@ void Host::Resume() {
   }
 }
 
-void Host::RunInProcess(const ProcessTokenPtr& token, std::function<void()> fn) {
-  if (!token->alive || !up_) return;
-  if (paused_) {
-    held_.emplace_back(token, std::move(fn));
-    return;
-  }
-  fn();
-}
-
 // --- clock --------------------------------------------------------------------------
 
 Nanos Host::MonotonicNow() const {

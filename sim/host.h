@@ -106,7 +106,15 @@ class Host {
 
   // Runs fn now for a live incarnation of a running host; holds it if the host is paused;
   // drops it if the incarnation died.
-  void RunInProcess(const ProcessTokenPtr& token, std::function<void()> fn);
+  template <typename Fn>
+  void RunInProcess(const ProcessTokenPtr& token, Fn&& fn) {
+    if (!token->alive || !up_) return;
+    if (paused_) {
+      held_.emplace_back(token, std::function<void()>(std::forward<Fn>(fn)));
+      return;
+    }
+    fn();
+  }
 
  private:
   struct ProcessSlot {

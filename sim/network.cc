@@ -224,7 +224,9 @@ void Network::OnHostDown(uint32_t host) {
   for (auto it = listeners_.begin(); it != listeners_.end();) {
     it = it->first.first == host ? listeners_.erase(it) : std::next(it);
   }
-  for (auto& [id, c] : conns_) {
+  for (auto& slot : conns_) {
+    if (!slot) continue;
+    Conn& c = *slot;
     for (End& e : c.end) {
       if (e.host == host && e.state == End::kOpen) {
         e.state = End::kGone;
@@ -234,9 +236,7 @@ void Network::OnHostDown(uint32_t host) {
     // A half-made connection to the dead host can never be accepted now.
     if (!c.established && c.end[1].host == host) c.end[1].state = End::kGone;
   }
-  std::vector<uint64_t> ids;
-  for (auto& [id, c] : conns_) ids.push_back(id);
-  for (uint64_t id : ids) MaybeErase(id);
+  for (uint64_t id = 1; id <= conns_.size(); ++id) MaybeErase(id);
   Reevaluate();
 }
 
@@ -261,15 +261,16 @@ void Network::StopListening(uint32_t host, uint16_t port, const ProcessTokenPtr&
 }
 
 Network::Conn* Network::Find(uint64_t id) {
-  auto it = conns_.find(id);
-  return it == conns_.end() ? nullptr : &it->second;
+  return id >= 1 && id <= conns_.size() ? conns_[id - 1].get() : nullptr;
 }
 
 std::shared_ptr<Connection> Network::Connect(const ProcessTokenPtr& token, uint32_t to_host, uint16_t port,
                                              const Address& to, ConnectionHandlers handlers,
                                              std::function<void()> on_open) {
   const uint64_t id = next_conn_id_++;
-  Conn& c = conns_[id];
+  conns_.push_back(std::make_unique<Conn>());
+  ++live_conns_;
+  Conn& c = *conns_.back();
   c.id = id;
   c.port = port;
   c.end[0].token = token;
@@ -414,8 +415,9 @@ void Network::Transmit(Conn& c, int d, Segment segment) {
   const int64_t arrival = std::max(world_->now().count() + delay.count(), dir.last_arrival_ns);
   dir.last_arrival_ns = arrival;
   dir.in_flight.push_back(std::move(segment));
-  const uint64_t id = c.id;
-  world_->At(Nanos(arrival), [this, id, d] { Arrive(id, d); });
+  // Two words, so std::function keeps the closure inline: no allocation per frame.
+  const uint64_t key = (c.id << 1) | static_cast<uint64_t>(d);
+  world_->At(Nanos(arrival), [this, key] { Arrive(key >> 1, static_cast<int>(key & 1)); });
 }
 
 void Network::Arrive(uint64_t id, int d) {
@@ -426,7 +428,7 @@ void Network::Arrive(uint64_t id, int d) {
   End& receiver = c->end[1 - d];
   Trace& trace = world_->trace();
   trace.Mix(static_cast<uint64_t>(TraceTag::kFrameDelivered) ^ (id << 8) ^ static_cast<uint64_t>(d));
-  trace.Mix(Random::HashString(segment.data, segment.data.size()));
+  trace.MixBytes(segment.data);
   if (receiver.state != End::kOpen) {
     ++stats_.frames_dropped;
     if (!segment.fin && c->end[d].state == End::kOpen) ResetSender(*c, d);
@@ -494,8 +496,8 @@ void Network::Close(uint64_t id, int side) {
 }
 
 bool Network::IsOpen(uint64_t id, int side) const {
-  auto it = conns_.find(id);
-  return it != conns_.end() && it->second.end[side].state == End::kOpen;
+  const Conn* c = id >= 1 && id <= conns_.size() ? conns_[id - 1].get() : nullptr;
+  return c != nullptr && c->end[side].state == End::kOpen;
 }
 
 void Network::MaybeErase(uint64_t id) {
@@ -503,7 +505,8 @@ void Network::MaybeErase(uint64_t id) {
   if (c == nullptr) return;
   if (c->end[0].state == End::kOpen || c->end[1].state == End::kOpen) return;
   if (c->break_check) world_->Cancel(c->break_check);
-  conns_.erase(id);
+  conns_[id - 1].reset();
+  --live_conns_;
 }
 
 void Network::Break(uint64_t id, const Status& why) {
@@ -562,10 +565,9 @@ void Network::ReevaluateConn(Conn& c) {
 }
 
 void Network::Reevaluate() {
-  std::vector<uint64_t> ids;
-  ids.reserve(conns_.size());
-  for (auto& [id, c] : conns_) ids.push_back(id);
-  for (uint64_t id : ids) {
+  // In id order; a connection created meanwhile is evaluated when it is used.
+  const uint64_t last = conns_.size();
+  for (uint64_t id = 1; id <= last; ++id) {
     if (Conn* c = Find(id)) ReevaluateConn(*c);
   }
 }

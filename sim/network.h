@@ -124,7 +124,7 @@ class Network {
   Status Send(uint64_t conn, int side, std::string frame);
   void Close(uint64_t conn, int side);
   bool IsOpen(uint64_t conn, int side) const;
-  size_t open_connections() const { return conns_.size(); }
+  size_t open_connections() const { return live_conns_; }
 
   static constexpr uint32_t kNoHost = UINT32_MAX;
 
@@ -191,7 +191,10 @@ class Network {
   mutable uint32_t graph_hosts_ = 0;
   std::map<std::pair<uint32_t, uint32_t>, LinkParams> link_params_;
   std::map<std::pair<uint32_t, uint16_t>, Listener> listeners_;
-  std::map<uint64_t, Conn> conns_;
+  // Indexed by id - 1 (ids are issued in order and never reused); null once erased. A
+  // vector rather than a map: every frame arrival looks its connection up.
+  std::vector<std::unique_ptr<Conn>> conns_;
+  size_t live_conns_ = 0;
   uint64_t next_conn_id_ = 1;
 };
 

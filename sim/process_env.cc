@@ -12,50 +12,40 @@ namespace ksim::sim {
 class SimProcess::Clock final : public ksim::Clock {
  public:
   Clock(Host* host, ProcessTokenPtr token) : host_(host), token_(std::move(token)) {}
-  ~Clock() override { CancelAll(); }
 
   Nanos MonotonicNow() const override { return host_->MonotonicNow(); }
   Nanos WallNow() const override { return host_->WallNow(); }
 
+  // Timer ids are the world's event ids: the queue already knows pending from fired, so
+  // no per-timer bookkeeping is needed. A dead incarnation's timers stay queued and do
+  // nothing when they come due (the token check).
   TimerId Schedule(Nanos delay, std::function<void()> fn) override {
-    const TimerId id = next_id_++;
     const Nanos world_delay = host_->ToWorldDelay(delay < Nanos(0) ? Nanos(0) : delay);
-    const EventId event = host_->world().After(world_delay, [this, token = token_, id, fn = std::move(fn)]() mutable {
+    return host_->world().After(world_delay, [this, token = token_, fn = std::move(fn)]() mutable {
       if (!token->alive) return;
-      // Fired: from now on Cancel(id) reports false, even while a pause holds the call.
-      pending_.erase(id);
-      token->host->RunInProcess(token, [this, id, fn = std::move(fn)] {
+      if (!host_->is_paused()) {
+        fn();
+        return;
+      }
+      const TimerId id = host_->world().current_event();
+      host_->RunInProcess(token, [this, id, fn = std::move(fn)] {
         if (cancelled_while_held_.erase(id)) return;
         fn();
       });
     });
-    pending_.emplace(id, event);
-    return id;
   }
 
   bool Cancel(TimerId id) override {
-    auto it = pending_.find(id);
-    if (it == pending_.end()) {
-      // A timer that fired while the host was paused is held; cancelling it still
-      // prevents the call, but it counts as already fired.
-      if (host_->is_paused() && id != 0 && id < next_id_) cancelled_while_held_.insert(id);
-      return false;
-    }
-    host_->world().Cancel(it->second);
-    pending_.erase(it);
-    return true;
-  }
-
-  void CancelAll() {
-    for (auto& [id, event] : pending_) host_->world().Cancel(event);
-    pending_.clear();
+    if (host_->world().Cancel(id)) return true;
+    // A timer that fired while the host was paused is held; cancelling it still prevents
+    // the call, but it counts as already fired.
+    if (host_->is_paused() && id != 0) cancelled_while_held_.insert(id);
+    return false;
   }
 
  private:
   Host* host_;
   ProcessTokenPtr token_;
-  TimerId next_id_ = 1;
-  std::map<TimerId, EventId> pending_;
   std::set<TimerId> cancelled_while_held_;
 };
 
@@ -258,7 +248,6 @@ void SimProcess::Kill(bool power_loss) {
   killed_ = true;
   token_->alive = false;
   process_.reset();  // the object may still call its Env while it is destroyed
-  clock_->CancelAll();
   if (!power_loss) transport_->CloseAll();
   runtime_->Unsubscribe();
 }

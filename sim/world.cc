@@ -39,12 +39,15 @@ EventId World::After(Nanos delay, std::function<void()> fn) {
 bool World::Step() {
   if (queue_.empty()) return false;
   int64_t t = 0;
-  std::function<void()> fn = queue_.Pop(&t);
+  EventId id = 0;
+  std::function<void()> fn = queue_.Pop(&t, &id);
   assert(t >= now_ns_);
   now_ns_ = t;
   ++events_run_;
   trace_.Mix(static_cast<uint64_t>(t) ^ (static_cast<uint64_t>(TraceTag::kEvent) << 60));
+  current_event_ = id;
   fn();
+  current_event_ = 0;
   return true;
 }
 

@@ -71,6 +71,8 @@ class World {
   LogSink& log() { return log_; }
   Network& network() { return *network_; }
   uint64_t events_run() const { return events_run_; }
+  // The id of the event running now (0 outside of Step).
+  EventId current_event() const { return current_event_; }
   size_t events_pending() const { return queue_.size(); }
 
   // Adds a host, connected to every other host. REQUIRES: the name is new, non-empty and
@@ -96,6 +98,7 @@ class World {
   Trace trace_;
   LogSink log_;
   uint64_t events_run_ = 0;
+  EventId current_event_ = 0;
   std::unique_ptr<Network> network_;
   std::vector<std::unique_ptr<Host>> hosts_;
   std::map<std::string, uint32_t, std::less<>> host_ids_;
