@@ -9,7 +9,11 @@ seeds=${KSIM_CHECK_SEEDS:-"1 2 3 5 8 13 21 34"}
 for type in Debug Release; do
   dir="build-$(echo "$type" | tr '[:upper:]' '[:lower:]')"
   cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE="$type" -DKSIM_WERROR=ON -DKSIM_BUILD_BENCHMARKS=OFF >/dev/null
-  ninja -C "$dir" ksim >/dev/null
+  if ! out=$(ninja -C "$dir" ksim 2>&1); then
+    echo "$out" | tail -n 40 >&2
+    echo "check-debug-release: building $type failed" >&2
+    exit 1
+  fi
 done
 fail=0
 for seed in $seeds; do
