@@ -58,23 +58,7 @@ PosixDisk::PosixDisk(EventLoop* loop, std::string root, int root_fd)
 
 PosixDisk::~PosixDisk() { close(root_fd_); }
 
-Status PosixDisk::CheckPath(const std::string& path) {
-  if (path.empty() || path.front() == '/' || path.back() == '/') {
-    return Status::InvalidArgument("disk path '" + path + "': must be relative and name a file");
-  }
-  if (path.find('\0') != std::string::npos) return Status::InvalidArgument("disk path contains a NUL byte");
-  size_t start = 0;
-  while (start <= path.size()) {
-    size_t end = path.find('/', start);
-    if (end == std::string::npos) end = path.size();
-    const std::string_view part(path.data() + start, end - start);
-    if (part.empty() || part == "." || part == "..") {
-      return Status::InvalidArgument("disk path '" + path + "': empty, '.' or '..' component");
-    }
-    start = end + 1;
-  }
-  return Status::Ok();
-}
+Status PosixDisk::CheckPath(const std::string& path) { return CheckDiskPath(path); }
 
 Status PosixDisk::CheckDir(const std::string& dir) { return dir.empty() ? Status::Ok() : CheckPath(dir); }
 

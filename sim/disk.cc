@@ -3,6 +3,7 @@
 #include <cassert>
 #include <set>
 
+#include "cluster/env/disk.h"
 #include "sim/trace.h"
 #include "sim/world.h"
 
@@ -11,22 +12,7 @@ namespace ksim::sim {
 SimDisk::SimDisk(World* world, Random random, const DiskOptions& options)
     : world_(world), random_(std::move(random)), options_(options) {}
 
-Status SimDisk::CheckPath(const std::string& path) {
-  if (path.empty() || path.front() == '/' || path.back() == '/') {
-    return Status::InvalidArgument("disk path '" + path + "': must be relative and name a file");
-  }
-  size_t start = 0;
-  while (start <= path.size()) {
-    size_t end = path.find('/', start);
-    if (end == std::string::npos) end = path.size();
-    const std::string_view part(path.data() + start, end - start);
-    if (part.empty() || part == "." || part == "..") {
-      return Status::InvalidArgument("disk path '" + path + "': empty, '.' or '..' component");
-    }
-    start = end + 1;
-  }
-  return Status::Ok();
-}
+Status SimDisk::CheckPath(const std::string& path) { return CheckDiskPath(path); }
 
 Status SimDisk::MaybeFailWrite(const std::string& path) {
   if (options_.write_error_rate > 0 && random_.Bernoulli(options_.write_error_rate)) {

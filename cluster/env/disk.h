@@ -17,6 +17,11 @@
 
 namespace ksim {
 
+// Checks that `path` is a valid Disk path: relative, naming a file, no empty, "." or ".."
+// component, no NUL byte. Every Disk implementation validates with this, so both worlds
+// accept and reject exactly the same paths.
+Status CheckDiskPath(std::string_view path);
+
 class Disk {
  public:
   virtual ~Disk() = default;
