@@ -1,0 +1,114 @@
+#include "cluster/store/raft/raft_log.h"
+
+#include <algorithm>
+#include <cassert>
+
+namespace ksim::raft {
+
+void RaftLog::Restore(const Snapshot& snapshot, std::vector<Entry> entries) {
+  snapshot_index_ = snapshot.metadata().index();
+  snapshot_term_ = snapshot.metadata().term();
+  entries_.clear();
+  for (Entry& e : entries) {
+    if (e.index() <= snapshot_index_) continue;
+    assert(e.index() == last_index() + 1);
+    entries_.push_back(std::move(e));
+  }
+  committed_ = snapshot_index_;
+  applied_ = snapshot_index_;
+  unstable_from_ = last_index() + 1;  // everything restored is already on disk
+}
+
+std::optional<uint64_t> RaftLog::Term(uint64_t index) const {
+  if (index == snapshot_index_) return snapshot_term_;
+  if (index < snapshot_index_ || index > last_index()) return std::nullopt;
+  return entries_[index - snapshot_index_ - 1].term();
+}
+
+void RaftLog::Append(const std::vector<Entry>& entries) {
+  if (entries.empty()) return;
+  const uint64_t first = entries.front().index();
+  assert(first > committed_ && first <= last_index() + 1);
+  entries_.resize(first - snapshot_index_ - 1);  // drop the conflicting suffix, if any
+  for (const Entry& e : entries) {
+    assert(e.index() == last_index() + 1);
+    entries_.push_back(e);
+  }
+  unstable_from_ = std::min(unstable_from_, first);
+}
+
+std::optional<uint64_t> RaftLog::MaybeAppend(uint64_t index, uint64_t log_term, uint64_t committed,
+                                             const std::vector<Entry>& entries) {
+  if (!MatchTerm(index, log_term)) return std::nullopt;
+  const uint64_t last_new = index + entries.size();
+  // Find the first entry that is new or conflicts (§5.3, "If an existing entry conflicts
+  // with a new one ... delete the existing entry and all that follow it").
+  size_t i = 0;
+  for (; i < entries.size(); ++i) {
+    const Entry& e = entries[i];
+    if (e.index() <= snapshot_index_) continue;  // already covered by our snapshot
+    if (!MatchTerm(e.index(), e.term())) break;
+  }
+  if (i < entries.size()) {
+    assert(entries[i].index() > committed_);  // Log Matching: a committed entry never conflicts
+    Append(std::vector<Entry>(entries.begin() + static_cast<long>(i), entries.end()));
+  }
+  CommitTo(std::min(committed, last_new));
+  return last_new;
+}
+
+std::vector<Entry> RaftLog::Slice(uint64_t lo, uint64_t hi, size_t max_count) const {
+  assert(lo >= first_index() && lo <= hi && hi <= last_index() + 1);
+  if (hi - lo > max_count) hi = lo + max_count;  // (lo + max_count could overflow)
+  return std::vector<Entry>(entries_.begin() + static_cast<long>(lo - first_index()),
+                            entries_.begin() + static_cast<long>(hi - first_index()));
+}
+
+void RaftLog::CommitTo(uint64_t index) {
+  if (index <= committed_) return;  // commit never goes backwards
+  assert(index <= last_index());
+  committed_ = index;
+}
+
+std::vector<Entry> RaftLog::UnstableEntries() const {
+  if (!HasUnstable()) return {};
+  return Slice(unstable_from_, last_index() + 1, SIZE_MAX);
+}
+
+bool RaftLog::HasNextCommitted() const {
+  const uint64_t hi = std::min(committed_, unstable_from_ - 1);
+  return hi > applied_;
+}
+
+std::vector<Entry> RaftLog::NextCommittedEntries(size_t max_count) const {
+  // Only entries this node has persisted are applied: after a restart the node replays
+  // its state machine from what is on its disk.
+  const uint64_t hi = std::min(committed_, unstable_from_ - 1);
+  if (hi <= applied_) return {};
+  return Slice(applied_ + 1, hi + 1, max_count);
+}
+
+void RaftLog::AppliedTo(uint64_t index) {
+  assert(index <= committed_);
+  if (index > applied_) applied_ = index;
+}
+
+void RaftLog::CompactTo(uint64_t index) {
+  assert(index <= applied_ && index <= last_index());
+  if (index <= snapshot_index_) return;
+  const uint64_t term = *Term(index);
+  entries_.erase(entries_.begin(), entries_.begin() + static_cast<long>(index - snapshot_index_));
+  snapshot_index_ = index;
+  snapshot_term_ = term;
+}
+
+void RaftLog::InstallSnapshot(const SnapshotMetadata& meta) {
+  snapshot_index_ = meta.index();
+  snapshot_term_ = meta.term();
+  entries_.clear();
+  committed_ = meta.index();
+  applied_ = meta.index();
+  unstable_from_ = meta.index() + 1;
+}
+
+}  // namespace ksim::raft
