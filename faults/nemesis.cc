@@ -113,7 +113,7 @@ std::vector<TimedFault> GenerateSchedule(Random& random, const NemesisOptions& o
         undo.kind = FaultKind::kLinkClear;
         break;
       case Episode::kDisk:
-        if (random.Bernoulli(0.5)) {
+        if (!o.disk_write_errors || random.Bernoulli(0.5)) {
           inject.kind = FaultKind::kSlowDisk;
           inject.amount = Milliseconds(random.Range(10, 500));
         } else {

@@ -26,6 +26,7 @@ struct NemesisOptions {
   bool clocks = true;
   bool links = true;
   bool disks = true;
+  bool disk_write_errors = true;  // with disks: failing writes, besides slow fsyncs
 };
 
 std::vector<TimedFault> GenerateSchedule(Random& random, const NemesisOptions& options);

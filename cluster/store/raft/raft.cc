@@ -47,7 +47,7 @@ Raft::Raft(const Config& config, Random* random, const Restore& restore)
 HardState Raft::CurrentHardState() const {
   HardState hs;
   hs.set_term(term_);
-  hs.set_vote(vote_);
+  hs.set_vote(KSIM_MUTATED(config_, kForgetVoteOnRestart) ? kNone : vote_);
   hs.set_commit(log_.committed());
   return hs;
 }
@@ -248,6 +248,7 @@ void Raft::SendAppend(uint64_t to, bool send_if_empty) {
     *m.mutable_snapshot() = stored_snapshot_;
     p.state = Progress::kSnapshot;
     p.pending_snapshot = stored_snapshot_.metadata().index();
+    p.snapshot_wait = 0;
     Send(std::move(m));
     return;
   }
@@ -310,7 +311,7 @@ bool Raft::MaybeCommit() {
   std::sort(matches.begin(), matches.end(), std::greater<>());
   const uint64_t quorum_index = matches[Quorum() - 1];
   if (quorum_index <= log_.committed()) return false;
-  if (!log_.MatchTerm(quorum_index, term_)) return false;
+  if (!log_.MatchTerm(quorum_index, term_) && !KSIM_MUTATED(config_, kCommitPreviousTermByCounting)) return false;
   log_.CommitTo(quorum_index);
   return true;
 }
@@ -476,6 +477,12 @@ Status Raft::Step(const Message& m) {
   if (m.to() != id_) return Status::InvalidArgument("message for node " + std::to_string(m.to()));
   if (m.from() == kNone || m.from() == id_) return Status::InvalidArgument("message without a valid sender");
 
+  if (m.term() < term_ && m.type() == MSG_APP && KSIM_MUTATED(config_, kAcceptStaleLeaderAppends)) {
+    // Mutation: a deposed leader's appends are taken as if they were current.
+    leader_ = m.from();
+    HandleAppend(m);
+    return Status::Ok();
+  }
   if (m.term() > term_) {
     const bool vote_request = m.type() == MSG_VOTE || m.type() == MSG_PRE_VOTE;
     if (vote_request) {
@@ -532,7 +539,7 @@ void Raft::HandleVoteRequest(const Message& m) {
   // §5.2, §5.4.1: one vote per term, only to a candidate whose log is at least as up to
   // date as ours. A pre-vote is granted on the same log condition for a future term.
   const bool can_vote = vote_ == m.from() || (vote_ == kNone && leader_ == kNone) || (pre && m.term() > term_);
-  const bool grant = can_vote && log_.IsUpToDate(m.index(), m.log_term());
+  const bool grant = can_vote && (log_.IsUpToDate(m.index(), m.log_term()) || KSIM_MUTATED(config_, kVoteForStaleLog));
   Message r;
   r.set_type(pre ? MSG_PRE_VOTE_RESP : MSG_VOTE_RESP);
   r.set_to(m.from());
@@ -719,6 +726,16 @@ void Raft::StepLeader(const Message& m) {
     }
     case MSG_HEARTBEAT_RESP: {
       p.probe_sent = false;
+      // The transport may have dropped the snapshot (it is not retried by itself): if the
+      // follower keeps answering heartbeats without acknowledging it, send it again.
+      if (p.state == Progress::kSnapshot && ++p.snapshot_wait > 2 * config_.election_tick) p.state = Progress::kProbe;
+      // A full pipeline whose answers were lost with a broken connection would block this
+      // follower forever: the follower is alive, so start over from what it acknowledged.
+      if (p.state == Progress::kReplicate && p.inflight.size() >= config_.max_inflight_messages) {
+        p.state = Progress::kProbe;
+        p.inflight.clear();
+        p.next = p.match + 1;
+      }
       if (p.match < log_.last_index()) SendAppend(m.from());
       if (!m.context().empty()) {
         for (PendingRead& r : pending_reads_) {

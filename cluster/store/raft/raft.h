@@ -25,6 +25,7 @@
 #include "cluster/env/random.h"
 #include "cluster/env/status.h"
 #include "cluster/store/raft/raft.pb.h"
+#include "cluster/store/mutation.h"
 #include "cluster/store/raft/raft_log.h"
 
 namespace ksim::raft {
@@ -45,6 +46,9 @@ struct Config {
   size_t max_entries_per_message = 64;
   size_t max_inflight_messages = 256;
   size_t max_uncommitted_entries = 10000;  // proposals beyond this are refused
+#ifdef KSIM_MUTATIONS
+  Mutation mutation = Mutation::kNone;  // test builds only
+#endif
 };
 
 // Durable state a node restarts from.
@@ -115,6 +119,7 @@ class Raft {
   const RaftLog& log() const { return log_; }
   const std::set<uint64_t>& voters() const { return voters_; }
   uint64_t match_of(uint64_t peer) const;
+  HardState hard_state() const { return CurrentHardState(); }
   uint64_t lead_transferee() const { return lead_transferee_; }
 
  private:
@@ -124,6 +129,7 @@ class Raft {
     enum State { kProbe, kReplicate, kSnapshot } state = kProbe;
     bool probe_sent = false;       // kProbe: one append in flight, wait for its answer
     uint64_t pending_snapshot = 0; // kSnapshot: index of the snapshot sent
+    int snapshot_wait = 0;         // kSnapshot: heartbeat answers since it was sent
     bool recent_active = false;    // heard from since the last CheckQuorum
     std::vector<uint64_t> inflight;  // kReplicate: last index of each unacked append
   };

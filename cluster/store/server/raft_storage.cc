@@ -1,0 +1,164 @@
+#include "cluster/store/server/raft_storage.h"
+
+#include <cassert>
+
+#include "cluster/storage/record_log.h"
+#include "cluster/store/server/server.pb.h"
+
+namespace ksim::storeserver {
+
+RaftStorage::RaftStorage(Disk* disk, std::string dir) : disk_(disk), dir_(std::move(dir)) {}
+
+Status RaftStorage::Load(raft::Restore* out) {
+  *out = raft::Restore{};
+  std::string data;
+  Status s = disk_->Read(Path("snap"), &data);
+  if (s.ok()) {
+    DecodedRecords snap = DecodeRecords(data);
+    if (snap.payloads.size() != 1 || !out->snapshot.ParseFromString(snap.payloads[0])) {
+      return Status::Corruption(Path("snap") + ": unreadable snapshot");
+    }
+  } else if (!s.Is(Status::Code::kNotFound)) {
+    return s;
+  }
+  data.clear();
+  s = disk_->Read(Path("wal"), &data);
+  if (!s.ok() && !s.Is(Status::Code::kNotFound)) return s;
+  DecodedRecords wal = DecodeRecords(data);
+  wal_bytes_ = wal.valid_bytes;
+  const uint64_t snap_index = out->snapshot.metadata().index();
+  for (const std::string& payload : wal.payloads) {
+    WalRecord r;
+    if (!r.ParseFromString(payload)) return Status::Corruption(Path("wal") + ": unparsable record");
+    if (r.has_hard_state()) {
+      out->hard_state = r.hard_state();
+    } else if (r.has_entry()) {
+      const raft::Entry& e = r.entry();
+      if (e.index() <= snap_index) continue;
+      while (!out->entries.empty() && out->entries.back().index() >= e.index()) out->entries.pop_back();
+      if (!out->entries.empty() && out->entries.back().index() + 1 != e.index()) {
+        return Status::Corruption(Path("wal") + ": gap before entry " + std::to_string(e.index()));
+      }
+      if (out->entries.empty() && e.index() != snap_index + 1) {
+        return Status::Corruption(Path("wal") + ": first entry " + std::to_string(e.index()) +
+                                  " does not follow snapshot " + std::to_string(snap_index));
+      }
+      out->entries.push_back(e);
+    }
+  }
+  if (wal.torn_tail) {
+    // Rewrite the valid prefix so appends continue after a whole record.
+    Status w = disk_->WriteFile(Path("wal"), std::string_view(data).substr(0, wal.valid_bytes));
+    if (!w.ok()) return w;
+  }
+  if (out->hard_state.commit() < snap_index) out->hard_state.set_commit(snap_index);
+  return Status::Ok();
+}
+
+void RaftStorage::Enqueue(Job job, std::function<void(Status)> done) {
+  if (jobs_.size() >= kMaxQueuedJobs) {
+    done(Status::Unavailable("raft storage queue full"));
+    return;
+  }
+  jobs_.emplace_back(std::move(job), std::move(done));
+  if (!running_) RunNext();
+}
+
+void RaftStorage::RunNext() {
+  if (jobs_.empty()) {
+    running_ = false;
+    return;
+  }
+  running_ = true;
+  auto [job, done] = std::move(jobs_.front());
+  jobs_.pop_front();
+  job([this, done = std::move(done)](Status s) {
+    done(s);
+    RunNext();
+  });
+}
+
+void RaftStorage::Save(const raft::Ready& ready, const raft::HardState& current, std::function<void(Status)> done) {
+  std::string records;
+  if (ready.hard_state) {
+    WalRecord r;
+    *r.mutable_hard_state() = *ready.hard_state;
+    AppendRecord(r.SerializeAsString(), &records);
+  }
+  for (const raft::Entry& e : ready.entries) {
+    WalRecord r;
+    *r.mutable_entry() = e;
+    AppendRecord(r.SerializeAsString(), &records);
+  }
+  std::optional<raft::Snapshot> snapshot = ready.snapshot;
+  Enqueue(
+      [this, records = std::move(records), snapshot, current](std::function<void(Status)> finish) {
+        auto append = [this, records, finish](Status s) {
+          if (!s.ok()) return finish(s);
+          if (records.empty()) return finish(Status::Ok());
+          const bool created = wal_bytes_ == 0;
+          if (Status a = disk_->Append(Path("wal"), records); !a.ok()) return finish(a);
+          wal_bytes_ += records.size();
+          disk_->Sync(Path("wal"), [this, created, finish](Status st) {
+            if (!st.ok() || !created) return finish(st);
+            disk_->SyncDir(dir_, finish);  // a new file's name must be durable too
+          });
+        };
+        if (snapshot) {
+          // A snapshot from the leader replaces our log: write it, then start a new WAL.
+          WriteSnapshotThen(*snapshot, [this, append, current](Status s) {
+            if (!s.ok()) return append(s);
+            RewriteWalThen(current, {}, append);
+          });
+        } else {
+          append(Status::Ok());
+        }
+      },
+      std::move(done));
+}
+
+void RaftStorage::Compact(const raft::Snapshot& snapshot, const raft::HardState& hard_state,
+                          const std::vector<raft::Entry>& entries, std::function<void(Status)> done) {
+  Enqueue(
+      [this, snapshot, hard_state, entries](std::function<void(Status)> finish) {
+        WriteSnapshotThen(snapshot, [this, hard_state, entries, finish](Status s) {
+          if (!s.ok()) return finish(s);
+          RewriteWalThen(hard_state, entries, finish);
+        });
+      },
+      std::move(done));
+}
+
+void RaftStorage::WriteSnapshotThen(const raft::Snapshot& snapshot, std::function<void(Status)> next) {
+  std::string framed;
+  AppendRecord(snapshot.SerializeAsString(), &framed);
+  if (Status s = disk_->WriteFile(Path("snap.tmp"), framed); !s.ok()) return next(s);
+  // tmp, fsync, rename, fsync dir: a crash leaves the old snapshot or the new one.
+  disk_->Sync(Path("snap.tmp"), [this, next](Status s) {
+    if (!s.ok()) return next(s);
+    if (Status r = disk_->Rename(Path("snap.tmp"), Path("snap")); !r.ok()) return next(r);
+    disk_->SyncDir(dir_, next);
+  });
+}
+
+void RaftStorage::RewriteWalThen(const raft::HardState& hs, const std::vector<raft::Entry>& entries,
+                                 std::function<void(Status)> next) {
+  std::string records;
+  WalRecord h;
+  *h.mutable_hard_state() = hs;
+  AppendRecord(h.SerializeAsString(), &records);
+  for (const raft::Entry& e : entries) {
+    WalRecord r;
+    *r.mutable_entry() = e;
+    AppendRecord(r.SerializeAsString(), &records);
+  }
+  if (Status s = disk_->WriteFile(Path("wal.tmp"), records); !s.ok()) return next(s);
+  disk_->Sync(Path("wal.tmp"), [this, next, size = records.size()](Status s) {
+    if (!s.ok()) return next(s);
+    if (Status r = disk_->Rename(Path("wal.tmp"), Path("wal")); !r.ok()) return next(r);
+    wal_bytes_ = size;
+    disk_->SyncDir(dir_, next);
+  });
+}
+
+}  // namespace ksim::storeserver

@@ -1,0 +1,523 @@
+#include "cluster/store/server/store_server.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cassert>
+
+#include "cluster/env/wire.h"
+
+namespace ksim::storeserver {
+
+StoreServer::StoreServer(Env& env, StoreServerOptions options)
+    : env_(env), options_(std::move(options)), storage_(env.disk, options_.data_dir), store_(options_.store) {
+  assert(options_.members.count(options_.id));
+}
+
+StoreServer::~StoreServer() {
+  if (tick_timer_) env_.clock->Cancel(tick_timer_);
+  for (auto& [key, conn] : conns_) conn->Close();
+}
+
+void StoreServer::Start() {
+  raft::Restore restore;
+  if (Status s = storage_.Load(&restore); !s.ok()) {
+    env_.log->Log(LogLevel::kError, "store", "cannot load raft state: " + s.ToString());
+    failed_ = true;
+    return;
+  }
+  if (restore.snapshot.metadata().index() > 0) {
+    RestoreSnapshot(restore.snapshot.data());
+    last_snapshot_index_ = restore.snapshot.metadata().index();
+  }
+  raft::Config cfg;
+  cfg.id = options_.id;
+  for (const auto& [id, addr] : options_.members) cfg.peers.push_back(id);
+  cfg.election_tick = options_.election_ticks;
+  cfg.heartbeat_tick = options_.heartbeat_ticks;
+#ifdef KSIM_MUTATIONS
+  cfg.mutation = options_.mutation;
+#endif
+  raft_ = std::make_unique<raft::Raft>(cfg, env_.random, restore);
+  env_.log->Log(LogLevel::kInfo, "store",
+                fmt::format("member {} starting: term {} log [{}, {}] commit {}", options_.id, raft_->term(),
+                            raft_->log().first_index(), raft_->log().last_index(), raft_->log().committed()));
+
+  for (const auto& [id, addr] : options_.members) {
+    if (id == options_.id) continue;
+    peers_[id] = std::make_unique<PeerLink>(env_, addr, PeerLinkOptions{}, nullptr);
+    peers_[id]->Start();
+  }
+  Status s = env_.transport->Listen(options_.port, [this](std::shared_ptr<Connection> conn) {
+    const uint64_t key = next_conn_++;
+    ConnectionHandlers h;
+    h.on_frame = [this, key](std::string_view frame) { OnFrame(key, frame); };
+    h.on_closed = [this, key](const Status&) { conns_.erase(key); };
+    conn->SetHandlers(std::move(h));
+    conns_[key] = std::move(conn);
+  });
+  if (!s.ok()) env_.log->Log(LogLevel::kError, "store", "listen failed: " + s.ToString());
+  tick_timer_ = env_.clock->Schedule(options_.tick, [this] { OnTick(); });
+  Pump();  // committed entries from the WAL are replayed into the store
+}
+
+// --- the Ready pipeline -------------------------------------------------------------------
+
+void StoreServer::Input(std::function<void()> fn) {
+  if (failed_ || !raft_) return;
+  if (saving_) {
+    // The Raft core must not change between GetReady and Advance: hold inputs.
+    if (deferred_.size() >= kMaxDeferredInputs) {
+      ++stats_.dropped_inputs;  // Raft tolerates lost messages; clients retry
+      return;
+    }
+    deferred_.push_back(std::move(fn));
+    return;
+  }
+  fn();
+  Pump();
+}
+
+void StoreServer::Pump() {
+  if (failed_ || saving_ || !raft_->HasReady()) return;
+  saving_ = true;
+  auto rd = std::make_shared<raft::Ready>(raft_->GetReady());
+  if (KSIM_MUTATED(options_, kAckBeforeFsync)) {
+    for (const raft::Message& m : rd->messages) SendRaft(m);
+    rd->messages.clear();
+  }
+  storage_.Save(*rd, raft_->hard_state(), [this, rd](Status s) {
+    if (!s.ok()) {
+      // A failed fsync leaves the disk's state unknown: stop rather than risk
+      // acknowledging something that is not durable (fail-stop, as etcd does).
+      env_.log->Log(LogLevel::kError, "store", "WAL write failed, member stops: " + s.ToString());
+      failed_ = true;
+      return;
+    }
+    AfterReady(*rd);
+  });
+}
+
+void StoreServer::AfterReady(const raft::Ready& rd) {
+  for (const raft::Message& m : rd.messages) SendRaft(m);
+  if (rd.snapshot) {
+    if (!KSIM_MUTATED(options_, kSkipSnapshotRestore)) RestoreSnapshot(rd.snapshot->data());
+    last_snapshot_index_ = rd.snapshot->metadata().index();
+    ++stats_.snapshots_installed;
+  }
+  for (const raft::Entry& e : rd.committed_entries) ApplyEntry(e);
+  for (const raft::ReadState& rs : rd.read_states) {
+    auto it = pending_reads_.find(rs.context);
+    if (it != pending_reads_.end()) it->second.index = rs.index;
+  }
+  raft_->Advance(rd);
+  saving_ = false;
+  ServeReads();
+  DrainWatchers();
+  TrackLeadership();
+  MaybeSnapshot();
+  // Inputs that arrived meanwhile, in order; each may produce more work.
+  std::deque<std::function<void()>> held = std::move(deferred_);
+  deferred_.clear();
+  for (auto& fn : held) {
+    if (saving_) {
+      deferred_.push_back(std::move(fn));
+    } else {
+      fn();
+    }
+  }
+  Pump();
+}
+
+void StoreServer::OnTick() {
+  tick_timer_ = env_.clock->Schedule(options_.tick, [this] { OnTick(); });
+  Input([this] {
+    raft_->Tick();
+    TrackLeadership();
+    // Reads whose index never came (leadership changed) are refused after a while.
+    const Nanos now = env_.clock->MonotonicNow();
+    for (auto it = pending_reads_.begin(); it != pending_reads_.end();) {
+      if (it->second.deadline <= now) {
+        Respond(it->second.conn, Reply(it->second.request, ClientResponse::UNAVAILABLE, "read index timed out"));
+        it = pending_reads_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    // Lease expiry is the leader's decision, replicated as a command.
+    if (raft_->role() != raft::Role::kLeader) return;
+    for (const auto& [lease, deadline] : lease_deadlines_) {
+      if (deadline > now || lease_revoke_proposed_[lease]) continue;
+      ReplicatedCommand rc;
+      rc.mutable_command()->mutable_lease_revoke()->set_id(lease);
+      if (raft_->Propose(rc.SerializeAsString()).ok()) {
+        lease_revoke_proposed_[lease] = true;
+        ++stats_.lease_expiries;
+      }
+    }
+  });
+}
+
+void StoreServer::TrackLeadership() {
+  if (raft_->role() != raft::Role::kLeader) {
+    if (led_term_ != 0) {
+      // Leadership lost: pending writes may or may not commit; clients retry with the
+      // same (client, seq) and the session table keeps that safe.
+      for (const auto& [key, conn] : pending_writes_) {
+        ClientResponse r;
+        r.set_client_id(key.first);
+        r.set_seq(key.second);
+        r.set_code(ClientResponse::NOT_LEADER);
+        r.set_message("leadership lost; outcome unknown, retry");
+        r.set_leader_address(LeaderAddress());
+        Respond(conn, r);
+      }
+      pending_writes_.clear();
+      lease_deadlines_.clear();
+      lease_revoke_proposed_.clear();
+    }
+    led_term_ = 0;
+    return;
+  }
+  const Nanos now = env_.clock->MonotonicNow();
+  const bool new_term = led_term_ != raft_->term();
+  led_term_ = raft_->term();
+  // Every lease gets a full TTL from when this leader first sees it: a new leader never
+  // expires a lease the old one just renewed.
+  std::map<int64_t, Nanos> next;
+  const store::LeaseLeasesResponse leases = store_.Leases();  // a named copy: the loop needs it alive
+  for (const store::LeaseStatus& l : leases.leases()) {
+    auto it = lease_deadlines_.find(l.id());
+    next[l.id()] = (it == lease_deadlines_.end() || new_term) ? now + Seconds(l.granted_ttl_seconds()) : it->second;
+  }
+  lease_deadlines_ = std::move(next);
+  for (auto it = lease_revoke_proposed_.begin(); it != lease_revoke_proposed_.end();) {
+    it = lease_deadlines_.count(it->first) ? std::next(it) : lease_revoke_proposed_.erase(it);
+  }
+}
+
+// --- messages -----------------------------------------------------------------------------
+
+void StoreServer::SendRaft(const raft::Message& m) {
+  auto it = peers_.find(m.to());
+  if (it == peers_.end()) return;
+  Frame f;
+  *f.mutable_raft() = m;
+  (void)it->second->Send(f.SerializeAsString());  // lost if the link is down: Raft retries
+}
+
+void StoreServer::OnFrame(uint64_t conn, std::string_view frame) {
+  Frame f;
+  if (!ParseMessage(frame, &f, "store").ok()) {
+    env_.log->Log(LogLevel::kWarning, "store", "dropping a malformed frame");
+    return;
+  }
+  if (f.has_raft()) {
+    raft::Message m = f.raft();
+    Input([this, m] { (void)raft_->Step(m); });
+  } else if (f.has_request()) {
+    ClientRequest req = f.request();
+    if (saving_ && deferred_.size() >= kMaxDeferredInputs) {
+      Respond(conn, Reply(req, ClientResponse::UNAVAILABLE, "member overloaded"));
+      return;
+    }
+    Input([this, conn, req] { HandleRequest(conn, req); });
+  }
+}
+
+void StoreServer::Respond(uint64_t conn, ClientResponse response) {
+  auto it = conns_.find(conn);
+  if (it == conns_.end()) return;  // the client went away; it will retry elsewhere
+  Frame f;
+  *f.mutable_response() = std::move(response);
+  (void)SendMessage(*it->second, f);
+}
+
+ClientResponse StoreServer::Reply(const ClientRequest& req, ClientResponse::Code code, std::string message) const {
+  ClientResponse r;
+  r.set_client_id(req.client_id());
+  r.set_seq(req.seq());
+  r.set_code(code);
+  r.set_message(std::move(message));
+  if (code == ClientResponse::NOT_LEADER) r.set_leader_address(LeaderAddress());
+  return r;
+}
+
+std::string StoreServer::LeaderAddress() const {
+  auto it = options_.members.find(raft_ ? raft_->leader() : raft::kNone);
+  return it == options_.members.end() ? "" : it->second;
+}
+
+void StoreServer::HandleRequest(uint64_t conn, const ClientRequest& req) {
+  switch (req.op_case()) {
+    case ClientRequest::kWrite: return HandleWrite(conn, req);
+    case ClientRequest::kRead: return HandleRead(conn, req);
+    case ClientRequest::kWatch: return HandleWatch(conn, req);
+    case ClientRequest::kKeepAlive: return HandleKeepAlive(conn, req);
+    case ClientRequest::OP_NOT_SET: return Respond(conn, Reply(req, ClientResponse::INVALID, "request has no op"));
+  }
+}
+
+void StoreServer::HandleWrite(uint64_t conn, const ClientRequest& req) {
+  if (req.client_id() == 0 || req.seq() == 0) {
+    return Respond(conn, Reply(req, ClientResponse::INVALID, "writes need a client_id and seq"));
+  }
+  if (raft_->role() != raft::Role::kLeader) {
+    return Respond(conn, Reply(req, ClientResponse::NOT_LEADER, "not the leader"));
+  }
+  auto sess = sessions_.find(req.client_id());
+  if (sess != sessions_.end() && !KSIM_MUTATED(options_, kNoWriteDeduplication)) {
+    auto cached = sess->second.responses().find(req.seq());
+    if (cached != sess->second.responses().end()) {
+      ++stats_.duplicate_writes;
+      ClientResponse r = Reply(req, ClientResponse::OK, "");
+      *r.mutable_write() = cached->second;
+      return Respond(conn, r);
+    }
+  }
+  const auto key = std::make_pair(req.client_id(), req.seq());
+  if (pending_writes_.count(key)) {
+    pending_writes_[key] = conn;  // a retry of a proposal in flight: answer the new connection
+    return;
+  }
+  ReplicatedCommand rc;
+  rc.set_client_id(req.client_id());
+  rc.set_seq(req.seq());
+  rc.set_first_unacked_seq(req.first_unacked_seq());
+  *rc.mutable_command() = req.write();
+  Status s = raft_->Propose(rc.SerializeAsString());
+  if (!s.ok()) return Respond(conn, Reply(req, ClientResponse::UNAVAILABLE, s.message()));
+  ++stats_.proposals;
+  pending_writes_[key] = conn;
+}
+
+void StoreServer::HandleRead(uint64_t conn, const ClientRequest& req) {
+  ++stats_.reads;
+  if (req.read().serializable() || KSIM_MUTATED(options_, kReadWithoutReadIndex)) {
+    store::RangeResult r = store_.Range(req.read().range());
+    ClientResponse resp = Reply(req, r.ok() ? ClientResponse::OK : ClientResponse::INVALID, r.status.message());
+    *resp.mutable_read() = r.response;
+    return Respond(conn, resp);
+  }
+  const std::string ctx = fmt::format("{}/{}", options_.id, next_read_++);
+  Status s = raft_->ReadIndex(ctx);
+  if (!s.ok()) return Respond(conn, Reply(req, ClientResponse::UNAVAILABLE, s.message()));
+  PendingRead p;
+  p.conn = conn;
+  p.request = req;
+  p.deadline = env_.clock->MonotonicNow() + options_.read_timeout;
+  pending_reads_[ctx] = std::move(p);
+}
+
+void StoreServer::ServeReads() {
+  for (auto it = pending_reads_.begin(); it != pending_reads_.end();) {
+    const PendingRead& p = it->second;
+    if (p.index == 0 || raft_->log().applied() < p.index) {
+      ++it;
+      continue;
+    }
+    store::RangeResult r = store_.Range(p.request.read().range());
+    ClientResponse resp = Reply(p.request, r.ok() ? ClientResponse::OK : ClientResponse::INVALID, r.status.message());
+    *resp.mutable_read() = r.response;
+    Respond(p.conn, resp);
+    it = pending_reads_.erase(it);
+  }
+}
+
+void StoreServer::HandleWatch(uint64_t conn, const ClientRequest& req) {
+  const WatchRequest& w = req.watch();
+  if (w.cancel_watch_id() != 0) {
+    (void)store_.CancelWatch(w.cancel_watch_id());
+    watches_.erase(w.cancel_watch_id());
+    ClientResponse r = Reply(req, ClientResponse::OK, "");
+    r.mutable_watch()->set_watch_id(w.cancel_watch_id());
+    r.mutable_watch()->set_canceled(true);
+    return Respond(conn, r);
+  }
+  store::WatchOptions o;
+  o.key = w.key();
+  o.range_end = w.range_end();
+  o.start_revision = w.start_revision();
+  o.prev_kv = w.prev_kv();
+  store::WatchCreated created = store_.Watch(o);
+  ClientResponse r = Reply(req, created.status.ok() ? ClientResponse::OK : ClientResponse::INVALID,
+                           created.status.message());
+  r.mutable_watch()->set_watch_id(created.watch_id);
+  r.mutable_watch()->set_created(created.status.ok());
+  if (!created.status.ok()) {
+    r.mutable_watch()->set_canceled(true);
+    r.mutable_watch()->set_error(created.status.message());
+    r.mutable_watch()->set_compact_revision(created.compact_revision);
+  }
+  Respond(conn, r);
+  if (created.status.ok()) {
+    watches_[created.watch_id] = WatchOwner{conn, req.client_id(), req.seq()};
+    DrainWatchers();
+  }
+}
+
+void StoreServer::DrainWatchers() {
+  for (int64_t id : store_.ReadyWatchers()) {
+    auto owner = watches_.find(id);
+    if (owner == watches_.end() || !conns_.count(owner->second.conn)) {
+      (void)store_.CancelWatch(id);  // its client is gone
+      watches_.erase(id);
+      continue;
+    }
+    // Bounded: each round hands out at most a few batches per watcher.
+    for (int round = 0; round < 16; ++round) {
+      store::WatchBatch batch = store_.TakeEvents(id);
+      ClientResponse r;
+      r.set_client_id(owner->second.client_id);
+      r.set_seq(owner->second.seq);
+      r.set_code(ClientResponse::OK);
+      WatchResponse* w = r.mutable_watch();
+      w->set_watch_id(id);
+      w->set_canceled(batch.canceled);
+      if (batch.canceled) {
+        w->set_error(batch.status.message());
+        w->set_compact_revision(batch.compact_revision);
+      }
+      for (store::Event& e : batch.events) *w->add_events() = std::move(e);
+      if (w->events_size() > 0 || batch.canceled) Respond(owner->second.conn, r);
+      if (batch.canceled) {
+        watches_.erase(id);
+        break;
+      }
+      if (!batch.more) break;
+    }
+  }
+}
+
+void StoreServer::HandleKeepAlive(uint64_t conn, const ClientRequest& req) {
+  if (raft_->role() != raft::Role::kLeader) {
+    return Respond(conn, Reply(req, ClientResponse::NOT_LEADER, "keep-alives go to the leader"));
+  }
+  ClientResponse r = Reply(req, ClientResponse::OK, "");
+  const int64_t id = req.keep_alive().lease_id();
+  r.mutable_keep_alive()->set_lease_id(id);
+  const store::LeaseLeasesResponse leases = store_.Leases();
+  for (const store::LeaseStatus& l : leases.leases()) {
+    if (l.id() != id) continue;
+    lease_deadlines_[id] = env_.clock->MonotonicNow() + Seconds(l.granted_ttl_seconds());
+    r.mutable_keep_alive()->set_ttl_seconds(l.granted_ttl_seconds());
+  }
+  Respond(conn, r);
+}
+
+// --- applying -----------------------------------------------------------------------------
+
+void StoreServer::ApplyEntry(const raft::Entry& e) {
+  ++stats_.applied_entries;
+  if (e.type() == raft::ENTRY_CONF_CHANGE) {
+    raft::ConfChange cc;
+    if (cc.ParseFromString(e.data())) raft_->ApplyConfChange(cc);
+    return;
+  }
+  if (e.data().empty()) return;  // a new leader's empty entry
+  const int64_t revision_before = store_.revision();
+  ApplyCommand(e);
+  if (apply_observer_) apply_observer_(e, store_.revision() != revision_before);
+}
+
+void StoreServer::ApplyCommand(const raft::Entry& e) {
+  ReplicatedCommand rc;
+  if (!rc.ParseFromString(e.data())) {
+    // Every replica sees the same bytes and skips them alike.
+    env_.log->Log(LogLevel::kError, "store", fmt::format("unparsable entry at index {}", e.index()));
+    return;
+  }
+  store::CommandResponse response;
+  bool forgotten = false;
+  if (rc.client_id() == 0) {
+    response = store_.Apply(rc.command()).response;
+  } else {
+    ClientSession& s = sessions_[rc.client_id()];
+    s.set_client_id(rc.client_id());
+    s.set_last_index(e.index());
+    auto& responses = *s.mutable_responses();
+    // The client has its answers below first_unacked_seq: forget them.
+    for (auto it = responses.begin(); it != responses.end();) {
+      it = it->first < rc.first_unacked_seq() ? responses.erase(it) : std::next(it);
+    }
+    s.set_floor_seq(std::max(s.floor_seq(), rc.first_unacked_seq()));
+    auto cached = KSIM_MUTATED(options_, kNoWriteDeduplication) ? responses.end() : responses.find(rc.seq());
+    if (cached != responses.end()) {
+      response = cached->second;  // a duplicate proposal of an applied write
+      ++stats_.duplicate_writes;
+    } else if (rc.seq() < s.floor_seq()) {
+      forgotten = true;  // applied before; never apply twice
+    } else {
+      response = store_.Apply(rc.command()).response;
+      responses[rc.seq()] = response;
+      while (responses.size() > options_.max_responses_per_session) {
+        // protobuf maps are unordered: find the smallest seq explicitly.
+        uint64_t smallest = UINT64_MAX;
+        for (const auto& [seq, r] : responses) smallest = std::min(smallest, seq);
+        responses.erase(smallest);
+        s.set_floor_seq(std::max(s.floor_seq(), smallest + 1));
+      }
+    }
+    if (sessions_.size() > options_.max_sessions) {
+      // Evict the session idle longest (smallest last index): deterministic everywhere.
+      auto victim = sessions_.begin();
+      for (auto it = sessions_.begin(); it != sessions_.end(); ++it) {
+        if (it->second.last_index() < victim->second.last_index()) victim = it;
+      }
+      sessions_.erase(victim);
+    }
+  }
+  auto pending = pending_writes_.find({rc.client_id(), rc.seq()});
+  if (pending != pending_writes_.end()) {
+    ClientResponse r;
+    r.set_client_id(rc.client_id());
+    r.set_seq(rc.seq());
+    r.set_code(forgotten ? ClientResponse::INVALID : ClientResponse::OK);
+    if (forgotten) r.set_message("write already applied and its answer forgotten");
+    *r.mutable_write() = response;
+    Respond(pending->second, r);
+    pending_writes_.erase(pending);
+  }
+}
+
+std::string StoreServer::SnapshotData() const {
+  ServerSnapshot snap;
+  snap.set_store(store_.Snapshot());
+  for (const auto& [id, s] : sessions_) *snap.add_sessions() = s;  // std::map: ordered
+  return snap.SerializeAsString();
+}
+
+void StoreServer::RestoreSnapshot(const std::string& data) {
+  ServerSnapshot snap;
+  if (!snap.ParseFromString(data) || !store::Store::Restore(snap.store(), &store_).ok()) {
+    env_.log->Log(LogLevel::kError, "store", "snapshot is corrupt; member stops");
+    failed_ = true;
+    return;
+  }
+  sessions_.clear();
+  for (const ClientSession& s : snap.sessions()) sessions_[s.client_id()] = s;
+}
+
+void StoreServer::MaybeSnapshot() {
+  const uint64_t applied = raft_->log().applied();
+  if (applied < last_snapshot_index_ + options_.snapshot_every_entries) return;
+  const std::string data = SnapshotData();
+  if (!raft_->Compact(applied, data).ok()) return;
+  last_snapshot_index_ = applied;
+  ++stats_.snapshots_taken;
+  const raft::RaftLog& log = raft_->log();
+  raft::Snapshot snapshot;
+  snapshot.mutable_metadata()->set_index(log.snapshot_index());
+  snapshot.mutable_metadata()->set_term(log.snapshot_term());
+  for (uint64_t v : raft_->voters()) snapshot.mutable_metadata()->mutable_conf_state()->add_voters(v);
+  snapshot.set_data(data);
+  storage_.Compact(snapshot, raft_->hard_state(), log.Slice(log.first_index(), log.last_index() + 1, SIZE_MAX),
+                   [this](Status s) {
+                     if (!s.ok()) {
+                       env_.log->Log(LogLevel::kError, "store", "snapshot write failed: " + s.ToString());
+                       failed_ = true;
+                     }
+                   });
+}
+
+}  // namespace ksim::storeserver

@@ -1,0 +1,144 @@
+// StoreServer: one member of the replicated store. It runs the Raft core with its WAL on
+// the Disk, exchanges Raft messages with the other members over the Transport, applies
+// committed commands to the MVCC store, and serves clients on the same port:
+//   - writes are proposed by the leader and answered when applied; (client, seq) makes a
+//     retried write apply once (thesis §6.3);
+//   - linearizable reads wait for a ReadIndex (thesis §6.4), on any member;
+//   - watches stream the local store's events in revision order;
+//   - leases expire only by the leader's decision, replicated as a LeaseRevoke command,
+//     timed on the leader's monotonic clock (a wall-clock jump cannot expire a lease).
+// Nothing is acknowledged before it is durable: a Ready's messages are sent only after
+// its WAL records are fsynced.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cluster/env/env.h"
+#include "cluster/env/process.h"
+#include "cluster/net/peer_link.h"
+#include "cluster/store/mvcc/store.h"
+#include "cluster/store/raft/raft.h"
+#include "cluster/store/server/raft_storage.h"
+#include "cluster/store/server/server.pb.h"
+
+namespace ksim::storeserver {
+
+struct StoreServerOptions {
+  uint64_t id = 0;
+  std::map<uint64_t, Address> members;  // every member, this one included
+  uint16_t port = 2379;
+  Nanos tick = Milliseconds(100);
+  int election_ticks = 10;
+  int heartbeat_ticks = 1;
+  uint64_t snapshot_every_entries = 2000;
+  size_t max_sessions = 10000;
+  size_t max_responses_per_session = 1024;
+  Nanos read_timeout = Seconds(5);  // a read index not granted by then is refused
+  std::string data_dir = "store";
+  store::StoreOptions store;
+#ifdef KSIM_MUTATIONS
+  Mutation mutation = Mutation::kNone;  // test builds only; also handed to the Raft core
+#endif
+};
+
+struct StoreServerStats {
+  uint64_t proposals = 0;
+  uint64_t applied_entries = 0;
+  uint64_t duplicate_writes = 0;  // retried writes answered from the session table
+  uint64_t reads = 0;
+  uint64_t snapshots_taken = 0;
+  uint64_t snapshots_installed = 0;
+  uint64_t lease_expiries = 0;
+  uint64_t dropped_inputs = 0;
+};
+
+class StoreServer final : public Process {
+ public:
+  // REQUIRES: options.members contains options.id; env's clock, transport, disk, random,
+  // log are non-null.
+  StoreServer(Env& env, StoreServerOptions options);
+  ~StoreServer() override;
+
+  void Start() override;
+
+  // --- inspection for checkers and tests ---
+  const raft::Raft* raft() const { return raft_.get(); }
+  const store::Store& store() const { return store_; }
+  bool failed() const { return failed_; }
+  const StoreServerStats& stats() const { return stats_; }
+  uint64_t id() const { return options_.id; }
+  // Called for every applied normal entry, in order, with whether it changed the store
+  // (a test hook for state machine safety and at-most-once checks).
+  void set_apply_observer(std::function<void(const raft::Entry&, bool changed)> fn) { apply_observer_ = std::move(fn); }
+
+ private:
+  struct PendingRead {
+    uint64_t conn = 0;
+    ClientRequest request;
+    uint64_t index = 0;  // 0 until the read index arrives
+    Nanos deadline{0};
+  };
+  struct WatchOwner {
+    uint64_t conn = 0;
+    uint64_t client_id = 0;
+    uint64_t seq = 0;
+  };
+
+  void Input(std::function<void()> fn);
+  void Pump();
+  void AfterReady(const raft::Ready& rd);
+  void OnTick();
+  void OnFrame(uint64_t conn, std::string_view frame);
+  void HandleRequest(uint64_t conn, const ClientRequest& req);
+  void HandleWrite(uint64_t conn, const ClientRequest& req);
+  void HandleRead(uint64_t conn, const ClientRequest& req);
+  void HandleWatch(uint64_t conn, const ClientRequest& req);
+  void HandleKeepAlive(uint64_t conn, const ClientRequest& req);
+  void ApplyEntry(const raft::Entry& e);
+  void ApplyCommand(const raft::Entry& e);
+  void ServeReads();
+  void DrainWatchers();
+  void MaybeSnapshot();
+  void RestoreSnapshot(const std::string& data);
+  void TrackLeadership();
+  void SendRaft(const raft::Message& m);
+  void Respond(uint64_t conn, ClientResponse response);
+  ClientResponse Reply(const ClientRequest& req, ClientResponse::Code code, std::string message) const;
+  std::string LeaderAddress() const;
+  std::string SnapshotData() const;
+
+  Env& env_;
+  StoreServerOptions options_;
+  RaftStorage storage_;
+  std::unique_ptr<raft::Raft> raft_;
+  store::Store store_;
+  bool saving_ = false;
+  bool failed_ = false;
+  std::deque<std::function<void()>> deferred_;  // inputs held while a Ready is saved
+  static constexpr size_t kMaxDeferredInputs = 10000;
+  TimerId tick_timer_ = 0;
+
+  std::map<uint64_t, std::unique_ptr<PeerLink>> peers_;
+  std::map<uint64_t, std::shared_ptr<Connection>> conns_;  // inbound, by local key
+  uint64_t next_conn_ = 1;
+
+  std::map<uint64_t, ClientSession> sessions_;
+  std::map<std::pair<uint64_t, uint64_t>, uint64_t> pending_writes_;  // (client, seq) -> conn
+  std::map<std::string, PendingRead> pending_reads_;                  // by read context
+  uint64_t next_read_ = 1;
+  std::map<int64_t, WatchOwner> watches_;
+  std::map<int64_t, Nanos> lease_deadlines_;  // leader only, monotonic
+  std::map<int64_t, bool> lease_revoke_proposed_;
+  uint64_t led_term_ = 0;
+  uint64_t last_snapshot_index_ = 0;
+  StoreServerStats stats_;
+  std::function<void(const raft::Entry&, bool changed)> apply_observer_;
+};
+
+}  // namespace ksim::storeserver

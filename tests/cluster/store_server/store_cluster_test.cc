@@ -1,0 +1,192 @@
+// The replicated store end to end in the simulated world: servers, client, faults.
+#include <gtest/gtest.h>
+
+#include "tests/cluster/store_server/store_cluster.h"
+
+namespace ksim::storeserver::testing {
+namespace {
+
+struct Outcome {
+  bool done = false;
+  Status status;
+  std::string value;
+  int64_t revision = 0;
+};
+
+void Put(storeclient::StoreClient* c, const std::string& k, const std::string& v, Outcome* out) {
+  c->Put(k, v, [out](Status s, const store::CommandResponse& r) {
+    out->done = true;
+    out->status = s;
+    out->revision = r.header().revision();
+  });
+}
+
+void Get(storeclient::StoreClient* c, const std::string& k, Outcome* out) {
+  c->Get(k, [out](Status s, const store::RangeResponse& r) {
+    out->done = true;
+    out->status = s;
+    out->value = r.kvs_size() > 0 ? r.kvs(0).value() : "";
+  });
+}
+
+TEST(StoreCluster, ElectsALeaderAndServesWritesAndLinearizableReads) {
+  StoreCluster c(3);
+  ASSERT_TRUE(c.WaitForLeader(Seconds(10)));
+  auto* client = c.AddClient("c1");
+  Outcome put, get;
+  Put(client, "k", "v1", &put);
+  ASSERT_TRUE(c.world.RunUntilCondition([&] { return put.done; }, c.world.now() + Seconds(10)));
+  ASSERT_TRUE(put.status.ok()) << put.status.ToString();
+  EXPECT_GT(put.revision, 1);
+  Get(client, "k", &get);
+  ASSERT_TRUE(c.world.RunUntilCondition([&] { return get.done; }, c.world.now() + Seconds(10)));
+  ASSERT_TRUE(get.status.ok()) << get.status.ToString();
+  EXPECT_EQ(get.value, "v1");
+  // Every member applied the write.
+  c.world.RunFor(Seconds(1));
+  for (int i = 1; i <= 3; ++i) {
+    store::RangeRequest r;
+    r.set_key("k");
+    auto res = c.Server(i)->store().Range(r);
+    ASSERT_EQ(res.response.kvs_size(), 1) << i;
+    EXPECT_EQ(res.response.kvs(0).value(), "v1");
+  }
+}
+
+TEST(StoreCluster, WritesSurviveLeaderCrashAndAreNotAppliedTwice) {
+  StoreCluster c(3);
+  ASSERT_TRUE(c.WaitForLeader(Seconds(10)));
+  auto* client = c.AddClient("c1");
+  std::vector<Outcome> puts(20);
+  for (int i = 0; i < 20; ++i) Put(client, "k" + std::to_string(i), "v", &puts[static_cast<size_t>(i)]);
+  c.world.RunFor(Milliseconds(5));
+  const int leader = c.Leader();
+  c.world.host(static_cast<uint32_t>(leader - 1)).CrashProcess("store");
+  ASSERT_TRUE(c.world.RunUntilCondition(
+      [&] {
+        for (auto& p : puts) {
+          if (!p.done) return false;
+        }
+        return true;
+      },
+      c.world.now() + Seconds(30)));
+  for (auto& p : puts) EXPECT_TRUE(p.status.ok()) << p.status.ToString();
+  c.world.host(static_cast<uint32_t>(leader - 1)).RestartProcess("store");
+  c.world.RunFor(Seconds(5));
+  // Each put created its key once: version 1 everywhere, and the same revision on
+  // every member.
+  for (int i = 1; i <= 3; ++i) {
+    store::RangeRequest r;
+    r.set_key("k");
+    r.set_range_end("l");
+    auto res = c.Server(i)->store().Range(r);
+    ASSERT_EQ(res.response.kvs_size(), 20) << "member " << i;
+    for (const auto& kv : res.response.kvs()) EXPECT_EQ(kv.version(), 1) << kv.key();
+    EXPECT_EQ(c.Server(i)->store().revision(), c.Server(1)->store().revision());
+  }
+}
+
+TEST(StoreCluster, MinorityPartitionCannotWriteMajorityCan) {
+  StoreCluster c(3);
+  ASSERT_TRUE(c.WaitForLeader(Seconds(10)));
+  const int old_leader = c.Leader();
+  c.world.network().Isolate(static_cast<uint32_t>(old_leader - 1));
+  ASSERT_TRUE(c.world.RunUntilCondition(
+      [&] {
+        const int l = c.Leader();
+        return l != 0 && l != old_leader;
+      },
+      c.world.now() + Seconds(20)));
+  auto* client = c.AddClient("c1");
+  Outcome put;
+  Put(client, "x", "majority", &put);
+  ASSERT_TRUE(c.world.RunUntilCondition([&] { return put.done; }, c.world.now() + Seconds(20)));
+  EXPECT_TRUE(put.status.ok()) << put.status.ToString();
+  // Within two election timeouts the isolated old leader steps down (CheckQuorum), and
+  // it never applied the write.
+  c.world.RunFor(Seconds(2));
+  EXPECT_NE(c.Server(old_leader)->raft()->role(), raft::Role::kLeader);
+  store::RangeRequest r;
+  r.set_key("x");
+  EXPECT_EQ(c.Server(old_leader)->store().Range(r).response.kvs_size(), 0);
+  c.world.network().Heal();
+  c.world.RunFor(Seconds(5));
+  EXPECT_EQ(c.Server(old_leader)->store().Range(r).response.kvs_size(), 1);
+}
+
+TEST(StoreCluster, PowerLossOfEveryMemberLosesNoAcknowledgedWrite) {
+  StoreCluster c(3);
+  ASSERT_TRUE(c.WaitForLeader(Seconds(10)));
+  auto* client = c.AddClient("c1");
+  std::vector<Outcome> puts(30);
+  for (int i = 0; i < 30; ++i) Put(client, "p" + std::to_string(i), "v", &puts[static_cast<size_t>(i)]);
+  ASSERT_TRUE(c.world.RunUntilCondition(
+      [&] {
+        for (auto& p : puts) {
+          if (!p.done) return false;
+        }
+        return true;
+      },
+      c.world.now() + Seconds(20)));
+  for (int i = 1; i <= 3; ++i) c.world.host(static_cast<uint32_t>(i - 1)).PowerOff();
+  for (int i = 1; i <= 3; ++i) c.world.host(static_cast<uint32_t>(i - 1)).PowerOn();
+  ASSERT_TRUE(c.WaitForLeader(Seconds(20)));
+  for (int i = 0; i < 30; ++i) {
+    if (!puts[static_cast<size_t>(i)].status.ok()) continue;
+    Outcome get;
+    Get(client, "p" + std::to_string(i), &get);
+    ASSERT_TRUE(c.world.RunUntilCondition([&] { return get.done; }, c.world.now() + Seconds(20)));
+    EXPECT_EQ(get.value, "v") << "acknowledged write p" << i << " lost";
+  }
+}
+
+TEST(StoreCluster, SnapshotsCompactTheLogAndRestartsRecoverFromThem) {
+  StoreCluster c(3, 1, [](StoreServerOptions& o) { o.snapshot_every_entries = 10; });
+  ASSERT_TRUE(c.WaitForLeader(Seconds(10)));
+  auto* client = c.AddClient("c1");
+  std::vector<Outcome> puts(50);
+  for (int i = 0; i < 50; ++i) Put(client, "s" + std::to_string(i), std::to_string(i), &puts[static_cast<size_t>(i)]);
+  ASSERT_TRUE(c.world.RunUntilCondition(
+      [&] {
+        for (auto& p : puts) {
+          if (!p.done) return false;
+        }
+        return true;
+      },
+      c.world.now() + Seconds(20)));
+  uint64_t taken = 0;
+  for (int i = 1; i <= 3; ++i) taken += c.Server(i)->stats().snapshots_taken;
+  EXPECT_GT(taken, 0u);
+  for (int i = 1; i <= 3; ++i) {
+    c.world.host(static_cast<uint32_t>(i - 1)).CrashProcess("store");
+    c.world.host(static_cast<uint32_t>(i - 1)).RestartProcess("store");
+  }
+  ASSERT_TRUE(c.WaitForLeader(Seconds(20)));
+  c.world.RunFor(Seconds(2));
+  for (int i = 1; i <= 3; ++i) {
+    store::RangeRequest r;
+    r.set_key("s");
+    r.set_range_end("t");
+    EXPECT_EQ(c.Server(i)->store().Range(r).response.kvs_size(), 50) << "member " << i;
+    const auto& log = c.Server(i)->raft()->log();
+    EXPECT_GT(log.snapshot_index(), 0u) << "member " << i;
+    EXPECT_LT(log.last_index() + 1 - log.first_index(), 60u) << "entries kept in memory";
+  }
+}
+
+TEST(StoreCluster, ClientTimesOutWithAClearErrorWhenNoMajorityExists) {
+  StoreCluster c(3);
+  ASSERT_TRUE(c.WaitForLeader(Seconds(10)));
+  for (int i = 1; i <= 2; ++i) c.world.host(static_cast<uint32_t>(i - 1)).PowerOff();
+  storeclient::StoreClientOptions o;
+  o.request_timeout = Seconds(3);
+  auto* client = c.AddClient("c1", o);
+  Outcome put;
+  Put(client, "k", "v", &put);
+  ASSERT_TRUE(c.world.RunUntilCondition([&] { return put.done; }, c.world.now() + Seconds(10)));
+  EXPECT_EQ(put.status.code(), Status::Code::kTimeout);
+  EXPECT_NE(put.status.message().find("timed out"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ksim::storeserver::testing

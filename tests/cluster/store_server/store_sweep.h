@@ -1,0 +1,55 @@
+// The store's fault sweep: one seed = one simulated run of a replicated store under a
+// seed-drawn (or given) fault schedule with a concurrent client workload, judged by
+// checkers:
+//   always:  Election Safety (one leader per term), Log Matching, Leader Completeness,
+//            State Machine Safety (no two members apply different entries at an index),
+//            at-most-once application of a write, linearizability of the client history
+//            (per key, faults/lincheck), watch stream order (no gap, no duplicate);
+//   eventually (after the faults heal): a leader exists, a write commits, and every
+//            member converges to the same store.
+// Used by the property tests (RapidCheck shrinks the fault list) and by the mutation
+// check (each deliberate bug must be caught within a bounded number of seeds).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "cluster/env/time.h"
+#include "cluster/store/mutation.h"
+#include "faults/fault.h"
+
+namespace ksim::storeserver::testing {
+
+struct SweepOptions {
+  uint64_t seed = 1;
+  int members = 3;
+  int clients = 3;
+  int keys = 3;
+  Nanos faults_until = Seconds(15);  // the nemesis acts in [1s, faults_until)
+  Nanos settle = Seconds(15);        // after the heal: liveness deadline and convergence
+  bool nemesis = true;               // draw a schedule from the seed
+  // Also aim faults at whoever leads: crash or power-cycle it, isolate it, power-cycle a
+  // majority at once. This is what exposes bugs in elections and commitment.
+  bool leader_nemesis = true;
+  Nanos fsync_latency_max = Milliseconds(20);
+  std::vector<faults::TimedFault> schedule;  // used when nemesis is false
+  Mutation mutation = Mutation::kNone;
+  uint64_t snapshot_every_entries = 50;  // small, so snapshots and installs happen
+};
+
+struct SweepResult {
+  std::vector<std::string> violations;  // empty: every check passed
+  std::vector<std::string> faults;      // as applied
+  int64_t ops_ok = 0, ops_info = 0, ops_failed = 0;
+  uint64_t elections = 0;
+  uint64_t snapshots_installed = 0;
+  uint64_t trace_hash = 0;
+  std::string history;  // the client history, EDN lines (for lincheck)
+  bool ok() const { return violations.empty(); }
+  std::string Summary() const;
+};
+
+SweepResult RunStoreSweep(const SweepOptions& options);
+
+}  // namespace ksim::storeserver::testing

@@ -1,0 +1,85 @@
+// The store under faults: seed-drawn sweeps, and RapidCheck-generated fault schedules that
+// shrink to a readable list of faults when a check fails.
+#include <gtest/gtest.h>
+#include <rapidcheck.h>
+#include <rapidcheck/gtest.h>
+
+#include "tests/cluster/store_server/store_sweep.h"
+
+namespace ksim::storeserver::testing {
+namespace {
+
+TEST(StoreSweep, SeedsUnderTheNemesisPassEveryCheck) {
+  for (uint64_t seed = 1; seed <= 8; ++seed) {
+    SweepOptions o;
+    o.seed = seed;
+    const SweepResult r = RunStoreSweep(o);
+    EXPECT_TRUE(r.ok()) << "seed " << seed << "\n" << r.Summary();
+    EXPECT_GT(r.ops_ok, 100) << "seed " << seed << ": the workload barely ran\n" << r.Summary();
+  }
+}
+
+TEST(StoreSweep, FiveMembersUnderTheNemesis) {
+  for (uint64_t seed = 100; seed <= 102; ++seed) {
+    SweepOptions o;
+    o.seed = seed;
+    o.members = 5;
+    const SweepResult r = RunStoreSweep(o);
+    EXPECT_TRUE(r.ok()) << "seed " << seed << "\n" << r.Summary();
+  }
+}
+
+TEST(StoreSweep, ASeedReplays) {
+  SweepOptions o;
+  o.seed = 77;
+  EXPECT_EQ(RunStoreSweep(o).trace_hash, RunStoreSweep(o).trace_hash);
+}
+
+faults::Fault MemberFault(int kind, int member, int other, int amount) {
+  faults::Fault f;
+  const std::string m = "m" + std::to_string(member);
+  const std::string n = "m" + std::to_string(other == member ? (member % 3) + 1 : other);
+  f.host = m;
+  switch (kind) {
+    case 0: f.kind = faults::FaultKind::kIsolate; break;
+    case 1: f.kind = faults::FaultKind::kPartition; f.groups = {{m}, {n}}; break;
+    case 2: f.kind = faults::FaultKind::kOneWay; f.groups = {{m}, {n}}; break;
+    case 3: f.kind = faults::FaultKind::kCrashProcess; f.process = "store"; break;
+    case 4: f.kind = faults::FaultKind::kRestartProcess; f.process = "store"; break;
+    case 5: f.kind = faults::FaultKind::kPowerOff; break;
+    case 6: f.kind = faults::FaultKind::kPowerOn; break;
+    case 7: f.kind = faults::FaultKind::kPause; break;
+    case 8: f.kind = faults::FaultKind::kResume; break;
+    case 9: f.kind = faults::FaultKind::kClockJump; f.amount = Seconds(amount - 30); break;
+    case 10: f.kind = faults::FaultKind::kLinkFaults; f.loss = amount / 200.0; f.duplicate = 0.1; f.reorder = 0.2; break;
+    default: f.kind = faults::FaultKind::kHeal; break;
+  }
+  return f;
+}
+
+RC_GTEST_PROP(StoreSweepProperty, AnyFaultScheduleKeepsTheStoreSafeAndLiveAfterHeal, ()) {
+  const auto faults = *rc::gen::container<std::vector<faults::TimedFault>>(rc::gen::exec([] {
+    const int kind = *rc::gen::inRange(0, 12);
+    const int member = *rc::gen::inRange(1, 4);
+    const int other = *rc::gen::inRange(1, 4);
+    const int amount = *rc::gen::inRange(0, 60);
+    const int at_ms = *rc::gen::inRange(1000, 10000);
+    return faults::TimedFault{Milliseconds(at_ms), MemberFault(kind, member, other, amount)};
+  }));
+  auto sorted = faults;
+  std::stable_sort(sorted.begin(), sorted.end(),
+                   [](const faults::TimedFault& a, const faults::TimedFault& b) { return a.at < b.at; });
+  SweepOptions o;
+  o.seed = *rc::gen::inRange<uint64_t>(1, 1000);
+  o.nemesis = false;
+  o.schedule = sorted;
+  o.faults_until = Seconds(10);
+  o.settle = Seconds(12);
+  const SweepResult r = RunStoreSweep(o);
+  RC_CLASSIFY(r.ops_info > 0, "indefinite ops");
+  RC_CLASSIFY(r.elections > 1, "re-elections");
+  if (!r.ok()) RC_FAIL(r.Summary());
+}
+
+}  // namespace
+}  // namespace ksim::storeserver::testing
