@@ -67,6 +67,7 @@ StoreBenchResult RunStoreBench(const StoreBenchOptions& o) {
     so.members = addrs;
     so.port = kPort;
     so.snapshot_every_entries = 20000;
+    so.auto_compact_retain_revisions = 10000;  // as a Kubernetes apiserver would compact
     world.AddHost(names[static_cast<size_t>(i - 1)])
         .AddProcess("store", [so](Env& env) { return std::make_unique<storeserver::StoreServer>(env, so); });
   }

@@ -59,11 +59,19 @@ void GossipCounterNode::Recover() {
   stats_.recovered_value = durable_;
   stats_.recovered_torn_tail = records.torn_tail;
   if (records.torn_tail) {
-    // Drop the garbage now so that later appends follow a valid record.
-    std::string valid = data.substr(0, records.valid_bytes);
-    if (env_.disk->WriteFile(LogPath(), valid).ok()) {
-      env_.disk->Sync(LogPath(), [](Status) {});
-    }
+    // Later appends must follow a valid record, so the valid part is written anew — never
+    // in place (a power failure before the fsync could tear the rewrite and lose durable
+    // records): tmp, fsync, rename, fsync dir. Increments wait until it is done.
+    compacting_ = true;
+    const std::string tmp = options_.data_dir + "/log.tmp";
+    if (!env_.disk->WriteFile(tmp, std::string_view(data).substr(0, records.valid_bytes)).ok()) return;
+    env_.disk->Sync(tmp, [this, tmp, size = records.valid_bytes](Status st) {
+      if (!st.ok() || !env_.disk->Rename(tmp, LogPath()).ok()) return;  // stays blocked: fail-stop
+      env_.disk->SyncDir(options_.data_dir, [this, size](Status) {
+        log_bytes_ = size;
+        compacting_ = false;
+      });
+    });
   }
   env_.log->Log(LogLevel::kInfo, "counter",
                 fmt::format("recovered value {} ({} records{})", durable_, records.payloads.size(),

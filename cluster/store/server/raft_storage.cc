@@ -47,9 +47,17 @@ Status RaftStorage::Load(raft::Restore* out) {
     }
   }
   if (wal.torn_tail) {
-    // Rewrite the valid prefix so appends continue after a whole record.
-    Status w = disk_->WriteFile(Path("wal"), std::string_view(data).substr(0, wal.valid_bytes));
-    if (!w.ok()) return w;
+    // Appends must continue after a whole record, so the valid part is written anew. Never
+    // in place: truncating and rewriting the live WAL could, at a power failure before its
+    // fsync, lose records that were durable (found by the fault sweep). Instead, as a job
+    // ahead of any Save: write wal.tmp, fsync, rename over wal, fsync the directory.
+    Enqueue(
+        [this, hs = out->hard_state, entries = out->entries](std::function<void(Status)> finish) {
+          RewriteWalThen(hs, entries, finish);
+        },
+        [this](Status repaired) {
+          if (!repaired.ok()) failed_ = repaired;
+        });
   }
   if (out->hard_state.commit() < snap_index) out->hard_state.set_commit(snap_index);
   return Status::Ok();
@@ -79,6 +87,7 @@ void RaftStorage::RunNext() {
 }
 
 void RaftStorage::Save(const raft::Ready& ready, const raft::HardState& current, std::function<void(Status)> done) {
+  if (!failed_.ok()) return done(failed_);
   std::string records;
   if (ready.hard_state) {
     WalRecord r;

@@ -22,7 +22,8 @@ class RaftStorage {
   RaftStorage(Disk* disk, std::string dir);
 
   // Reads what is on disk. A torn WAL tail (a crash mid-append) is dropped: nothing in it
-  // was acknowledged, because acknowledgements wait for fsync.
+  // was acknowledged, because acknowledgements wait for fsync. The WAL is then rewritten
+  // atomically (a queued job) before any Save appends to it.
   Status Load(raft::Restore* out);
 
   // Appends the Ready's hard state and entries (and, if it carries one, installs its
@@ -53,6 +54,7 @@ class RaftStorage {
   std::deque<std::pair<Job, std::function<void(Status)>>> jobs_;
   bool running_ = false;
   uint64_t wal_bytes_ = 0;
+  Status failed_;  // a WAL repair that failed: every later Save fails with it
 };
 
 }  // namespace ksim::storeserver

@@ -83,7 +83,7 @@ void StoreServer::Pump() {
   saving_ = true;
   auto rd = std::make_shared<raft::Ready>(raft_->GetReady());
   if (KSIM_MUTATED(options_, kAckBeforeFsync)) {
-    for (const raft::Message& m : rd->messages) SendRaft(m);
+    for (raft::Message& m : rd->messages) SendRaft(m);
     rd->messages.clear();
   }
   storage_.Save(*rd, raft_->hard_state(), [this, rd](Status s) {
@@ -98,8 +98,8 @@ void StoreServer::Pump() {
   });
 }
 
-void StoreServer::AfterReady(const raft::Ready& rd) {
-  for (const raft::Message& m : rd.messages) SendRaft(m);
+void StoreServer::AfterReady(raft::Ready& rd) {
+  for (raft::Message& m : rd.messages) SendRaft(m);
   if (rd.snapshot) {
     if (!KSIM_MUTATED(options_, kSkipSnapshotRestore)) RestoreSnapshot(rd.snapshot->data());
     last_snapshot_index_ = rd.snapshot->metadata().index();
@@ -146,6 +146,13 @@ void StoreServer::OnTick() {
     }
     // Lease expiry is the leader's decision, replicated as a command.
     if (raft_->role() != raft::Role::kLeader) return;
+    const int64_t retain = options_.auto_compact_retain_revisions;
+    if (retain > 0 && store_.revision() - store_.compacted_revision() > 2 * retain &&
+        compaction_proposed_ <= store_.compacted_revision()) {
+      ReplicatedCommand rc;
+      rc.mutable_command()->mutable_compaction()->set_revision(store_.revision() - retain);
+      if (raft_->Propose(rc.SerializeAsString()).ok()) compaction_proposed_ = store_.revision() - retain;
+    }
     for (const auto& [lease, deadline] : lease_deadlines_) {
       if (deadline > now || lease_revoke_proposed_[lease]) continue;
       ReplicatedCommand rc;
@@ -198,11 +205,11 @@ void StoreServer::TrackLeadership() {
 
 // --- messages -----------------------------------------------------------------------------
 
-void StoreServer::SendRaft(const raft::Message& m) {
+void StoreServer::SendRaft(raft::Message& m) {
   auto it = peers_.find(m.to());
   if (it == peers_.end()) return;
   Frame f;
-  *f.mutable_raft() = m;
+  f.mutable_raft()->Swap(&m);  // the Ready is done with it
   (void)it->second->Send(f.SerializeAsString());  // lost if the link is down: Raft retries
 }
 
@@ -213,15 +220,17 @@ void StoreServer::OnFrame(uint64_t conn, std::string_view frame) {
     return;
   }
   if (f.has_raft()) {
-    raft::Message m = f.raft();
-    Input([this, m] { (void)raft_->Step(m); });
+    auto m = std::make_shared<raft::Message>();
+    m->Swap(f.mutable_raft());  // no copy of the entries
+    Input([this, m] { (void)raft_->Step(*m); });
   } else if (f.has_request()) {
-    ClientRequest req = f.request();
+    auto req = std::make_shared<ClientRequest>();
+    req->Swap(f.mutable_request());
     if (saving_ && deferred_.size() >= kMaxDeferredInputs) {
-      Respond(conn, Reply(req, ClientResponse::UNAVAILABLE, "member overloaded"));
+      Respond(conn, Reply(*req, ClientResponse::UNAVAILABLE, "member overloaded"));
       return;
     }
-    Input([this, conn, req] { HandleRequest(conn, req); });
+    Input([this, conn, req] { HandleRequest(conn, *req); });
   }
 }
 

@@ -40,6 +40,10 @@ struct StoreServerOptions {
   size_t max_sessions = 10000;
   size_t max_responses_per_session = 1024;
   Nanos read_timeout = Seconds(5);  // a read index not granted by then is refused
+  // When non-zero, the leader compacts the MVCC history to keep about this many revisions
+  // (etcd's "revision" auto-compaction), bounding memory and snapshot size. Off by
+  // default: the apiserver decides compaction itself, as Kubernetes does.
+  int64_t auto_compact_retain_revisions = 0;
   std::string data_dir = "store";
   store::StoreOptions store;
 #ifdef KSIM_MUTATIONS
@@ -92,7 +96,7 @@ class StoreServer final : public Process {
 
   void Input(std::function<void()> fn);
   void Pump();
-  void AfterReady(const raft::Ready& rd);
+  void AfterReady(raft::Ready& rd);
   void OnTick();
   void OnFrame(uint64_t conn, std::string_view frame);
   void HandleRequest(uint64_t conn, const ClientRequest& req);
@@ -107,7 +111,7 @@ class StoreServer final : public Process {
   void MaybeSnapshot();
   void RestoreSnapshot(const std::string& data);
   void TrackLeadership();
-  void SendRaft(const raft::Message& m);
+  void SendRaft(raft::Message& m);  // consumes m
   void Respond(uint64_t conn, ClientResponse response);
   ClientResponse Reply(const ClientRequest& req, ClientResponse::Code code, std::string message) const;
   std::string LeaderAddress() const;
@@ -136,6 +140,7 @@ class StoreServer final : public Process {
   std::map<int64_t, Nanos> lease_deadlines_;  // leader only, monotonic
   std::map<int64_t, bool> lease_revoke_proposed_;
   uint64_t led_term_ = 0;
+  int64_t compaction_proposed_ = 0;  // the revision of the last auto-compaction proposed
   uint64_t last_snapshot_index_ = 0;
   StoreServerStats stats_;
   std::function<void(const raft::Entry&, bool changed)> apply_observer_;
