@@ -5,5 +5,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh
-ctest --test-dir build --output-on-failure -j2 --timeout 600
+ctest --test-dir build --output-on-failure -j2 --timeout 900 -LE long
 bash scripts/check-debug-release.sh

@@ -83,3 +83,27 @@ RC_GTEST_PROP(StoreSweepProperty, AnyFaultScheduleKeepsTheStoreSafeAndLiveAfterH
 
 }  // namespace
 }  // namespace ksim::storeserver::testing
+
+namespace ksim::storeserver::testing {
+namespace {
+
+// A slice of fresh seeds runs by default; the long sweep only with `ctest -L long`
+// (scripts/test.sh excludes that label).
+void SweepRange(uint64_t first, uint64_t last) {
+  int failures = 0;
+  for (uint64_t seed = first; seed <= last; ++seed) {
+    SweepOptions o;
+    o.seed = seed;
+    o.members = seed % 4 == 0 ? 5 : 3;
+    const SweepResult r = RunStoreSweep(o);
+    if (!r.ok() && ++failures <= 3) ADD_FAILURE() << "seed " << seed << "\n" << r.Summary();
+  }
+  EXPECT_EQ(failures, 0);
+}
+
+TEST(StoreSweepSlice, HundredSeeds) { SweepRange(1000, 1099); }
+
+TEST(StoreSweepLong, TwoThousandSeeds) { SweepRange(10000, 11999); }
+
+}  // namespace
+}  // namespace ksim::storeserver::testing
