@@ -19,6 +19,8 @@ int main(int argc, char** argv) {
   };
   add(ksim::tools::AddDemoCommand);
   add(ksim::tools::AddDemoNodeCommand);
+  add(ksim::tools::AddBenchCommand);
+  add(ksim::tools::AddLincheckCommand);
   bool known = false;
   for (const CLI::App* sub : app.get_subcommands({})) known = known || (argc > 1 && sub->get_name() == argv[1]);
   if (argc > 1 && argv[1][0] != '-' && !known) {

@@ -35,6 +35,7 @@ void StoreServer::Start() {
   for (const auto& [id, addr] : options_.members) cfg.peers.push_back(id);
   cfg.election_tick = options_.election_ticks;
   cfg.heartbeat_tick = options_.heartbeat_ticks;
+  cfg.max_entries_per_message = options_.max_entries_per_message;
 #ifdef KSIM_MUTATIONS
   cfg.mutation = options_.mutation;
 #endif
@@ -347,6 +348,7 @@ void StoreServer::HandleWatch(uint64_t conn, const ClientRequest& req) {
   o.key = w.key();
   o.range_end = w.range_end();
   o.start_revision = w.start_revision();
+  if (KSIM_MUTATED(options_, kWatchResumesPastGap) && o.start_revision > 0) ++o.start_revision;
   o.prev_kv = w.prev_kv();
   store::WatchCreated created = store_.Watch(o);
   ClientResponse r = Reply(req, created.status.ok() ? ClientResponse::OK : ClientResponse::INVALID,

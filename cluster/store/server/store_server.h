@@ -37,6 +37,7 @@ struct StoreServerOptions {
   int election_ticks = 10;
   int heartbeat_ticks = 1;
   uint64_t snapshot_every_entries = 2000;
+  size_t max_entries_per_message = 64;  // Raft appends carry at most this many entries
   size_t max_sessions = 10000;
   size_t max_responses_per_session = 1024;
   Nanos read_timeout = Seconds(5);  // a read index not granted by then is refused

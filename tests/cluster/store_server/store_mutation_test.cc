@@ -42,7 +42,7 @@ TEST(MutationCheck, WithoutAMutationTheSameSeedsPass) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Store, MutationCheck, ::testing::ValuesIn(kAllMutations),
+INSTANTIATE_TEST_SUITE_P(Store, MutationCheck, ::testing::ValuesIn(kSweepMutations),
                          [](const ::testing::TestParamInfo<Mutation>& param) {
                            std::string name(MutationName(param.param));
                            for (char& c : name) {

@@ -215,8 +215,14 @@ SweepResult RunStoreSweep(const SweepOptions& o) {
     addrs[static_cast<uint64_t>(i)] = names.back() + ":" + std::to_string(kPort);
     members.push_back(addrs[static_cast<uint64_t>(i)]);
   }
+  size_t batch = o.max_entries_per_message;
+  if (batch == 0) {
+    static constexpr size_t kBatches[] = {1, 2, 64};
+    batch = kBatches[world.ChildRandom("sweep/batch").Uniform(3)];
+  }
   for (int i = 1; i <= o.members; ++i) {
     StoreServerOptions so;
+    so.max_entries_per_message = batch;
     so.id = static_cast<uint64_t>(i);
     so.members = addrs;
     so.port = kPort;
@@ -382,10 +388,29 @@ SweepResult RunStoreSweep(const SweepOptions& o) {
       }
     }
   };
+  // Leaders cut off the moment they are elected (in half of the seeds): the new leader's
+  // first entry then reaches nobody, the sequence of Figure 8 (§5.4.2).
+  Random fresh_leader_rng = world.ChildRandom("sweep/fresh-leader");
+  const bool cut_fresh_leaders = o.leader_nemesis && fresh_leader_rng.Bernoulli(0.5);
+  uint64_t last_cut_term = 0;
   const Nanos end = o.faults_until + o.settle;
   for (Nanos t = Milliseconds(10); t <= end; t += Milliseconds(10)) {
     world.RunUntil(t);
     poll();
+    if (cut_fresh_leaders && t < o.faults_until - Seconds(1)) {
+      for (int i = 1; i <= o.members; ++i) {
+        auto* s = world.host(static_cast<uint32_t>(i - 1)).Find<StoreServer>("store");
+        if (!s || !s->raft() || s->raft()->role() != raft::Role::kLeader || s->raft()->term() <= last_cut_term) continue;
+        last_cut_term = s->raft()->term();
+        if (!fresh_leader_rng.Bernoulli(0.5)) continue;
+        const Nanos len(fresh_leader_rng.Range(Milliseconds(200).count(), Milliseconds(1500).count()));
+        result.faults.push_back(fmt::format("t={:.3f}s isolate fresh leader m{} (term {}) for {}ms",
+                                            static_cast<double>(world.now().count()) / 1e9, i, s->raft()->term(),
+                                            len.count() / 1000000));
+        world.network().Isolate(static_cast<uint32_t>(i - 1));
+        world.After(len, [&world] { world.network().Heal(); });
+      }
+    }
     if (t == end - Seconds(5)) shared.stop_workload = true;  // quiesce for convergence
   }
 

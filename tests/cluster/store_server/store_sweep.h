@@ -36,6 +36,9 @@ struct SweepOptions {
   std::vector<faults::TimedFault> schedule;  // used when nemesis is false
   Mutation mutation = Mutation::kNone;
   uint64_t snapshot_every_entries = 50;  // small, so snapshots and installs happen
+  // 0: drawn from the seed (1, 2 or 64). Small batches make followers acknowledge old
+  // entries separately from a new leader's first entry, which is what Figure 8 needs.
+  size_t max_entries_per_message = 0;
 };
 
 struct SweepResult {
