@@ -162,7 +162,9 @@ RC_GTEST_PROP(NetworkProperties, DeliveryOrderOnAConnectionIsKept, ()) {
   heal.kind = FaultKind::kHeal;
   RC_ASSERT(faults::ApplyFault(w, heal).ok());
   w.network().default_link().loss = 0;
-  w.RunFor(Seconds(30));
+  // A segment lost 8 times in a row waits 200ms x (1 + 2 + ... + 128) = 51 s before it
+  // arrives, and everything behind it waits too; give the tail time to land.
+  w.RunFor(Seconds(120));
   // In order, no duplicates, no gaps: what arrived is a prefix of what was sent, and all
   // of it if the connection never broke.
   RC_ASSERT(got.size() <= sent.size());
