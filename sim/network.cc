@@ -389,6 +389,7 @@ void Network::Transmit(Conn& c, int d, Segment segment) {
     ReevaluateConn(c);
     return;
   }
+  if (dir.doomed) return;  // waiting for the break; the receiver would never see it
   const LinkParams& p = ParamsFor(from, to);
   Nanos delay = SampleLatency(p);
   if (p.loss > 0) {
@@ -397,6 +398,7 @@ void Network::Transmit(Conn& c, int d, Segment segment) {
     while (random_.Bernoulli(p.loss)) {
       ++stats_.retransmits;
       if (++losses > options_.max_retransmits) {
+        dir.doomed = true;
         const uint64_t id = c.id;
         world_->After(delay, [this, id] { Break(id, Status::Timeout("too many retransmissions")); });
         return;

@@ -144,6 +144,9 @@ class Network {
     std::deque<Segment> in_flight;  // scheduled for delivery, in order
     std::deque<Segment> waiting;    // not yet transmitted: path cut or not yet open
     int64_t last_arrival_ns = 0;
+    // A segment ran out of retransmissions: nothing after it may arrive (TCP delivers in
+    // order), and the connection breaks when the sender gives up.
+    bool doomed = false;
   };
   struct Conn {
     uint64_t id = 0;
