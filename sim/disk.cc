@@ -125,6 +125,7 @@ void SimDisk::SyncDir(const std::string& dir, std::function<void(Status)> done) 
       journal_.pop_front();
       ++journal_committed_;
     }
+    CollectGarbage();
     done(Status::Ok());
   });
 }
@@ -140,6 +141,7 @@ Status SimDisk::Rename(const std::string& from, const std::string& to) {
   names_[to] = ino;
   journal_.push_back(MetaOp{MetaOp::kRename, from, to, 0});
   ++journal_issued_;
+  CollectGarbage();
   return Status::Ok();
 }
 
@@ -170,6 +172,7 @@ Status SimDisk::Remove(const std::string& path) {
   names_.erase(it);
   journal_.push_back(MetaOp{MetaOp::kRemove, path, {}, 0});
   ++journal_issued_;
+  CollectGarbage();
   return Status::Ok();
 }
 
@@ -179,6 +182,18 @@ size_t SimDisk::UnsyncedBytes() const {
     for (const ContentOp& op : inode.pending) bytes += op.data.size();
   }
   return bytes;
+}
+
+void SimDisk::CollectGarbage() {
+  std::set<uint64_t> referenced;
+  for (const auto& [path, ino] : names_) referenced.insert(ino);
+  for (const auto& [path, ino] : durable_names_) referenced.insert(ino);
+  for (const MetaOp& op : journal_) {
+    if (op.kind == MetaOp::kCreate) referenced.insert(op.inode);
+  }
+  for (auto it = inodes_.begin(); it != inodes_.end();) {
+    it = referenced.count(it->first) ? std::next(it) : inodes_.erase(it);
+  }
 }
 
 void SimDisk::Crash() {

@@ -67,6 +67,8 @@ class SimDisk {
   const DiskStats& stats() const { return stats_; }
   // Bytes of not-yet-durable content operations, for tests and reports.
   size_t UnsyncedBytes() const;
+  // Files held in memory, including replaced ones a crash could still bring back.
+  size_t inode_count() const { return inodes_.size(); }
 
  private:
   struct ContentOp {
@@ -93,6 +95,9 @@ class SimDisk {
   static void ApplyMeta(const MetaOp& op, std::map<std::string, uint64_t>* names);
   static void ApplyContent(const ContentOp& op, std::string* content);
   Nanos FsyncLatency();
+  // Frees inodes that no current name, durable name or uncommitted journal entry refers
+  // to (a file replaced by rename or removed, once nothing can bring it back).
+  void CollectGarbage();
 
   World* world_;
   Random random_;
