@@ -76,7 +76,33 @@ void StoreServer::Input(std::function<void()> fn) {
     return;
   }
   fn();
+  FlushBatch();
   Pump();
+}
+
+void StoreServer::FlushBatch() {
+  if (batch_.commands_size() == 0) return;
+  ReplicatedBatch batch;
+  batch.Swap(&batch_);
+  Status s = raft_->Propose(batch.SerializeAsString());
+  if (s.ok()) return;
+  for (const ReplicatedCommand& rc : batch.commands()) {
+    auto it = pending_writes_.find({rc.client_id(), rc.seq()});
+    if (it == pending_writes_.end()) continue;
+    ClientResponse r;
+    r.set_client_id(rc.client_id());
+    r.set_seq(rc.seq());
+    r.set_code(ClientResponse::UNAVAILABLE);
+    r.set_message(s.message());
+    Respond(it->second, r);
+    pending_writes_.erase(it);
+  }
+}
+
+Status StoreServer::ProposeOne(ReplicatedCommand rc) {
+  ReplicatedBatch batch;
+  *batch.add_commands() = std::move(rc);
+  return raft_->Propose(batch.SerializeAsString());
 }
 
 void StoreServer::Pump() {
@@ -127,6 +153,7 @@ void StoreServer::AfterReady(raft::Ready& rd) {
       fn();
     }
   }
+  FlushBatch();
   Pump();
 }
 
@@ -152,13 +179,13 @@ void StoreServer::OnTick() {
         compaction_proposed_ <= store_.compacted_revision()) {
       ReplicatedCommand rc;
       rc.mutable_command()->mutable_compaction()->set_revision(store_.revision() - retain);
-      if (raft_->Propose(rc.SerializeAsString()).ok()) compaction_proposed_ = store_.revision() - retain;
+      if (ProposeOne(rc).ok()) compaction_proposed_ = store_.revision() - retain;
     }
     for (const auto& [lease, deadline] : lease_deadlines_) {
       if (deadline > now || lease_revoke_proposed_[lease]) continue;
       ReplicatedCommand rc;
       rc.mutable_command()->mutable_lease_revoke()->set_id(lease);
-      if (raft_->Propose(rc.SerializeAsString()).ok()) {
+      if (ProposeOne(rc).ok()) {
         lease_revoke_proposed_[lease] = true;
         ++stats_.lease_expiries;
       }
@@ -295,10 +322,11 @@ void StoreServer::HandleWrite(uint64_t conn, const ClientRequest& req) {
   rc.set_seq(req.seq());
   rc.set_first_unacked_seq(req.first_unacked_seq());
   *rc.mutable_command() = req.write();
-  Status s = raft_->Propose(rc.SerializeAsString());
-  if (!s.ok()) return Respond(conn, Reply(req, ClientResponse::UNAVAILABLE, s.message()));
+  // Gathered and proposed as one entry when this input is done (FlushBatch).
+  *batch_.add_commands() = std::move(rc);
   ++stats_.proposals;
   pending_writes_[key] = conn;
+  if (batch_.commands_size() >= kMaxBatchCommands) FlushBatch();
 }
 
 void StoreServer::HandleRead(uint64_t conn, const ClientRequest& req) {
@@ -426,18 +454,20 @@ void StoreServer::ApplyEntry(const raft::Entry& e) {
     return;
   }
   if (e.data().empty()) return;  // a new leader's empty entry
-  const int64_t revision_before = store_.revision();
-  ApplyCommand(e);
-  if (apply_observer_) apply_observer_(e, store_.revision() != revision_before);
-}
-
-void StoreServer::ApplyCommand(const raft::Entry& e) {
-  ReplicatedCommand rc;
-  if (!rc.ParseFromString(e.data())) {
+  ReplicatedBatch batch;
+  if (!batch.ParseFromString(e.data())) {
     // Every replica sees the same bytes and skips them alike.
     env_.log->Log(LogLevel::kError, "store", fmt::format("unparsable entry at index {}", e.index()));
     return;
   }
+  std::vector<AppliedWrite> applied;
+  applied.reserve(static_cast<size_t>(batch.commands_size()));
+  for (const ReplicatedCommand& rc : batch.commands()) applied.push_back(ApplyCommand(rc, e.index()));
+  if (apply_observer_) apply_observer_(e, applied);
+}
+
+StoreServer::AppliedWrite StoreServer::ApplyCommand(const ReplicatedCommand& rc, uint64_t index) {
+  const int64_t revision_before = store_.revision();
   store::CommandResponse response;
   bool forgotten = false;
   if (rc.client_id() == 0) {
@@ -445,7 +475,7 @@ void StoreServer::ApplyCommand(const raft::Entry& e) {
   } else {
     ClientSession& s = sessions_[rc.client_id()];
     s.set_client_id(rc.client_id());
-    s.set_last_index(e.index());
+    s.set_last_index(index);
     auto& responses = *s.mutable_responses();
     // The client has its answers below first_unacked_seq: forget them.
     for (auto it = responses.begin(); it != responses.end();) {
@@ -489,6 +519,7 @@ void StoreServer::ApplyCommand(const raft::Entry& e) {
     Respond(pending->second, r);
     pending_writes_.erase(pending);
   }
+  return AppliedWrite{rc.client_id(), rc.seq(), store_.revision() != revision_before};
 }
 
 std::string StoreServer::SnapshotData() const {

@@ -78,9 +78,16 @@ class StoreServer final : public Process {
   bool failed() const { return failed_; }
   const StoreServerStats& stats() const { return stats_; }
   uint64_t id() const { return options_.id; }
-  // Called for every applied normal entry, in order, with whether it changed the store
-  // (a test hook for state machine safety and at-most-once checks).
-  void set_apply_observer(std::function<void(const raft::Entry&, bool changed)> fn) { apply_observer_ = std::move(fn); }
+  // One write of an applied entry: who sent it and whether it changed the store.
+  struct AppliedWrite {
+    uint64_t client_id = 0;
+    uint64_t seq = 0;
+    bool changed = false;
+  };
+  // Called for every applied normal entry, in order (a test hook for state machine safety
+  // and at-most-once checks).
+  using ApplyObserver = std::function<void(const raft::Entry&, const std::vector<AppliedWrite>&)>;
+  void set_apply_observer(ApplyObserver fn) { apply_observer_ = std::move(fn); }
 
  private:
   struct PendingRead {
@@ -106,7 +113,9 @@ class StoreServer final : public Process {
   void HandleWatch(uint64_t conn, const ClientRequest& req);
   void HandleKeepAlive(uint64_t conn, const ClientRequest& req);
   void ApplyEntry(const raft::Entry& e);
-  void ApplyCommand(const raft::Entry& e);
+  AppliedWrite ApplyCommand(const ReplicatedCommand& rc, uint64_t index);
+  void FlushBatch();
+  Status ProposeOne(ReplicatedCommand rc);
   void ServeReads();
   void DrainWatchers();
   void MaybeSnapshot();
@@ -144,7 +153,9 @@ class StoreServer final : public Process {
   int64_t compaction_proposed_ = 0;  // the revision of the last auto-compaction proposed
   uint64_t last_snapshot_index_ = 0;
   StoreServerStats stats_;
-  std::function<void(const raft::Entry&, bool changed)> apply_observer_;
+  ApplyObserver apply_observer_;
+  ReplicatedBatch batch_;  // writes gathered for the next proposal
+  static constexpr int kMaxBatchCommands = 1000;
 };
 
 }  // namespace ksim::storeserver

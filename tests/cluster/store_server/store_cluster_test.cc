@@ -141,7 +141,7 @@ TEST(StoreCluster, PowerLossOfEveryMemberLosesNoAcknowledgedWrite) {
 }
 
 TEST(StoreCluster, SnapshotsCompactTheLogAndRestartsRecoverFromThem) {
-  StoreCluster c(3, 1, [](StoreServerOptions& o) { o.snapshot_every_entries = 10; });
+  StoreCluster c(3, 1, [](StoreServerOptions& o) { o.snapshot_every_entries = 2; });  // writes are batched: few entries
   ASSERT_TRUE(c.WaitForLeader(Seconds(10)));
   auto* client = c.AddClient("c1");
   std::vector<Outcome> puts(50);

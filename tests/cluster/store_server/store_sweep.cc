@@ -343,7 +343,8 @@ SweepResult RunStoreSweep(const SweepOptions& o) {
       if (obs.watched[i] != s) {
         obs.watched[i] = s;
         const uint64_t inc = ++obs.incarnation[i];
-        s->set_apply_observer([&obs, &shared, &world, i, inc, n = o.members](const raft::Entry& e, bool changed) {
+        s->set_apply_observer([&obs, &shared, &world, i, inc, n = o.members](const raft::Entry& e,
+                                                                         const std::vector<StoreServer::AppliedWrite>& writes) {
           auto [it, fresh] = obs.applied.emplace(e.index(), std::make_pair(e.term(), e.data()));
           if (fresh) {
             uint64_t max_term = 0;
@@ -357,11 +358,11 @@ SweepResult RunStoreSweep(const SweepOptions& o) {
             shared.Violation(fmt::format("state machine safety: m{} applied term {} at index {}, another member term {}",
                                          i, e.term(), e.index(), it->second.first));
           }
-          ReplicatedCommand rc;
-          if (changed && rc.ParseFromString(e.data()) && rc.client_id() != 0) {
+          for (const StoreServer::AppliedWrite& w : writes) {
+            if (!w.changed || w.client_id == 0) continue;
             auto& seen = obs.changed[{i, inc}];
-            if (!seen.insert({rc.client_id(), rc.seq()}).second) {
-              shared.Violation(fmt::format("at-most-once: m{} applied write ({}, {}) twice", i, rc.client_id(), rc.seq()));
+            if (!seen.insert({w.client_id, w.seq}).second) {
+              shared.Violation(fmt::format("at-most-once: m{} applied write ({}, {}) twice", i, w.client_id, w.seq));
             }
           }
         });
