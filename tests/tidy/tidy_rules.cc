@@ -178,6 +178,22 @@ std::string StripCommentsAndLiterals(std::string_view in) {
     if (out[i] != '\n') out[i] = ' ';
   };
   const size_t n = in.size();
+  // Blanks a quoted literal's body from the opening quote at `open`, honouring escapes;
+  // returns the index after the closing quote (or the end of the line).
+  auto skip_quoted = [&](size_t open, char quote) {
+    size_t k = open + 1;
+    while (k < n && in[k] != quote && in[k] != '\n') {
+      if (in[k] == '\\' && k + 1 < n) {
+        blank(k);
+        if (in[k + 1] != '\n') blank(k + 1);
+        k += 2;
+        continue;
+      }
+      blank(k++);
+    }
+    if (k < n && in[k] == quote) ++k;
+    return k;
+  };
   size_t i = 0;
   while (i < n) {
     const char c = in[i];
@@ -223,17 +239,7 @@ std::string StripCommentsAndLiterals(std::string_view in) {
         i = stop + 1;
         continue;
       }
-      ++i;
-      while (i < n && in[i] != '"' && in[i] != '\n') {
-        if (in[i] == '\\' && i + 1 < n) {
-          blank(i);
-          if (in[i + 1] != '\n') blank(i + 1);
-          i += 2;
-          continue;
-        }
-        blank(i++);
-      }
-      if (i < n && in[i] == '"') ++i;
+      i = skip_quoted(i, '"');
       continue;
     }
     if (c == '\'') {
@@ -247,17 +253,7 @@ std::string StripCommentsAndLiterals(std::string_view in) {
         ++i;
         continue;
       }
-      ++i;
-      while (i < n && in[i] != '\'' && in[i] != '\n') {
-        if (in[i] == '\\' && i + 1 < n) {
-          blank(i);
-          if (in[i + 1] != '\n') blank(i + 1);
-          i += 2;
-          continue;
-        }
-        blank(i++);
-      }
-      if (i < n && in[i] == '\'') ++i;
+      i = skip_quoted(i, '\'');
       continue;
     }
     ++i;
