@@ -68,7 +68,7 @@ void ApiServer::OnFrame(uint64_t conn_key, std::string_view frame) {
   }
   const bool is_watch = req.verb() == "watch";
   std::weak_ptr<Connection> weak = it->second.connection;
-  const uint64_t handle = handler_->Handle(req, [this, weak, conn_key, id, is_watch, alive = alive_](Response r) {
+  const uint64_t handle = handler_->Handle(std::move(req), [this, weak, conn_key, id, is_watch, alive = alive_](Response r) {
     if (!*alive) return false;
     auto conn = weak.lock();
     if (!conn || !conn->is_open()) return false;

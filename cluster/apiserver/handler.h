@@ -54,7 +54,7 @@ class ApiHandler {
   ApiHandler& operator=(const ApiHandler&) = delete;
 
   // Handles one request. For a watch, returns a handle for CancelWatch (0 otherwise).
-  uint64_t Handle(const Request& request, Reply reply);
+  uint64_t Handle(Request request, Reply reply);
   void CancelWatch(uint64_t handle);
 
   // Sends a bookmark to every watcher (the server calls this on a timer).
