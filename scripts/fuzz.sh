@@ -12,7 +12,7 @@ if ! command -v clang++ >/dev/null || ! ls /usr/lib/llvm-*/lib/clang/*/lib/linux
   "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends clang libclang-rt-14-dev
 fi
 flags="-fsanitize=fuzzer-no-link,address -fno-omit-frame-pointer"
-cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKSIM_JEMALLOC=OFF \
   -DCMAKE_CXX_FLAGS="$flags" -DKSIM_BUILD_FUZZERS=ON -DKSIM_BUILD_BENCHMARKS=OFF >/dev/null
 targets="fuzz_record_log fuzz_cli_values fuzz_gossip_frame fuzz_history"
 ninja -C build-fuzz $targets

@@ -1,16 +1,24 @@
 #include "cluster/storage/record_log.h"
 
-#include <boost/crc.hpp>
+#include <zlib.h>
 
+#include <algorithm>
 #include <cstdint>
 
 namespace ksim {
 namespace {
 
+// CRC-32 (IEEE 802.3, as in gzip and Ethernet) through zlib, which computes several bytes
+// per step; boost::crc's byte-at-a-time table was 5% of `ksim bench store`.
 uint32_t Crc32(std::string_view data) {
-  boost::crc_32_type crc;
-  crc.process_bytes(data.data(), data.size());
-  return crc.checksum();
+  uLong crc = crc32(0L, Z_NULL, 0);
+  // zlib takes a uInt length: feed huge payloads in pieces.
+  while (!data.empty()) {
+    const size_t n = std::min<size_t>(data.size(), 1u << 30);
+    crc = crc32(crc, reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(n));
+    data.remove_prefix(n);
+  }
+  return static_cast<uint32_t>(crc);
 }
 
 void PutU32(uint32_t v, std::string* out) {

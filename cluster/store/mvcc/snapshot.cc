@@ -86,7 +86,7 @@ Status Store::Restore(std::string_view data, Store* store) {
     row.tombstone = r.tombstone();
     KeyIndex& ki = st.index[row.key];
     const Row* prev = nullptr;
-    if (!ki.entries.empty() && !ki.entries.back().tombstone) prev = &st.history.at(ki.entries.back().rev);
+    if (!ki.entries.empty() && !ki.entries.back().tombstone) prev = &ki.entries.back().row->second;
     if (row.tombstone) {
       if (!kv.value().empty() || kv.version() != 0 || kv.create_revision() != 0 || kv.lease() != 0) {
         return Status::Corruption(where + " is a tombstone with data");
@@ -113,9 +113,11 @@ Status Store::Restore(std::string_view data, Store* store) {
         return Status::Corruption(where + " recreates a key without starting at version 1");
       }
     }
-    ki.entries.push_back(IndexEntry{rev, row.tombstone});
     st.history_bytes += row.key.size() + row.value.size() + kRowOverheadBytes;
-    st.history.emplace(rev, std::move(row));
+    const bool tombstone = row.tombstone;
+    const auto inserted = st.history.emplace_hint(st.history.end(), rev, std::move(row));
+    ki.entries.push_back(IndexEntry{rev, tombstone, &*inserted});
+    ki.live = tombstone ? nullptr : &*inserted;
   }
 
   int64_t last_lease = 0;
@@ -128,10 +130,11 @@ Status Store::Restore(std::string_view data, Store* store) {
   }
   if (st.leases.size() > kMaxLeases) return Status::Corruption("store snapshot holds too many leases");
   // Attach live keys to their leases; a live key on a missing lease would outlive it.
+  for (auto& [key, ki] : st.index) st.by_key.emplace(std::string_view(key), &ki);
   for (const auto& [key, ki] : st.index) {
     const IndexEntry& latest = ki.entries.back();
     if (latest.tombstone) continue;
-    const int64_t lease = st.history.at(latest.rev).lease;
+    const int64_t lease = latest.row->second.lease;
     if (lease == 0) continue;
     auto it = st.leases.find(lease);
     if (it == st.leases.end()) {

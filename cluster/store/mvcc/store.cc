@@ -56,16 +56,20 @@ class Store::Writer {
  public:
   explicit Writer(Store* store) : store_(store), revision_(store->state_.revision + 1) {}
 
-  void Put(std::string_view key, std::string value, int64_t lease) {
+  // `prev` is the key's latest row (nullptr if the key is not live); `index_entry` is the
+  // key's index entry if it has one. Callers have both from their own lookup.
+  void Put(std::string_view key, std::string value, int64_t lease, const HistoryEntry* prev, KeyIndex* index_entry) {
     State& st = store_->state_;
-    auto it = st.index.find(key);
-    if (it == st.index.end()) it = st.index.emplace(std::string(key), KeyIndex{}).first;
+    if (index_entry == nullptr) {
+      auto& node = *st.index.emplace(std::string(key), KeyIndex{}).first;
+      index_entry = &node.second;
+      st.by_key.emplace(std::string_view(node.first), index_entry);
+    }
     const Rev rev{revision_, static_cast<int64_t>(written_.size())};
     Row row;
     row.key = std::string(key);
     row.value = std::move(value);
     row.lease = lease;
-    const HistoryEntry* prev = store_->Latest(key);
     if (prev != nullptr) {
       row.create_revision = prev->second.create_revision;
       row.version = prev->second.version + 1;
@@ -75,15 +79,14 @@ class Store::Writer {
       row.version = 1;
     }
     if (lease != 0) st.leases.at(lease).keys.emplace(key);  // CheckPutState proved it exists
-    Append(&it->second, rev, std::move(row));
+    Append(index_entry, rev, std::move(row));
   }
 
   // REQUIRES: `key` is live.
   void Delete(std::string_view key) {
-    State& st = store_->state_;
-    KeyIndex& ki = st.index.find(key)->second;
+    KeyIndex& ki = *store_->FindKey(key);
     const Rev rev{revision_, static_cast<int64_t>(written_.size())};
-    Detach(st.history.at(ki.entries.back().rev).lease, key);
+    Detach(ki.live->second.lease, key);
     Row row;
     row.key = std::string(key);
     row.tombstone = true;
@@ -105,15 +108,17 @@ class Store::Writer {
 
   void Append(KeyIndex* ki, const Rev& rev, Row row) {
     State& st = store_->state_;
-    ki->entries.push_back(IndexEntry{rev, row.tombstone});
     st.history_bytes += row.key.size() + row.value.size() + kRowOverheadBytes;
-    st.history.emplace(rev, std::move(row));
-    written_.push_back(rev);
+    const bool tombstone = row.tombstone;
+    const auto inserted = st.history.emplace_hint(st.history.end(), rev, std::move(row));
+    ki->entries.push_back(IndexEntry{rev, tombstone, &*inserted});
+    ki->live = tombstone ? nullptr : &*inserted;
+    written_.push_back(&*inserted);
   }
 
   Store* store_;
   int64_t revision_;
-  std::vector<Rev> written_;
+  std::vector<const HistoryEntry*> written_;  // this command's rows, in sub-revision order
 };
 
 // --- Construction and the Apply entry point -------------------------------------------
@@ -364,22 +369,28 @@ Store::Failure Store::CheckOpsState(const Ops& ops) const {
 // --- Reads -------------------------------------------------------------------------------
 
 const Store::HistoryEntry* Store::Visible(const KeyIndex& ki, int64_t read_revision) const {
-  if (ki.entries.empty()) return nullptr;
-  auto it = ki.entries.end();
-  if (read_revision != kLatest) {
-    it = std::upper_bound(ki.entries.begin(), ki.entries.end(), read_revision,
-                          [](int64_t rev, const IndexEntry& e) { return rev < e.rev.main; });
-    if (it == ki.entries.begin()) return nullptr;  // created after read_revision (or compacted away)
-  }
+  if (read_revision == kLatest) return ki.live;
+  auto it = std::upper_bound(ki.entries.begin(), ki.entries.end(), read_revision,
+                             [](int64_t rev, const IndexEntry& e) { return rev < e.rev.main; });
+  if (it == ki.entries.begin()) return nullptr;  // created after read_revision (or compacted away)
   --it;
   if (it->tombstone) return nullptr;
-  return &*state_.history.find(it->rev);
+  return it->row;
 }
 
 const Store::HistoryEntry* Store::Latest(std::string_view key) const {
-  auto it = state_.index.find(key);
-  if (it == state_.index.end()) return nullptr;
-  return Visible(it->second, kLatest);
+  const KeyIndex* ki = FindKey(key);
+  return ki == nullptr ? nullptr : Visible(*ki, kLatest);
+}
+
+const Store::KeyIndex* Store::FindKey(std::string_view key) const {
+  auto it = state_.by_key.find(key);
+  return it == state_.by_key.end() ? nullptr : it->second;
+}
+
+Store::KeyIndex* Store::FindKey(std::string_view key) {
+  auto it = state_.by_key.find(key);
+  return it == state_.by_key.end() ? nullptr : it->second;
 }
 
 void Store::FillKeyValue(const HistoryEntry& entry, bool keys_only, KeyValue* out) {
@@ -404,8 +415,7 @@ void Store::ReadRange(const RangeRequest& r, int64_t read_revision, RangeRespons
     FillKeyValue(*e, r.keys_only(), out->add_kvs());
   };
   if (r.range_end().empty()) {
-    auto it = state_.index.find(r.key());
-    if (it != state_.index.end()) visit(it->second);
+    if (const KeyIndex* ki = FindKey(r.key())) visit(*ki);
   } else {
     for (auto it = state_.index.lower_bound(r.key()); it != state_.index.end() && BelowRangeEnd(it->first, r.range_end());
          ++it) {
@@ -447,11 +457,12 @@ RangeResult Store::Range(const RangeRequest& request) const {
 // --- Put, DeleteRange, Txn ------------------------------------------------------------------
 
 void Store::DoPut(const PutRequest& r, Writer* writer, PutResponse* response) {
-  const HistoryEntry* prev = Latest(r.key());
+  KeyIndex* index_entry = FindKey(r.key());
+  const HistoryEntry* prev = index_entry == nullptr ? nullptr : Visible(*index_entry, kLatest);
   std::string value = r.ignore_value() ? prev->second.value : r.value();
   const int64_t lease = r.ignore_lease() ? prev->second.lease : r.lease();
   if (r.prev_kv() && prev != nullptr) FillKeyValue(*prev, false, response->mutable_prev_kv());
-  writer->Put(r.key(), std::move(value), lease);
+  writer->Put(r.key(), std::move(value), lease, prev, index_entry);
 }
 
 void Store::DoDeleteRange(const DeleteRangeRequest& r, Writer* writer, DeleteRangeResponse* response) {
@@ -635,6 +646,7 @@ CommandResult Store::ApplyCompaction(const CompactionRequest& request) {
       entries.erase(entries.begin(), keep);
     }
     if (entries.empty()) {
+      state_.by_key.erase(std::string_view(it->first));
       it = state_.index.erase(it);
     } else {
       ++it;

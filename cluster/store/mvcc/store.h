@@ -23,6 +23,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>  // tidy: lookup-only (State::by_key)
 #include <utility>
 #include <vector>
 
@@ -210,11 +211,16 @@ class Store {
   struct IndexEntry {
     Rev rev;
     bool tombstone = false;
+    // The row in State::history: map nodes never move, so reads skip a history lookup.
+    const HistoryEntry* row = nullptr;
   };
   // A key's retained revisions, ascending. Several generations (create .. delete) may be
   // present; the last entry is the key's latest state.
   struct KeyIndex {
     std::vector<IndexEntry> entries;
+    // entries.back().row unless that is a tombstone: the common read without touching the
+    // vector. Compaction never removes a key's latest live row, so this stays valid.
+    const HistoryEntry* live = nullptr;
   };
   struct LeaseState {
     int64_t ttl_seconds = 0;
@@ -248,11 +254,21 @@ class Store {
   //                                      the whole interval is walked even with a limit
   //   Compact                            O(K + removed rows * log N)
   //   Snapshot / Restore                 O(N) / O(N log N)
+  // Move-only: the index points into history's nodes, which a copy would not carry.
   struct State {
+    State() = default;
+    State(State&&) = default;
+    State& operator=(State&&) = default;
+    State(const State&) = delete;
+    State& operator=(const State&) = delete;
+
     int64_t revision = 1;  // etcd: the empty store is at revision 1
     int64_t compacted_revision = 0;
     std::map<Rev, Row> history;
     std::map<std::string, KeyIndex, std::less<>> index;
+    // Point lookups, beside the ordered index that ranges walk: a put finds its key in
+    // O(1) instead of a string-compare descent. Views the index's node keys (stable).
+    std::unordered_map<std::string_view, KeyIndex*> by_key;  // tidy: lookup-only
     std::map<int64_t, LeaseState> leases;
     uint64_t history_bytes = 0;
   };
@@ -287,13 +303,15 @@ class Store {
   void ReadRange(const RangeRequest& request, int64_t read_revision, RangeResponse* out) const;
   const HistoryEntry* Visible(const KeyIndex& key_index, int64_t read_revision) const;
   const HistoryEntry* Latest(std::string_view key) const;
+  const KeyIndex* FindKey(std::string_view key) const;
+  KeyIndex* FindKey(std::string_view key);
   std::vector<std::string> LiveKeys(std::string_view key, std::string_view range_end) const;
   static void FillKeyValue(const HistoryEntry& entry, bool keys_only, KeyValue* out);
   // The event of a history row, with the key's previous state if asked for.
   Event MakeEvent(const HistoryEntry& entry, bool with_prev_kv) const;
 
   // Watch plumbing.
-  void Notify(const std::vector<Rev>& written);
+  void Notify(const std::vector<const HistoryEntry*>& written);
   void OfferEvent(int64_t watch_id, Watcher* watcher, const HistoryEntry& entry);
   void RemoveWatcher(int64_t watch_id);
 

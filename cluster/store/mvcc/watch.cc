@@ -32,15 +32,15 @@ Event Store::MakeEvent(const HistoryEntry& entry, bool with_prev_kv) const {
   if (!with_prev_kv) return ev;
   // The key's previous row. Retained: compaction keeps each key's latest row at or before
   // the compacted revision, and watchers only read rows above it.
-  const auto ki = state_.index.find(entry.second.key);
-  if (ki == state_.index.end()) return ev;
-  const std::vector<IndexEntry>& entries = ki->second.entries;
+  const KeyIndex* ki = FindKey(entry.second.key);
+  if (ki == nullptr) return ev;
+  const std::vector<IndexEntry>& entries = ki->entries;
   auto at = std::lower_bound(entries.begin(), entries.end(), entry.first,
                              [](const IndexEntry& e, const Rev& rev) { return e.rev < rev; });
   if (at == entries.begin()) return ev;
   const IndexEntry& prev = *std::prev(at);
   if (prev.tombstone) return ev;
-  FillKeyValue(*state_.history.find(prev.rev), false, ev.mutable_prev_kv());
+  FillKeyValue(*prev.row, false, ev.mutable_prev_kv());
   return ev;
 }
 
@@ -93,9 +93,10 @@ WatchCreated Store::Watch(const WatchOptions& options) {
   return created;
 }
 
-void Store::Notify(const std::vector<Rev>& written) {
-  for (const Rev& rev : written) {
-    const HistoryEntry& entry = *state_.history.find(rev);
+void Store::Notify(const std::vector<const HistoryEntry*>& written) {
+  if (watchers_.empty()) return;
+  for (const HistoryEntry* row : written) {
+    const HistoryEntry& entry = *row;
     auto kw = key_watchers_.find(entry.second.key);
     if (kw != key_watchers_.end()) {
       for (int64_t id : kw->second) OfferEvent(id, &watchers_.at(id), entry);

@@ -1,5 +1,7 @@
 #include "cluster/store/server/store_server.h"
 
+#include <google/protobuf/arena.h>
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -309,7 +311,7 @@ void StoreServer::HandleWrite(uint64_t conn, const ClientRequest& req) {
       ++stats_.duplicate_writes;
       ClientResponse r = Reply(req, ClientResponse::OK, "");
       *r.mutable_write() = cached->second;
-      return Respond(conn, r);
+      return Respond(conn, std::move(r));
     }
   }
   const auto key = std::make_pair(req.client_id(), req.seq());
@@ -335,7 +337,7 @@ void StoreServer::HandleRead(uint64_t conn, const ClientRequest& req) {
     store::RangeResult r = store_.Range(req.read().range());
     ClientResponse resp = Reply(req, r.ok() ? ClientResponse::OK : ClientResponse::INVALID, r.status.message());
     *resp.mutable_read() = r.response;
-    return Respond(conn, resp);
+    return Respond(conn, std::move(resp));
   }
   const std::string ctx = fmt::format("{}/{}", options_.id, next_read_++);
   Status s = raft_->ReadIndex(ctx);
@@ -370,7 +372,7 @@ void StoreServer::HandleWatch(uint64_t conn, const ClientRequest& req) {
     ClientResponse r = Reply(req, ClientResponse::OK, "");
     r.mutable_watch()->set_watch_id(w.cancel_watch_id());
     r.mutable_watch()->set_canceled(true);
-    return Respond(conn, r);
+    return Respond(conn, std::move(r));
   }
   store::WatchOptions o;
   o.key = w.key();
@@ -454,7 +456,9 @@ void StoreServer::ApplyEntry(const raft::Entry& e) {
     return;
   }
   if (e.data().empty()) return;  // a new leader's empty entry
-  ReplicatedBatch batch;
+  // One arena for the batch: its commands are freed at once, not message by message.
+  google::protobuf::Arena arena;
+  ReplicatedBatch& batch = *google::protobuf::Arena::CreateMessage<ReplicatedBatch>(&arena);
   if (!batch.ParseFromString(e.data())) {
     // Every replica sees the same bytes and skips them alike.
     env_.log->Log(LogLevel::kError, "store", fmt::format("unparsable entry at index {}", e.index()));
@@ -470,6 +474,7 @@ StoreServer::AppliedWrite StoreServer::ApplyCommand(const ReplicatedCommand& rc,
   const int64_t revision_before = store_.revision();
   store::CommandResponse response;
   bool forgotten = false;
+  ClientSession* session = nullptr;  // set when the response is to be remembered
   if (rc.client_id() == 0) {
     response = store_.Apply(rc.command()).response;
   } else {
@@ -490,22 +495,7 @@ StoreServer::AppliedWrite StoreServer::ApplyCommand(const ReplicatedCommand& rc,
       forgotten = true;  // applied before; never apply twice
     } else {
       response = store_.Apply(rc.command()).response;
-      responses[rc.seq()] = response;
-      while (responses.size() > options_.max_responses_per_session) {
-        // protobuf maps are unordered: find the smallest seq explicitly.
-        uint64_t smallest = UINT64_MAX;
-        for (const auto& [seq, r] : responses) smallest = std::min(smallest, seq);
-        responses.erase(smallest);
-        s.set_floor_seq(std::max(s.floor_seq(), smallest + 1));
-      }
-    }
-    if (sessions_.size() > options_.max_sessions) {
-      // Evict the session idle longest (smallest last index): deterministic everywhere.
-      auto victim = sessions_.begin();
-      for (auto it = sessions_.begin(); it != sessions_.end(); ++it) {
-        if (it->second.last_index() < victim->second.last_index()) victim = it;
-      }
-      sessions_.erase(victim);
+      session = &s;
     }
   }
   auto pending = pending_writes_.find({rc.client_id(), rc.seq()});
@@ -515,11 +505,36 @@ StoreServer::AppliedWrite StoreServer::ApplyCommand(const ReplicatedCommand& rc,
     r.set_seq(rc.seq());
     r.set_code(forgotten ? ClientResponse::INVALID : ClientResponse::OK);
     if (forgotten) r.set_message("write already applied and its answer forgotten");
-    *r.mutable_write() = response;
-    Respond(pending->second, r);
+    if (session != nullptr) {
+      *r.mutable_write() = response;  // the session keeps the original below
+    } else {
+      *r.mutable_write() = std::move(response);
+    }
+    Respond(pending->second, std::move(r));
     pending_writes_.erase(pending);
   }
+  if (session != nullptr) Remember(session, rc.seq(), std::move(response));
+  if (sessions_.size() > options_.max_sessions) {
+    // Evict the session idle longest (smallest last index): deterministic everywhere.
+    auto victim = sessions_.begin();
+    for (auto it = sessions_.begin(); it != sessions_.end(); ++it) {
+      if (it->second.last_index() < victim->second.last_index()) victim = it;
+    }
+    sessions_.erase(victim);
+  }
   return AppliedWrite{rc.client_id(), rc.seq(), store_.revision() != revision_before};
+}
+
+void StoreServer::Remember(ClientSession* session, uint64_t seq, store::CommandResponse response) {
+  auto& responses = *session->mutable_responses();
+  responses[seq] = std::move(response);
+  while (responses.size() > options_.max_responses_per_session) {
+    // protobuf maps are unordered: find the smallest seq explicitly.
+    uint64_t smallest = UINT64_MAX;
+    for (const auto& [s, r] : responses) smallest = std::min(smallest, s);
+    responses.erase(smallest);
+    session->set_floor_seq(std::max(session->floor_seq(), smallest + 1));
+  }
 }
 
 std::string StoreServer::SnapshotData() const {

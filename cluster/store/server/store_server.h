@@ -114,6 +114,8 @@ class StoreServer final : public Process {
   void HandleKeepAlive(uint64_t conn, const ClientRequest& req);
   void ApplyEntry(const raft::Entry& e);
   AppliedWrite ApplyCommand(const ReplicatedCommand& rc, uint64_t index);
+  // Keeps a write's response in its client's session (bounded) for deduplication.
+  void Remember(ClientSession* session, uint64_t seq, store::CommandResponse response);
   void FlushBatch();
   Status ProposeOne(ReplicatedCommand rc);
   void ServeReads();
