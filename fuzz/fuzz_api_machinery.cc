@@ -24,7 +24,7 @@ void CheckRoundTrip(std::string_view text) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   CheckRoundTrip<ksim::api::Quantity>(text);
-  CheckRoundTrip<ksim::api::LabelSelector>(text);
+  CheckRoundTrip<ksim::api::LabelMatcher>(text);
   CheckRoundTrip<ksim::api::FieldSelector>(text);
   return 0;
 }

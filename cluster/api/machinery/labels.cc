@@ -332,22 +332,22 @@ std::string LabelRequirement::String() const {
   return key;
 }
 
-LabelSelector LabelSelector::Nothing() {
-  LabelSelector s;
+LabelMatcher LabelMatcher::Nothing() {
+  LabelMatcher s;
   s.nothing_ = true;
   return s;
 }
 
-Status LabelSelector::Parse(std::string_view text, LabelSelector* out) {
+Status LabelMatcher::Parse(std::string_view text, LabelMatcher* out) {
   std::vector<LabelRequirement> requirements;
   if (Status s = SelectorParser(text).Parse(&requirements); !s.ok()) return s;
   SortRequirements(&requirements);
-  *out = LabelSelector();
+  *out = LabelMatcher();
   out->requirements_ = std::move(requirements);
   return Status::Ok();
 }
 
-Status LabelSelector::FromJson(const nlohmann::json& selector, LabelSelector* out) {
+Status LabelMatcher::FromJson(const nlohmann::json& selector, LabelMatcher* out) {
   if (selector.is_null()) {
     *out = Nothing();
     return Status::Ok();
@@ -375,28 +375,28 @@ Status LabelSelector::FromJson(const nlohmann::json& selector, LabelSelector* ou
     }
   }
   SortRequirements(&requirements);
-  *out = LabelSelector();
+  *out = LabelMatcher();
   out->requirements_ = std::move(requirements);
   return Status::Ok();
 }
 
-Status LabelSelector::FromRequirements(std::vector<LabelRequirement> requirements, LabelSelector* out) {
+Status LabelMatcher::FromRequirements(std::vector<LabelRequirement> requirements, LabelMatcher* out) {
   for (LabelRequirement& r : requirements) {
     if (Status s = NormalizeRequirement(&r); !s.ok()) return s;
   }
   SortRequirements(&requirements);
-  *out = LabelSelector();
+  *out = LabelMatcher();
   out->requirements_ = std::move(requirements);
   return Status::Ok();
 }
 
-Status LabelSelector::FromMap(const std::map<std::string, std::string>& labels, LabelSelector* out) {
+Status LabelMatcher::FromMap(const std::map<std::string, std::string>& labels, LabelMatcher* out) {
   std::vector<LabelRequirement> requirements;
   for (const auto& [key, value] : labels) requirements.push_back({key, SelectorOp::kEquals, {value}});
   return FromRequirements(std::move(requirements), out);
 }
 
-bool LabelSelector::Matches(const std::map<std::string, std::string>& labels) const {
+bool LabelMatcher::Matches(const std::map<std::string, std::string>& labels) const {
   if (nothing_) return false;
   for (const LabelRequirement& r : requirements_) {
     if (!r.Matches(labels)) return false;
@@ -404,7 +404,7 @@ bool LabelSelector::Matches(const std::map<std::string, std::string>& labels) co
   return true;
 }
 
-std::optional<std::string> LabelSelector::RequiredValue(std::string_view key) const {
+std::optional<std::string> LabelMatcher::RequiredValue(std::string_view key) const {
   for (const LabelRequirement& r : requirements_) {
     if (r.key == key && (r.op == SelectorOp::kEquals || r.op == SelectorOp::kIn) && r.values.size() == 1) {
       return r.values.front();
@@ -413,7 +413,7 @@ std::optional<std::string> LabelSelector::RequiredValue(std::string_view key) co
   return std::nullopt;
 }
 
-std::string LabelSelector::String() const {
+std::string LabelMatcher::String() const {
   if (nothing_) return "<none>";
   std::string s;
   for (size_t i = 0; i < requirements_.size(); ++i) s += (i ? "," : "") + requirements_[i].String();

@@ -55,24 +55,25 @@ struct LabelRequirement {
   friend bool operator==(const LabelRequirement&, const LabelRequirement&) = default;
 };
 
-class LabelSelector {
+// Named LabelMatcher because ksim::api::LabelSelector is the protobuf message (meta.proto).
+class LabelMatcher {
  public:
   // The empty selector: matches everything.
-  LabelSelector() = default;
+  LabelMatcher() = default;
   // Matches nothing (what a null LabelSelector means in Kubernetes).
-  static LabelSelector Nothing();
+  static LabelMatcher Nothing();
 
   // Parses the string syntax. Errors read `label selector "<text>": <reason>` and name
   // the offending key. "" is the empty selector.
-  static Status Parse(std::string_view text, LabelSelector* out);
+  static Status Parse(std::string_view text, LabelMatcher* out);
   // Builds from a metav1.LabelSelector JSON value; null gives Nothing(), {} the empty
   // selector. Errors name the field ("matchExpressions[1].operator: ...").
-  static Status FromJson(const nlohmann::json& selector, LabelSelector* out);
+  static Status FromJson(const nlohmann::json& selector, LabelMatcher* out);
   // Builds from requirements, validating each (values are sorted and deduplicated).
-  static Status FromRequirements(std::vector<LabelRequirement> requirements, LabelSelector* out);
+  static Status FromRequirements(std::vector<LabelRequirement> requirements, LabelMatcher* out);
   // The selector of a plain label map (every pair an equality), e.g. a ReplicaSet's
   // spec.selector.matchLabels or a Service's spec.selector. Validates keys and values.
-  static Status FromMap(const std::map<std::string, std::string>& labels, LabelSelector* out);
+  static Status FromMap(const std::map<std::string, std::string>& labels, LabelMatcher* out);
 
   bool Matches(const std::map<std::string, std::string>& labels) const;
   bool Empty() const { return !nothing_ && requirements_.empty(); }
@@ -89,7 +90,7 @@ class LabelSelector {
   // selector. Nothing() prints as "<none>" (not parseable; it has no string form).
   std::string String() const;
 
-  friend bool operator==(const LabelSelector&, const LabelSelector&) = default;
+  friend bool operator==(const LabelMatcher&, const LabelMatcher&) = default;
 
  private:
   std::vector<LabelRequirement> requirements_;

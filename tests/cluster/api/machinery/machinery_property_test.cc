@@ -119,10 +119,10 @@ RC_GTEST_PROP(LabelSelectorProperty, StringReparsesToAnEquivalentSelector, ()) {
   std::vector<LabelRequirement> requirements;
   const int count = *rc::gen::inRange(0, 5);
   for (int i = 0; i < count; ++i) requirements.push_back(RandomRequirement());
-  LabelSelector selector;
-  RC_ASSERT(LabelSelector::FromRequirements(requirements, &selector).ok());
-  LabelSelector reparsed;
-  const Status s = LabelSelector::Parse(selector.String(), &reparsed);
+  LabelMatcher selector;
+  RC_ASSERT(LabelMatcher::FromRequirements(requirements, &selector).ok());
+  LabelMatcher reparsed;
+  const Status s = LabelMatcher::Parse(selector.String(), &reparsed);
   RC_ASSERT(s.ok());
   RC_ASSERT(reparsed == selector);
   for (int i = 0; i < 8; ++i) {
@@ -145,7 +145,7 @@ void AssertRejectedOrRoundTrips(const std::string& text) {
 }
 
 RC_GTEST_PROP(SelectorFuzz, ArbitraryTextIsRejectedOrRoundTrips, (const std::string& text)) {
-  AssertRejectedOrRoundTrips<LabelSelector>(text);
+  AssertRejectedOrRoundTrips<LabelMatcher>(text);
   AssertRejectedOrRoundTrips<FieldSelector>(text);
   AssertRejectedOrRoundTrips<Quantity>(text);
 }
@@ -156,7 +156,7 @@ RC_GTEST_PROP(SelectorFuzz, SelectorAlphabetIsRejectedOrRoundTrips, ()) {
       "a", "b", "x.io/d", "=", "==", "!=", "!", "in", "notin", "(", ")", ",", " ", "v", "\\", "-", "metadata.name"));
   std::string text;
   for (const std::string& t : tokens) text += t;
-  AssertRejectedOrRoundTrips<LabelSelector>(text);
+  AssertRejectedOrRoundTrips<LabelMatcher>(text);
   AssertRejectedOrRoundTrips<FieldSelector>(text);
 }
 

@@ -1,4 +1,4 @@
-// Label and field selectors: parsing, canonical strings, matching, the LabelSelector JSON
+// Label and field selectors: parsing, canonical strings, matching, the LabelMatcher JSON
 // shape, label key/value validation and malformed input.
 #include <gtest/gtest.h>
 
@@ -33,7 +33,7 @@ Selector Parsed(const std::string& text) {
   return s;
 }
 
-LabelSelector L(const std::string& text) { return Parsed<LabelSelector>(text); }
+LabelMatcher L(const std::string& text) { return Parsed<LabelMatcher>(text); }
 FieldSelector F(const std::string& text) { return Parsed<FieldSelector>(text); }
 
 TEST(LabelSelectorTest, ParsesToCanonicalStrings) {
@@ -61,7 +61,7 @@ TEST(LabelSelectorTest, ParsesToCanonicalStrings) {
       {"k8s.io/x-y_z.w=A.b-C_9", "k8s.io/x-y_z.w=A.b-C_9"},
   };
   for (const auto& c : cases) {
-    const LabelSelector s = L(c[0]);
+    const LabelMatcher s = L(c[0]);
     EXPECT_EQ(s.String(), c[1]) << c[0];
     EXPECT_EQ(L(s.String()), s) << c[0];
   }
@@ -91,7 +91,7 @@ TEST(LabelSelectorTest, RejectsMalformedStringsWithAReason) {
       {"a=b\tc", "expected ',' or end"},
       {"a$b=c", "may contain only alphanumerics"},
   };
-  for (const auto& c : cases) ExpectRejected<LabelSelector>("label selector", c[0], c[1]);
+  for (const auto& c : cases) ExpectRejected<LabelMatcher>("label selector", c[0], c[1]);
 }
 
 TEST(LabelSelectorTest, Matches) {
@@ -125,13 +125,13 @@ TEST(LabelSelectorTest, Matches) {
       {"a=b,c", {{"a", "b"}, {"c", "1"}}, true},
   };
   for (const Case& c : cases) EXPECT_EQ(L(c.selector).Matches(c.labels), c.matches) << c.selector;
-  EXPECT_FALSE(LabelSelector::Nothing().Matches({}));
-  EXPECT_TRUE(LabelSelector().Empty());
+  EXPECT_FALSE(LabelMatcher::Nothing().Matches({}));
+  EXPECT_TRUE(LabelMatcher().Empty());
 }
 
 TEST(LabelSelectorTest, FromJsonLabelSelectorShape) {
-  LabelSelector s;
-  ASSERT_TRUE(LabelSelector::FromJson(nlohmann::json::parse(R"({
+  LabelMatcher s;
+  ASSERT_TRUE(LabelMatcher::FromJson(nlohmann::json::parse(R"({
       "matchLabels": {"app": "web"},
       "matchExpressions": [
         {"key": "tier", "operator": "In", "values": ["fe", "be"]},
@@ -147,10 +147,10 @@ TEST(LabelSelectorTest, FromJsonLabelSelectorShape) {
   EXPECT_EQ(s.RequiredValue("app"), "web");
   EXPECT_EQ(s.RequiredValue("tier"), std::nullopt);
 
-  ASSERT_TRUE(LabelSelector::FromJson(nlohmann::json::object(), &s).ok());
+  ASSERT_TRUE(LabelMatcher::FromJson(nlohmann::json::object(), &s).ok());
   EXPECT_TRUE(s.Empty());
   EXPECT_TRUE(s.Matches({{"x", "y"}}));
-  ASSERT_TRUE(LabelSelector::FromJson(nullptr, &s).ok());
+  ASSERT_TRUE(LabelMatcher::FromJson(nullptr, &s).ok());
   EXPECT_TRUE(s.MatchesNothing());
   EXPECT_FALSE(s.Matches({}));
 }
@@ -169,15 +169,15 @@ TEST(LabelSelectorTest, FromJsonErrorsNameTheField) {
       {R"({"matchExpressions": {}})", "matchExpressions: must be a list"},
   };
   for (const auto& c : cases) {
-    LabelSelector s;
-    const Status st = LabelSelector::FromJson(nlohmann::json::parse(c[0]), &s);
+    LabelMatcher s;
+    const Status st = LabelMatcher::FromJson(nlohmann::json::parse(c[0]), &s);
     ASSERT_FALSE(st.ok()) << c[0];
     EXPECT_NE(st.message().find(c[1]), std::string::npos) << c[0] << " -> " << st.message();
   }
 }
 
 TEST(LabelSelectorTest, RequirementsAreExposedForIndexes) {
-  const LabelSelector s = L("b in (x),a=1,c");
+  const LabelMatcher s = L("b in (x),a=1,c");
   ASSERT_EQ(s.requirements().size(), 3u);
   EXPECT_EQ(s.requirements()[0], (LabelRequirement{"a", SelectorOp::kEquals, {"1"}}));
   EXPECT_EQ(s.requirements()[1], (LabelRequirement{"b", SelectorOp::kIn, {"x"}}));
@@ -186,10 +186,10 @@ TEST(LabelSelectorTest, RequirementsAreExposedForIndexes) {
   EXPECT_EQ(s.RequiredValue("b"), "x");
   EXPECT_EQ(s.RequiredValue("c"), std::nullopt);
 
-  LabelSelector from_map;
-  ASSERT_TRUE(LabelSelector::FromMap({{"app", "web"}, {"tier", "fe"}}, &from_map).ok());
+  LabelMatcher from_map;
+  ASSERT_TRUE(LabelMatcher::FromMap({{"app", "web"}, {"tier", "fe"}}, &from_map).ok());
   EXPECT_EQ(from_map.String(), "app=web,tier=fe");
-  EXPECT_FALSE(LabelSelector::FromRequirements({{"a", SelectorOp::kEquals, {"x", "y"}}}, &from_map).ok());
+  EXPECT_FALSE(LabelMatcher::FromRequirements({{"a", SelectorOp::kEquals, {"x", "y"}}}, &from_map).ok());
 }
 
 TEST(LabelValidationTest, KeysAndValues) {
