@@ -7,6 +7,7 @@
 #include <google/protobuf/timestamp.pb.h>
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/time_util.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -18,6 +19,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <utility>
 
 #if KSIM_API_HAVE_QUANTITY
@@ -76,10 +78,15 @@ std::string_view WithoutSign(std::string_view s) {
   return s;
 }
 
+// A leading zero makes an octal number ("0644"), as in YAML 1.1, which Kubernetes' YAML
+// reader follows: file modes in manifests are written that way. "0899" is not an integer.
+bool IsLegacyOctal(std::string_view digits) { return digits.size() > 1 && digits[0] == '0'; }
+
 bool IsCoreInt(std::string_view s) {
   if (s.size() > 2 && s[0] == '0' && s[1] == 'o') return AllOf(s.substr(2), IsOctalDigit);
   if (s.size() > 2 && s[0] == '0' && s[1] == 'x') return AllOf(s.substr(2), IsHexDigit);
-  return AllOf(WithoutSign(s), IsDigit);
+  std::string_view digits = WithoutSign(s);
+  return IsLegacyOctal(digits) ? AllOf(digits, IsOctalDigit) : AllOf(digits, IsDigit);
 }
 
 bool IsCoreFloat(std::string_view s) {
@@ -137,16 +144,19 @@ std::string_view KindName(ScalarKind kind) {
   return "value";
 }
 
-// Parses a core-schema integer ("42", "-7", "0x1f", "0o17") into *out; false on overflow.
+// Parses an integer ("42", "-7", "0x1f", "0o17", "0644") into *out; false on overflow.
 bool ParseInt(std::string_view s, int64_t* out) {
   int base = 10;
   bool negative = false;
   if (s.size() > 2 && s[0] == '0' && (s[1] == 'o' || s[1] == 'x')) {
     base = s[1] == 'o' ? 8 : 16;
     s.remove_prefix(2);
-  } else if (!s.empty() && (s[0] == '-' || s[0] == '+')) {
-    negative = s[0] == '-';
-    s.remove_prefix(1);
+  } else {
+    if (!s.empty() && (s[0] == '-' || s[0] == '+')) {
+      negative = s[0] == '-';
+      s.remove_prefix(1);
+    }
+    if (IsLegacyOctal(s)) base = 8;
   }
   uint64_t magnitude = 0;
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), magnitude, base);
@@ -663,6 +673,42 @@ bool DecodeObject(Decoder& decoder, const YAML::Node& doc, const std::string& pr
   return true;
 }
 
+// YAML and JSON text is UTF-8 without control characters other than tab, LF and CR.
+// Checked before yaml-cpp sees the text: yaml-cpp 0.7 allocates without bound on some
+// malformed UTF-8 (found by the fuzz property).
+Status CheckText(std::string_view text, std::string_view source) {
+  int line = 1;
+  size_t i = 0;
+  while (i < text.size()) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      if (c == '\n') ++line;
+      if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') {
+        return Status::InvalidArgument(std::string(source) + ":" + std::to_string(line) +
+                                       ": control character in text (byte " + std::to_string(c) + ")");
+      }
+      ++i;
+      continue;
+    }
+    // Length of the sequence and the smallest code point it may encode (no overlong forms).
+    size_t length = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 0;
+    uint32_t min = length == 4 ? 0x10000 : length == 3 ? 0x800 : 0x80;
+    uint32_t code = length == 4 ? c & 0x07 : length == 3 ? c & 0x0F : c & 0x1F;
+    bool valid = length != 0 && c < 0xF8 && i + length <= text.size();
+    for (size_t k = 1; valid && k < length; ++k) {
+      unsigned char next = static_cast<unsigned char>(text[i + k]);
+      valid = (next & 0xC0) == 0x80;
+      code = (code << 6) | (next & 0x3F);
+    }
+    valid = valid && code >= min && code <= 0x10FFFF && !(code >= 0xD800 && code <= 0xDFFF);
+    if (!valid) {
+      return Status::InvalidArgument(std::string(source) + ":" + std::to_string(line) + ": text is not valid UTF-8");
+    }
+    i += length;
+  }
+  return Status::Ok();
+}
+
 Status SyntaxError(std::string_view source, const YAML::Exception& e) {
   return Status::InvalidArgument(std::string(source) + ":" + Line(e.mark) + ": invalid YAML: " + e.msg);
 }
@@ -918,17 +964,52 @@ Status SerializeDeterministic(const Message& message, std::string* out) {
   return Status::Ok();
 }
 
+// Records where each document starts; the rest of the events are not needed.
+class DocumentStarts : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark& mark) override { starts.push_back(mark); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+
+  std::vector<YAML::Mark> starts;
+};
+
+// YAML::LoadAll, guarded. yaml-cpp 0.7 never consumes a ',' at document level (", x" or
+// "'a', b") and reports empty documents forever until memory runs out; a first pass over
+// the events spots a document that starts where the previous one did and reports it.
+Status LoadDocuments(std::string_view text, std::string_view source, std::vector<YAML::Node>* docs) {
+  if (Status s = CheckText(text, source); !s.ok()) return s;
+  try {
+    std::istringstream stream{std::string(text)};
+    YAML::Parser parser(stream);
+    DocumentStarts starts;
+    while (parser.HandleNextDocument(starts)) {
+      size_t n = starts.starts.size();
+      if (n >= 2 && starts.starts[n - 1].pos == starts.starts[n - 2].pos) {
+        return Status::InvalidArgument(std::string(source) + ":" + Line(starts.starts[n - 1]) +
+                                       ": invalid YAML: unexpected ','");
+      }
+    }
+    *docs = YAML::LoadAll(std::string(text));
+  } catch (const YAML::Exception& e) {
+    return SyntaxError(source, e);
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------- decoding
 
 Status DecodeYaml(std::string_view text, std::string_view source, std::vector<Object>* out) {
   std::vector<YAML::Node> docs;
-  try {
-    docs = YAML::LoadAll(std::string(text));
-  } catch (const YAML::Exception& e) {
-    return SyntaxError(source, e);
-  }
+  if (Status s = LoadDocuments(text, source, &docs); !s.ok()) return s;
   Decoder decoder(source);
   std::vector<Object> decoded;
   try {
@@ -951,7 +1032,10 @@ Status DecodeJson(std::string_view text, std::string_view source, Object* out) {
     size_t end = std::min(e.byte, text.size());
     int line = 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<ptrdiff_t>(end), '\n'));
     std::string what = e.what();
-    if (size_t colon = what.find("error: "); colon != std::string::npos) what = what.substr(colon + 7);
+    // "[json.exception.parse_error.101] parse error at line 4, column 1: <reason>" -> "<reason>"
+    if (size_t column = what.find("column "); column != std::string::npos) {
+      if (size_t colon = what.find(": ", column); colon != std::string::npos) what = what.substr(colon + 2);
+    }
     return Status::InvalidArgument(std::string(source) + ":" + std::to_string(line) + ": invalid JSON: " + what);
   }
   std::vector<Object> objects;
@@ -967,11 +1051,7 @@ Status DecodeJson(std::string_view text, std::string_view source, Object* out) {
 Status DecodeInto(std::string_view text, std::string_view source, google::protobuf::Message* message) {
   message->Clear();
   std::vector<YAML::Node> docs;
-  try {
-    docs = YAML::LoadAll(std::string(text));
-  } catch (const YAML::Exception& e) {
-    return SyntaxError(source, e);
-  }
+  if (Status s = LoadDocuments(text, source, &docs); !s.ok()) return s;
   docs.erase(std::remove_if(docs.begin(), docs.end(), [](const YAML::Node& d) { return d.IsNull(); }), docs.end());
   if (docs.size() != 1) {
     return Status::InvalidArgument(std::string(source) + ":1: expected one object, got " +

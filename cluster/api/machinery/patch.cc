@@ -142,6 +142,9 @@ Status RemoveAt(json* root, const std::vector<std::string>& tokens) {
   return Status::NotFound("the parent is neither object nor array");
 }
 
+// A value as JSON text for an error message; invalid UTF-8 is replaced, not thrown on.
+std::string ForMessage(const json& value) { return value.dump(-1, ' ', false, json::error_handler_t::replace); }
+
 bool IsProperPrefix(const std::vector<std::string>& prefix, const std::vector<std::string>& path) {
   return prefix.size() < path.size() && std::equal(prefix.begin(), prefix.end(), path.begin());
 }
@@ -183,7 +186,8 @@ Status ApplyOperation(const json& op, json* doc, std::string* op_name, std::stri
     json* target = nullptr;
     if (Status s = Resolve(doc, path, path.size(), &target); !s.ok()) return s;
     if (*target != *value_it) {
-      return Status::InvalidArgument("test failed: value is " + target->dump() + ", expected " + value_it->dump());
+      return Status::InvalidArgument("test failed: value is " + ForMessage(*target) + ", expected " +
+                                     ForMessage(*value_it));
     }
     return Status::Ok();
   }

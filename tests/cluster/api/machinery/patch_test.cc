@@ -155,6 +155,15 @@ TEST(JsonPatchTest, MoreOperationsAndErrors) {
   }
 }
 
+TEST(JsonPatchTest, InvalidUtf8InAFailedTestIsReportedNotThrown) {
+  const json document = {{"a", std::string("\xff")}};
+  const json patch = json::array({{{"op", "test"}, {"path", "/a"}, {"value", "x"}}});
+  json out;
+  const Status s = ApplyJsonPatch(document, patch, &out);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("test failed: value is"), std::string::npos) << s.message();
+}
+
 struct StrategicCase {
   const char* name;
   const char* kind;
