@@ -383,7 +383,8 @@ class Decoder {
       if (out->contains(key)) return Fail(entry.first.Mark(), entry_path, "duplicate key \"" + key + "\"");
       Json decoded;
       if (entry.second.IsNull() && value_field->cpp_type() == FieldDescriptor::CPPTYPE_STRING) {
-        decoded = "";  // Go reads null into a map[string]string as ""
+        // Go reads null into a map[string]string as "", and into a resource list as zero.
+        decoded = IsQuantity(field) ? "0" : "";
       } else if (!DecodeValue(entry.second, value_field, IsQuantity(field), entry_path, &decoded)) {
         return false;
       }
@@ -1037,6 +1038,12 @@ Status DecodeJson(std::string_view text, std::string_view source, Object* out) {
       if (size_t colon = what.find(": ", column); colon != std::string::npos) what = what.substr(colon + 2);
     }
     return Status::InvalidArgument(std::string(source) + ":" + std::to_string(line) + ": invalid JSON: " + what);
+  } catch (const Json::exception& e) {
+    // Not a syntax error but a value nlohmann cannot hold (a number beyond a double's
+    // range); it gives no position.
+    std::string what = e.what();
+    if (size_t bracket = what.find("] "); bracket != std::string::npos) what = what.substr(bracket + 2);
+    return Status::InvalidArgument(std::string(source) + ": invalid JSON: " + what);
   }
   std::vector<Object> objects;
   if (Status s = DecodeYaml(text, source, &objects); !s.ok()) return s;

@@ -260,6 +260,18 @@ TEST(CodecTestdata, TimeTruncatesToSecondsMicroTimeToMicroseconds) {
   EXPECT_NE(EncodeJson(pod).find("\"2024-01-02T01:04:05Z\""), std::string::npos) << EncodeJson(pod);
 }
 
+TEST(CodecTestdata, NullMapValues) {
+  // A null label is "" and a null quantity is zero, as Kubernetes reads them (found by fuzzing).
+  auto objects = MustDecode(
+      "apiVersion: v1\nkind: LimitRange\nmetadata:\n  labels: {a: }\nspec:\n  limits:\n  - default:\n      cpu:\n",
+      "null.yaml");
+  ASSERT_EQ(objects.size(), 1u);
+  const auto& range = As<LimitRange>(objects[0]);
+  EXPECT_EQ(range.metadata().labels().at("a"), "");
+  EXPECT_EQ(range.spec().limits(0).default_limit().at("cpu"), "0");
+  ExpectRoundTrips(range, "null map values");
+}
+
 TEST(CodecList, KindListContributesItems) {
   const std::string text = R"(apiVersion: v1
 kind: List
@@ -409,6 +421,8 @@ TEST(CodecErrors, JsonSyntaxAndShape) {
   EXPECT_EQ(s.message(), "p.json:1: expected a JSON object");
   s = DecodeJson("{\"apiVersion\": \"v1\", \"kind\": \"Pod\",\n \"spec\": {\"nodeName\": 7}}", "p.json", &object);
   EXPECT_EQ(s.message(), "p.json:2: spec.nodeName: expected string, got integer 7");
+  s = DecodeJson("{\"apiVersion\": \"v1\", \"kind\": 80e345}", "p.json", &object);  // found by fuzzing
+  EXPECT_EQ(s.message(), "p.json: invalid JSON: number overflow parsing '80e345'");
   // YAML-only syntax is not JSON.
   s = DecodeJson("apiVersion: v1\nkind: Pod\n", "p.json", &object);
   EXPECT_FALSE(s.ok());
