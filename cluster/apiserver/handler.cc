@@ -1,13 +1,12 @@
 #include "cluster/apiserver/handler.h"
 
 #include <fmt/format.h>
-#include <google/protobuf/io/coded_stream.h>
-#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
 #include <utility>
 
+#include "cluster/env/wire.h"
 #include "cluster/api/core.pb.h"
 #include "cluster/api/machinery/patch.h"
 #include "cluster/apiserver/strategy/strategy.h"
@@ -21,16 +20,6 @@ namespace {
 constexpr char kJson[] = "application/json";
 constexpr char kProtobuf[] = "application/vnd.ksim.protobuf";
 
-std::string SerializeStable(const gp::Message& m) {
-  std::string out;
-  {
-    gp::io::StringOutputStream stream(&out);
-    gp::io::CodedOutputStream coded(&stream);
-    coded.SetSerializationDeterministic(true);  // protobuf maps (labels) in key order
-    m.SerializeToCodedStream(&coded);
-  }
-  return out;
-}
 
 bool WantsJson(const std::string& accept) { return accept.find("json") != std::string::npos; }
 
@@ -115,7 +104,7 @@ void CopyField(const gp::Message& from, gp::Message* to, const char* name) {
 std::string FieldBytes(const gp::Message& m, const char* name) {
   const gp::FieldDescriptor* f = m.GetDescriptor()->FindFieldByName(name);
   if (f == nullptr || f->cpp_type() != gp::FieldDescriptor::CPPTYPE_MESSAGE || f->is_repeated()) return {};
-  return SerializeStable(m.GetReflection()->GetMessage(m, f));
+  return SerializeDeterministic(m.GetReflection()->GetMessage(m, f));
 }
 
 void AppendVarint(uint64_t v, std::string* out) {
@@ -279,7 +268,7 @@ void ApiHandler::ReplyStatus(const Call& call, int code, const std::string& reas
     r.set_body(api::EncodeJson(s));
   } else {
     r.set_content_type(kProtobuf);
-    r.set_body(SerializeStable(s));
+    r.set_body(SerializeDeterministic(s));
   }
   call.reply(std::move(r));
 }
@@ -392,7 +381,7 @@ void ApiHandler::Create(std::shared_ptr<Call> call) {
   const std::string uid = meta->uid();
   const std::string name = meta->name();
   auto create = [this, call, key, uid, name, obj = std::shared_ptr<gp::Message>(std::move(obj))]() {
-    std::string bytes = SerializeStable(*obj);
+    std::string bytes = SerializeDeterministic(*obj);
     store_.Create(key, bytes, {}, [this, call, key, uid, name, bytes, alive = alive_](const WriteResult& w) {
       if (!*alive) return;
       if (!w.status.ok()) return ReplyStoreError(*call, w.status);
@@ -525,7 +514,7 @@ void ApiHandler::List(std::shared_ptr<Call> call) {
       resp.set_id(call->request.id());
       resp.set_code(200);
       resp.set_content_type(kProtobuf);
-      resp.set_body(list.SerializeAsString());
+      resp.set_body(SerializeDeterministic(list));
       call->reply(std::move(resp));
     });
   }
@@ -594,7 +583,7 @@ void ApiHandler::ListFromStore(std::shared_ptr<Call> call, int64_t revision, std
                   ContinueToken token;
                   token.set_revision(p.revision);
                   token.set_start_key(next_key);
-                  lm.set_continue_(Base64Encode(token.SerializeAsString()));
+                  lm.set_continue_(Base64Encode(SerializeDeterministic(token)));
                 }
                 Response resp;
                 resp.set_id(call->request.id());
@@ -618,7 +607,7 @@ void ApiHandler::ListFromStore(std::shared_ptr<Call> call, int64_t revision, std
                     list.add_items(o.value + RevisionSuffix(*call->info, o.mod_revision));
                   }
                   resp.set_content_type(kProtobuf);
-                  resp.set_body(list.SerializeAsString());
+                  resp.set_body(SerializeDeterministic(list));
                 }
                 call->reply(std::move(resp));
               });
@@ -720,7 +709,7 @@ void ApiHandler::WriteUpdate(std::shared_ptr<Call> call, std::unique_ptr<gp::Mes
       !(info.resource == "pods" && graceful)) {
     return DeleteNow(call, current);
   }
-  std::string bytes = SerializeStable(*updated);
+  std::string bytes = SerializeDeterministic(*updated);
   if (bytes == current.value) return ReplyObject(*call, 200, current.value, current.mod_revision);  // no-op
   store_.Update(call->key, bytes, current.mod_revision, {},
                 [this, call, bytes, on_conflict = std::move(on_conflict), alive = alive_](const WriteResult& w) {
@@ -835,7 +824,7 @@ void ApiHandler::Delete(std::shared_ptr<Call> call) {
       changed = true;
     }
     if (!changed) return ReplyObject(*call, 200, current->value, current->mod_revision);
-    std::string bytes = SerializeStable(*obj);
+    std::string bytes = SerializeDeterministic(*obj);
     store_.Update(call->key, bytes, current->mod_revision, {},
                   [this, call, bytes, alive = alive_](const WriteResult& w) {
                     if (!*alive) return;
@@ -927,7 +916,7 @@ void ApiHandler::Bind(std::shared_ptr<Call> call, int attempt) {
                          fmt::format("pod {} is being deleted, cannot be assigned to a host", call->request.name()));
     }
     pod.mutable_spec()->set_node_name(binding.target().name());
-    const std::string bytes = SerializeStable(pod);
+    const std::string bytes = SerializeDeterministic(pod);
     store_.Update(call->key, bytes, current->mod_revision, {},
                   [this, call, attempt, alive = alive_](const WriteResult& w) {
                     if (!*alive) return;
@@ -992,7 +981,7 @@ uint64_t ApiHandler::Watch(std::shared_ptr<Call> call) {
         st.set_code(410);
         st.set_reason("Expired");
         st.set_message("the watch cache was re-listed; watch again from a fresh list");
-        out->set_object(SerializeStable(st));
+        out->set_object(SerializeDeterministic(st));
         frame.set_end(true);
       } else if (e.type == WatchEventType::kBookmark) {
         out->set_resource_version(e.revision);
@@ -1018,7 +1007,7 @@ uint64_t ApiHandler::Watch(std::shared_ptr<Call> call) {
       st.set_code(410);
       st.set_reason("Expired");
       st.set_message(s.message());
-      out->set_object(SerializeStable(st));
+      out->set_object(SerializeDeterministic(st));
       gone.set_end(true);
       call->reply(std::move(gone));
       watches_.erase(handle);

@@ -1,8 +1,6 @@
 #include "cluster/client/api_client.h"
 
 #include <fmt/format.h>
-#include <google/protobuf/io/coded_stream.h>
-#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
 #include <cassert>
 #include <utility>
@@ -17,16 +15,6 @@ using apiserver::Response;
 
 namespace {
 
-std::string Serialize(const gp::Message& m) {
-  std::string out;
-  {
-    gp::io::StringOutputStream stream(&out);
-    gp::io::CodedOutputStream coded(&stream);
-    coded.SetSerializationDeterministic(true);
-    m.SerializeToCodedStream(&coded);
-  }
-  return out;
-}
 
 Request Base(const api::KindInfo& info, const std::string& verb, const std::string& ns, const std::string& name) {
   Request r;
@@ -68,7 +56,7 @@ ApiClient::~ApiClient() {
 void ApiClient::Create(const api::KindInfo& info, const gp::Message& object, Done done) {
   const api::ObjectMeta* meta = api::GetMeta(object);
   Request r = Base(info, "create", meta ? meta->namespace_() : "", "");
-  r.set_body(Serialize(object));
+  r.set_body(SerializeDeterministic(object));
   Do(std::move(r), std::move(done));
 }
 
@@ -81,7 +69,7 @@ void ApiClient::Update(const api::KindInfo& info, const gp::Message& object, Don
   const api::ObjectMeta* meta = api::GetMeta(object);
   Request r = Base(info, "update", meta->namespace_(), meta->name());
   r.set_subresource(subresource);
-  r.set_body(Serialize(object));
+  r.set_body(SerializeDeterministic(object));
   Do(std::move(r), std::move(done));
 }
 

@@ -125,7 +125,7 @@ TEST_F(ApiServerTest, MainResourceIgnoresStatusAndStatusSubresourceIgnoresSpec) 
   main.mutable_spec()->set_active_deadline_seconds(60);
   auto after_main = AsPod(cluster.Await([&](ApiClient::Done d) { c->Update(Pods(), main, d); }));
   ASSERT_NE(after_main, nullptr);
-  EXPECT_EQ(after_main->status().phase(), "");
+  EXPECT_EQ(after_main->status().phase(), "Pending") << "the default from create; the main resource cannot change it";
   EXPECT_EQ(after_main->spec().active_deadline_seconds(), 60);
   EXPECT_EQ(after_main->metadata().generation(), 2) << "a spec change bumps generation";
 
