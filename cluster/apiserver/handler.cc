@@ -9,7 +9,9 @@
 #include "cluster/env/wire.h"
 #include "cluster/api/core.pb.h"
 #include "cluster/api/machinery/patch.h"
+#include "cluster/apiserver/auth/bootstrap.h"
 #include "cluster/apiserver/strategy/strategy.h"
+#include "cluster/api/rbac.pb.h"
 
 namespace ksim::apiserver {
 
@@ -148,13 +150,29 @@ struct ApiHandler::Call {
   Reply reply;
   const api::KindInfo* info = nullptr;
   std::string key;  // the object's key (verbs with a name)
+  uint64_t watch_handle = 0;
 };
+
+namespace {
+
+// What authorization reads, kept current from the watch caches.
+const char* const kAuthResources[][2] = {
+    {"", "secrets"},
+    {"rbac.authorization.k8s.io", "roles"},
+    {"rbac.authorization.k8s.io", "clusterroles"},
+    {"rbac.authorization.k8s.io", "rolebindings"},
+    {"rbac.authorization.k8s.io", "clusterrolebindings"},
+};
+constexpr int kAuthResourceCount = 5;
+
+}  // namespace
 
 struct ApiHandler::ResourceCache {
   const api::KindInfo* info = nullptr;
   WatchCache cache;
   std::unique_ptr<storeclient::StoreWatch> watch;
   bool loading = false;
+  bool feeds_auth = false;  // its objects feed the authenticator or the authorizer
   std::vector<std::function<void(ResourceCache&)>> waiting;
   explicit ResourceCache(WatchCacheOptions o) : cache(std::move(o)) {}
 };
@@ -201,6 +219,142 @@ uint64_t ApiHandler::Handle(Request request, Reply reply) {
     ReplyStatus(*call, 400, "BadRequest", "a namespace is required for " + QualifiedResource(info));
     return 0;
   }
+  if (verb == "watch") {
+    call->watch_handle = next_watch_handle_++;
+    watches_[call->watch_handle] = WatchRef{info.resource, 0, false};
+  }
+  const uint64_t handle = call->watch_handle;
+  Admit(std::move(call));
+  return handle;
+}
+
+// --- authentication and authorization ---------------------------------------------------
+
+Status ApiHandler::Start() {
+  Status s;
+  if (!options_.token_file.empty()) s = TokenAuthenticator::ParseTokenFile(options_.token_file, "token file", &authenticator_);
+  if (options_.authenticate) {
+    WriteBootstrapPolicy();
+    LoadAuthCaches();
+  }
+  return s;
+}
+
+void ApiHandler::WriteBootstrapPolicy() {
+  // Every apiserver writes it at start; whoever is second finds it there (AlreadyExists).
+  const BootstrapPolicy policy = DefaultBootstrapPolicy();
+  auto write = [this](const std::string& resource, gp::Message& object) {
+    api::ObjectMeta* meta = api::MutableMeta(object);
+    meta->set_uid(NewUid("bootstrap/" + resource + "/" + meta->name()));
+    SetTime(meta->mutable_creation_timestamp(), env_.clock->WallNow());
+    api::SetTypeMeta(object);
+    store_.Create(ObjectKey(resource, "", meta->name()), SerializeDeterministic(object), {},
+                  [](const WriteResult&) {});
+  };
+  for (api::ClusterRole role : policy.cluster_roles) write("clusterroles", role);
+  for (api::ClusterRoleBinding binding : policy.cluster_role_bindings) write("clusterrolebindings", binding);
+}
+
+void ApiHandler::LoadAuthCaches() {
+  for (const auto& gr : kAuthResources) {
+    const api::KindInfo* info = api::Registry::Default().ByGroupResource(gr[0], gr[1]);
+    EnsureCache(*info, [this](ResourceCache& rc) {
+      rc.feeds_auth = true;
+      OnAuthReset(rc);
+      if (++auth_caches_loaded_ < kAuthResourceCount || auth_ready_) return;
+      auth_ready_ = true;
+      std::vector<std::shared_ptr<Call>> waiting;
+      waiting.swap(waiting_for_auth_);
+      for (auto& call : waiting) Admit(std::move(call));
+    });
+  }
+}
+
+void ApiHandler::OnAuthReset(ResourceCache& rc) {
+  const std::string& resource = rc.info->resource;
+  std::set<std::string> old = std::move(auth_keys_[resource]);
+  auth_keys_[resource].clear();
+  for (const std::string& key : old) OnAuthObject(resource, key, nullptr);
+  for (const CachedObjectPtr& o : rc.cache.List(WatchFilter{})) OnAuthObject(resource, o->key, o);
+}
+
+void ApiHandler::OnAuthObject(const std::string& resource, const std::string& key, const CachedObjectPtr& object) {
+  std::set<std::string>& keys = auth_keys_[resource];
+  std::string ns;
+  std::string name;
+  if (object != nullptr) {
+    keys.insert(key);
+    ns = object->namespace_;
+    name = object->name;
+  } else {
+    keys.erase(key);
+    // The key is /registry/<resource>/[<namespace>/]<name>.
+    std::string rest = key.substr(ResourcePrefix(resource, "").size());
+    const size_t slash = rest.find('/');
+    if (slash == std::string::npos) {
+      name = rest;
+    } else {
+      ns = rest.substr(0, slash);
+      name = rest.substr(slash + 1);
+    }
+  }
+  auto parse = [&object](gp::Message& m) { return object != nullptr && m.ParseFromString(object->bytes); };
+  if (resource == "secrets") {
+    authenticator_.RemoveSecret(ns, name);
+    api::Secret secret;
+    if (parse(secret)) authenticator_.AddSecret(secret);
+  } else if (resource == "roles") {
+    authorizer_.RemoveRole(ns, name);
+    api::Role role;
+    if (parse(role)) authorizer_.AddRole(role);
+  } else if (resource == "clusterroles") {
+    authorizer_.RemoveClusterRole(name);
+    api::ClusterRole role;
+    if (parse(role)) authorizer_.AddClusterRole(role);
+  } else if (resource == "rolebindings") {
+    authorizer_.RemoveRoleBinding(ns, name);
+    api::RoleBinding binding;
+    if (parse(binding)) authorizer_.AddRoleBinding(binding);
+  } else if (resource == "clusterrolebindings") {
+    authorizer_.RemoveClusterRoleBinding(name);
+    api::ClusterRoleBinding binding;
+    if (parse(binding)) authorizer_.AddClusterRoleBinding(binding);
+  }
+}
+
+void ApiHandler::Admit(std::shared_ptr<Call> call) {
+  if (!options_.authenticate) return Dispatch(std::move(call));
+  if (!auth_ready_) {
+    if (waiting_for_auth_.size() >= 100000) {
+      return ReplyStatus(*call, 503, "ServiceUnavailable", "the apiserver is still loading its authorization data");
+    }
+    waiting_for_auth_.push_back(std::move(call));
+    return;
+  }
+  std::optional<UserInfo> user = authenticator_.Authenticate(call->request.token());
+  if (!user) {
+    if (call->watch_handle != 0) watches_.erase(call->watch_handle);
+    return ReplyStatus(*call, 401, "Unauthorized", "Unauthorized");
+  }
+  Attributes a;
+  a.user = *user;
+  a.verb = call->request.verb();
+  a.api_group = call->info->group;
+  a.resource = call->info->resource;
+  a.subresource = call->request.subresource();
+  a.namespace_ = call->info->namespaced ? call->request.namespace_() : "";
+  a.name = call->request.name();
+  const Decision d = authorizer_.Authorize(a);
+  if (!d.allowed) {
+    if (call->watch_handle != 0) watches_.erase(call->watch_handle);
+    return ReplyStatus(*call, 403, "Forbidden", ForbiddenMessage(a));
+  }
+  Dispatch(std::move(call));
+}
+
+void ApiHandler::Dispatch(std::shared_ptr<Call> call) {
+  const std::string& verb = call->request.verb();
+  const std::string& sub = call->request.subresource();
   if (verb == "create" && sub == "binding") {
     Bind(call, 0);
   } else if (verb == "create") {
@@ -218,11 +372,10 @@ uint64_t ApiHandler::Handle(Request request, Reply reply) {
   } else if (verb == "deletecollection") {
     DeleteCollection(call);
   } else if (verb == "watch") {
-    return Watch(call);
+    Watch(call);
   } else {
     ReplyStatus(*call, 405, "MethodNotAllowed", "unknown verb \"" + verb + "\"");
   }
-  return 0;
 }
 
 // --- replies ------------------------------------------------------------------------------
@@ -934,22 +1087,21 @@ void ApiHandler::Bind(std::shared_ptr<Call> call, int attempt) {
 
 // --- watch --------------------------------------------------------------------------------
 
-uint64_t ApiHandler::Watch(std::shared_ptr<Call> call) {
+void ApiHandler::Watch(std::shared_ptr<Call> call) {
+  const uint64_t handle = call->watch_handle;
   WatchFilter filter;
   if (Status s = ParseFilter(call->request, *call->info, &filter); !s.ok()) {
-    ReplyStatus(*call, 400, "BadRequest", s.message());
-    return 0;
+    watches_.erase(handle);
+    return ReplyStatus(*call, 400, "BadRequest", s.message());
   }
   if (!call->request.name().empty()) filter.name = call->request.name();
   int64_t from = 0;
   const std::string rv = QueryValue(call->request, "resourceVersion");
   if (!rv.empty() && !ParseInt64(rv, &from)) {
-    ReplyStatus(*call, 400, "BadRequest", "resourceVersion: \"" + rv + "\" is not a resource version");
-    return 0;
+    watches_.erase(handle);
+    return ReplyStatus(*call, 400, "BadRequest", "resourceVersion: \"" + rv + "\" is not a resource version");
   }
   const bool bookmarks = QueryValue(call->request, "allowWatchBookmarks") == "true";
-  const uint64_t handle = next_watch_handle_++;
-  watches_[handle] = WatchRef{call->info->resource, 0, false};
   EnsureCache(*call->info, [this, call, filter, from, bookmarks, handle](ResourceCache& rc) {
     auto ref = watches_.find(handle);
     if (ref == watches_.end() || ref->second.canceled) {
@@ -1015,7 +1167,6 @@ uint64_t ApiHandler::Watch(std::shared_ptr<Call> call) {
     }
     ref->second.cache_watch_id = id;
   });
-  return handle;
 }
 
 void ApiHandler::CancelWatch(uint64_t handle) {
@@ -1094,6 +1245,7 @@ void ApiHandler::LoadCache(ResourceCache& rc, std::string start_key, int64_t rev
                   return LoadCache(rc, p.items.back().key + '\0', p.revision, std::move(acc));
                 }
                 rc.cache.Reset(std::move(acc), p.revision);
+                if (rc.feeds_auth) OnAuthReset(rc);  // a re-list after compaction
                 rc.loading = false;
                 const std::string prefix = ResourcePrefix(rc.info->resource, "");
                 rc.watch = std::make_unique<storeclient::StoreWatch>(
@@ -1120,8 +1272,11 @@ void ApiHandler::OnStoreEvents(ResourceCache& rc, const std::vector<const store:
     const int64_t revision = e->kv().mod_revision();
     if (revision <= rc.cache.revision()) continue;
     if (e->type() == store::Event::PUT) {
-      rc.cache.ApplyPut(ToCached(*rc.info, e->kv().key(), e->kv().value(), revision), revision);
+      CachedObjectPtr o = ToCached(*rc.info, e->kv().key(), e->kv().value(), revision);
+      if (rc.feeds_auth) OnAuthObject(rc.info->resource, o->key, o);
+      rc.cache.ApplyPut(std::move(o), revision);
     } else {
+      if (rc.feeds_auth) OnAuthObject(rc.info->resource, e->kv().key(), nullptr);
       rc.cache.ApplyDelete(e->kv().key(), revision);
     }
   }
