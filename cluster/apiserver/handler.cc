@@ -9,6 +9,7 @@
 #include "cluster/env/wire.h"
 #include "cluster/api/core.pb.h"
 #include "cluster/api/machinery/patch.h"
+#include "cluster/apiserver/admission.h"
 #include "cluster/apiserver/auth/bootstrap.h"
 #include "cluster/apiserver/strategy/strategy.h"
 #include "cluster/api/rbac.pb.h"
@@ -527,30 +528,7 @@ void ApiHandler::Create(std::shared_ptr<Call> call) {
   SetTime(meta->mutable_creation_timestamp(), env_.clock->WallNow());
   api::SetTypeMeta(*obj);
   ApplyDefaults(*obj);
-  if (std::vector<FieldError> errors = ValidateCreate(*obj); !errors.empty()) {
-    return ReplyStatus(*call, 422, "Invalid", InvalidMessage(info, meta->name(), errors), Causes(errors));
-  }
-  const std::string key = ObjectKey(info.resource, meta->namespace_(), meta->name());
-  const std::string uid = meta->uid();
-  const std::string name = meta->name();
-  auto create = [this, call, key, uid, name, obj = std::shared_ptr<gp::Message>(std::move(obj))]() {
-    std::string bytes = SerializeDeterministic(*obj);
-    store_.Create(key, bytes, {}, [this, call, key, uid, name, bytes, alive = alive_](const WriteResult& w) {
-      if (!*alive) return;
-      if (!w.status.ok()) return ReplyStoreError(*call, w.status);
-      if (w.outcome == WriteOutcome::kExists) {
-        // Our own earlier attempt (same request id, same uid) succeeded: answer as it would have.
-        auto existing = call->info->New();
-        if (existing->ParseFromString(w.current.value) && api::GetMeta(*existing)->uid() == uid) {
-          return ReplyObject(*call, 201, w.current.value, w.current.mod_revision);
-        }
-        return ReplyStatus(*call, 409, "AlreadyExists",
-                           fmt::format("{} \"{}\" already exists", QualifiedResource(*call->info), name));
-      }
-      ++stats_.creates;
-      ReplyObject(*call, 201, bytes, w.revision);
-    });
-  };
+  auto create = [this, call, obj = std::shared_ptr<gp::Message>(std::move(obj))]() { AdmitCreate(call, obj); };
   // NamespaceLifecycle: objects go only into namespaces that exist and are not terminating.
   if (!info.namespaced) return create();
   const std::string namespace_key = ObjectKey("namespaces", "", call->request.namespace_());
@@ -585,6 +563,125 @@ void ApiHandler::Create(std::shared_ptr<Call> call) {
                   check(&phase);
                 });
               });
+}
+
+// Mutating admission (LimitRanger defaults, ServiceAccount), validation, validating
+// admission (LimitRanger limits), then the write with quota charged in the same
+// transaction.
+void ApiHandler::AdmitCreate(std::shared_ptr<Call> call, std::shared_ptr<gp::Message> obj) {
+  const api::KindInfo& info = *call->info;
+  auto* pod = dynamic_cast<api::Pod*>(obj.get());
+  auto validate_and_write = [this, call, obj, pod](std::vector<api::LimitRange> ranges) {
+    const api::ObjectMeta& meta = *api::GetMeta(*obj);
+    if (pod != nullptr) {
+      ApplyLimitRangeDefaults(ranges, pod->mutable_spec());
+      ApplyServiceAccountDefault(pod->mutable_spec());
+    }
+    if (std::vector<FieldError> errors = ValidateCreate(*obj); !errors.empty()) {
+      return ReplyStatus(*call, 422, "Invalid", InvalidMessage(*call->info, meta.name(), errors), Causes(errors));
+    }
+    if (pod != nullptr) {
+      if (std::string why = CheckLimitRanges(ranges, pod->spec()); !why.empty()) {
+        return ReplyStatus(*call, 403, "Forbidden", fmt::format("pods \"{}\" is forbidden: {}", meta.name(), why));
+      }
+    }
+    if (!call->info->namespaced) return WriteCreate(call, obj, {}, 0);
+    EnsureCache(*api::Registry::Default().ByGroupResource("", "resourcequotas"), [this, call, obj](ResourceCache& rc) {
+      WatchFilter f;
+      f.namespace_ = call->request.namespace_();
+      std::vector<StoredObject> quotas;
+      for (const CachedObjectPtr& q : rc.cache.List(f)) quotas.push_back({q->key, q->bytes, q->resource_version, 0});
+      WriteCreate(call, obj, std::move(quotas), 0);
+    });
+  };
+  if (pod == nullptr) return validate_and_write({});
+  EnsureCache(*api::Registry::Default().ByGroupResource("", "limitranges"),
+              [call, validate_and_write](ResourceCache& rc) {
+                WatchFilter f;
+                f.namespace_ = call->request.namespace_();
+                std::vector<api::LimitRange> ranges;
+                for (const CachedObjectPtr& o : rc.cache.List(f)) {
+                  api::LimitRange lr;
+                  if (lr.ParseFromString(o->bytes)) ranges.push_back(std::move(lr));
+                }
+                validate_and_write(std::move(ranges));
+              });
+  (void)info;
+}
+
+namespace {
+
+// Charges (or releases) `usage` on every quota that limits part of it; the side writes
+// carry the quotas' new status guarded by the revision they were read at.
+std::string QuotaSideWrites(const std::vector<StoredObject>& quotas, const std::map<std::string, api::Quantity>& usage,
+                            bool charge, std::vector<SideWrite>* side) {
+  for (const StoredObject& q : quotas) {
+    api::ResourceQuota quota;
+    if (!quota.ParseFromString(q.value)) continue;
+    api::ResourceQuota updated;
+    if (charge) {
+      if (std::string why = Charge(quota, usage, &updated); !why.empty()) return why;
+    } else {
+      Release(quota, usage, &updated);
+    }
+    std::string bytes = SerializeDeterministic(updated);
+    if (bytes != q.value) side->push_back(SideWrite{q.key, std::move(bytes), q.mod_revision});
+  }
+  return {};
+}
+
+constexpr int kMaxQuotaRetries = 20;
+
+}  // namespace
+
+void ApiHandler::WriteCreate(std::shared_ptr<Call> call, std::shared_ptr<gp::Message> obj,
+                             std::vector<StoredObject> quotas, int attempt) {
+  const api::ObjectMeta& meta = *api::GetMeta(*obj);
+  const std::string key = ObjectKey(call->info->resource, meta.namespace_(), meta.name());
+  std::vector<SideWrite> side;
+  if (!quotas.empty()) {
+    if (std::string why = QuotaSideWrites(quotas, QuotaUsage(*call->info, *obj), true, &side); !why.empty()) {
+      return ReplyStatus(*call, 403, "Forbidden",
+                         fmt::format("{} \"{}\" is forbidden: {}", QualifiedResource(*call->info), meta.name(), why));
+    }
+  }
+  std::string bytes = SerializeDeterministic(*obj);
+  const std::string uid = meta.uid();
+  const std::string name = meta.name();
+  store_.Create(key, bytes, std::move(side),
+                [this, call, obj, uid, name, bytes, attempt, alive = alive_](const WriteResult& w) {
+                  if (!*alive) return;
+                  if (!w.status.ok()) return ReplyStoreError(*call, w.status);
+                  if (w.outcome == WriteOutcome::kExists) {
+                    // Our own earlier attempt (same request id, same uid) succeeded: answer as it would have.
+                    auto existing = call->info->New();
+                    if (existing->ParseFromString(w.current.value) && api::GetMeta(*existing)->uid() == uid) {
+                      return ReplyObject(*call, 201, w.current.value, w.current.mod_revision);
+                    }
+                    return ReplyStatus(*call, 409, "AlreadyExists",
+                                       fmt::format("{} \"{}\" already exists", QualifiedResource(*call->info), name));
+                  }
+                  if (w.outcome == WriteOutcome::kQuotaChanged) {
+                    // Another create charged a quota first: read the quotas again and retry.
+                    if (attempt + 1 >= kMaxQuotaRetries) {
+                      return ReplyStatus(*call, 409, "Conflict", "resource quota kept changing; try again");
+                    }
+                    return ReadQuotas(call->request.namespace_(), [this, call, obj, attempt](Status s, std::vector<StoredObject> q) {
+                      if (!s.ok()) return ReplyStoreError(*call, s);
+                      WriteCreate(call, obj, std::move(q), attempt + 1);
+                    });
+                  }
+                  ++stats_.creates;
+                  ReplyObject(*call, 201, bytes, w.revision);
+                });
+}
+
+void ApiHandler::ReadQuotas(const std::string& ns, std::function<void(Status, std::vector<StoredObject>)> done) {
+  const std::string prefix = ResourcePrefix("resourcequotas", ns);
+  store_.List(prefix, PrefixEnd(prefix), 0, 0, [done = std::move(done), alive = alive_](ListPage p) {
+    if (!*alive) return;
+    done(p.status, std::move(p.items));
+  });
 }
 
 // --- get and list -------------------------------------------------------------------------
@@ -989,19 +1086,46 @@ void ApiHandler::Delete(std::shared_ptr<Call> call) {
 }
 
 void ApiHandler::DeleteNow(std::shared_ptr<Call> call, const StoredObject& current) {
-  const std::string bytes = current.value;
-  store_.Delete(call->key, current.mod_revision, {}, [this, call, bytes, alive = alive_](const WriteResult& w) {
-    if (!*alive) return;
-    if (!w.status.ok()) return ReplyStoreError(*call, w.status);
-    if (w.outcome == WriteOutcome::kConflict) {
-      if (w.current.mod_revision == 0) {
-        return ReplyStatus(*call, 404, "NotFound",
-                           fmt::format("{} \"{}\" not found", QualifiedResource(*call->info), call->request.name()));
-      }
-      return Delete(call);  // changed meanwhile (a finalizer added?): decide again
-    }
-    ReplyObject(*call, 200, bytes, w.revision);
+  if (!call->info->namespaced) return WriteDelete(call, current, {}, 0);
+  EnsureCache(*api::Registry::Default().ByGroupResource("", "resourcequotas"), [this, call, current](ResourceCache& rc) {
+    WatchFilter f;
+    f.namespace_ = call->request.namespace_();
+    std::vector<StoredObject> quotas;
+    for (const CachedObjectPtr& q : rc.cache.List(f)) quotas.push_back({q->key, q->bytes, q->resource_version, 0});
+    WriteDelete(call, current, std::move(quotas), 0);
   });
+}
+
+void ApiHandler::WriteDelete(std::shared_ptr<Call> call, const StoredObject& current, std::vector<StoredObject> quotas,
+                             int attempt) {
+  std::vector<SideWrite> side;
+  if (!quotas.empty() && call->info->resource != "resourcequotas") {
+    auto obj = call->info->New();
+    obj->ParseFromString(current.value);
+    (void)QuotaSideWrites(quotas, QuotaUsage(*call->info, *obj), false, &side);  // a release never fails
+  }
+  const std::string bytes = current.value;
+  store_.Delete(call->key, current.mod_revision, std::move(side),
+                [this, call, current, bytes, attempt, alive = alive_](const WriteResult& w) {
+                  if (!*alive) return;
+                  if (!w.status.ok()) return ReplyStoreError(*call, w.status);
+                  if (w.outcome == WriteOutcome::kQuotaChanged && attempt + 1 < kMaxQuotaRetries) {
+                    return ReadQuotas(call->request.namespace_(),
+                                      [this, call, current, attempt](Status s, std::vector<StoredObject> q) {
+                                        if (!s.ok()) return ReplyStoreError(*call, s);
+                                        WriteDelete(call, current, std::move(q), attempt + 1);
+                                      });
+                  }
+                  if (w.outcome != WriteOutcome::kDone) {
+                    if (w.current.mod_revision == 0) {
+                      return ReplyStatus(*call, 404, "NotFound",
+                                         fmt::format("{} \"{}\" not found", QualifiedResource(*call->info),
+                                                     call->request.name()));
+                    }
+                    return Delete(call);  // changed meanwhile (a finalizer added?): decide again
+                  }
+                  ReplyObject(*call, 200, bytes, w.revision);
+                });
 }
 
 void ApiHandler::DeleteCollection(std::shared_ptr<Call> call) {

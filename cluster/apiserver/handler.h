@@ -92,6 +92,11 @@ class ApiHandler {
 
   // Verbs.
   void Create(std::shared_ptr<Call> call);
+  void AdmitCreate(std::shared_ptr<Call> call, std::shared_ptr<google::protobuf::Message> obj);
+  void WriteCreate(std::shared_ptr<Call> call, std::shared_ptr<google::protobuf::Message> obj,
+                   std::vector<StoredObject> quotas, int attempt);
+  // The namespace's ResourceQuotas, read linearizably (after a quota guard failed).
+  void ReadQuotas(const std::string& ns, std::function<void(Status, std::vector<StoredObject>)> done);
   void Get(std::shared_ptr<Call> call);
   void List(std::shared_ptr<Call> call);
   void ListFromStore(std::shared_ptr<Call> call, int64_t revision, std::string start_key, int64_t limit,
@@ -109,6 +114,8 @@ class ApiHandler {
   void WriteUpdate(std::shared_ptr<Call> call, std::unique_ptr<google::protobuf::Message> updated,
                    const StoredObject& current, std::function<void()> on_conflict);
   void DeleteNow(std::shared_ptr<Call> call, const StoredObject& current);
+  void WriteDelete(std::shared_ptr<Call> call, const StoredObject& current, std::vector<StoredObject> quotas,
+                   int attempt);
   void EnsureCache(const api::KindInfo& info, std::function<void(ResourceCache&)> then);
   void LoadCache(ResourceCache& rc, std::string start_key, int64_t revision, std::vector<CachedObjectPtr> acc);
   void OnStoreEvents(ResourceCache& rc, const std::vector<const store::Event*>& events);
