@@ -107,6 +107,7 @@ class ApiHandler {
   void DeleteCollection(std::shared_ptr<Call> call);
   void Watch(std::shared_ptr<Call> call);
   void Bind(std::shared_ptr<Call> call, int attempt);
+  void Scale(std::shared_ptr<Call> call);
 
   // Shared steps.
   // Writes `updated` over `current` (an update, patch or status write), keeping what the
