@@ -558,8 +558,7 @@ void ApiHandler::Create(std::shared_ptr<Call> call) {
                   create();
                 };
                 if (CachedObjectPtr n = namespaces.cache.Get(namespace_key)) {
-                  auto it = n->fields.find("status.phase");
-                  const std::string phase = it == n->fields.end() ? "" : it->second;
+                  const std::string phase(n->Field("status.phase"));
                   return check(&phase);
                 }
                 // The cache may lag a namespace created a moment ago: ask the store.
@@ -1470,7 +1469,7 @@ CachedObjectPtr ApiHandler::ToCached(const api::KindInfo& info, const std::strin
     o->namespace_ = meta.namespace_();
     o->name = meta.name();
     o->labels.insert(meta.labels().begin(), meta.labels().end());
-    o->fields = SelectableFields(*m);
+    o->SetFields(SelectableFields(*m));
   }
   return o;
 }

@@ -1,5 +1,6 @@
 #include "cluster/apiserver/watch_cache.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace ksim::apiserver {
@@ -15,11 +16,27 @@ std::string_view WatchEventTypeName(WatchEventType type) {
   return "ERROR";
 }
 
+std::string_view CachedObject::Field(std::string_view field) const {
+  auto it = std::lower_bound(fields.begin(), fields.end(), field,
+                             [](const std::pair<std::string, std::string>& f, std::string_view n) { return f.first < n; });
+  return it != fields.end() && it->first == field ? std::string_view(it->second) : std::string_view();
+}
+
+void CachedObject::SetFields(const std::map<std::string, std::string>& all) {
+  fields.clear();
+  for (const auto& [field, value] : all) {
+    if (!value.empty()) fields.emplace_back(field, value);  // std::map: already sorted
+  }
+}
+
 bool WatchFilter::Matches(const CachedObject& o) const {
   if (!namespace_.empty() && o.namespace_ != namespace_) return false;
   if (!name.empty() && o.name != name) return false;
   if (!labels.Empty() && !labels.Matches(o.labels)) return false;
-  if (!fields.Empty() && !fields.Matches(o.fields)) return false;
+  for (const api::FieldRequirement& r : fields.requirements()) {
+    const bool equal = o.Field(r.field) == r.value;
+    if (equal != (r.op == api::FieldOp::kEquals)) return false;
+  }
   return true;
 }
 
@@ -196,11 +213,10 @@ void WatchCache::Dispatch(const CacheEvent& e) {
   const CachedObject& o = *e.object;
   visit("ns/" + o.namespace_);
   std::string node_now;
-  if (auto f = o.fields.find("spec.nodeName"); f != o.fields.end()) node_now = f->second;
+  node_now = std::string(o.Field("spec.nodeName"));
   visit("node/" + node_now);
   if (e.prev != nullptr) {
-    auto f = e.prev->fields.find("spec.nodeName");
-    const std::string node_before = f == e.prev->fields.end() ? "" : f->second;
+    const std::string node_before(e.prev->Field("spec.nodeName"));
     if (node_before != node_now) visit("node/" + node_before);
   }
   for (int64_t id : doomed_) Remove(id);

@@ -22,6 +22,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "cluster/api/machinery/fields.h"
@@ -38,7 +39,15 @@ struct CachedObject {
   int64_t resource_version = 0;  // the store's mod revision
   std::string bytes;             // the kind's protobuf bytes, resourceVersion unset
   std::map<std::string, std::string> labels;
-  std::map<std::string, std::string> fields;  // selectable fields: metadata.name, spec.nodeName...
+  // Selectable fields (metadata.name, spec.nodeName, ...) with non-empty values, sorted by
+  // name: a field selector treats a missing field as "", and a flat vector costs one
+  // allocation per object where a map cost one per field, in every apiserver's cache.
+  std::vector<std::pair<std::string, std::string>> fields;
+
+  // The value of a selectable field, "" if it is empty or not a field of this kind.
+  std::string_view Field(std::string_view field) const;
+  // Builds `fields` from a name -> value map, dropping empty values.
+  void SetFields(const std::map<std::string, std::string>& all);
 };
 using CachedObjectPtr = std::shared_ptr<const CachedObject>;
 

@@ -162,7 +162,7 @@ CachedObjectPtr Obj(const std::string& name, const std::string& node, int64_t rv
   o->namespace_ = "default";
   o->name = name;
   o->resource_version = rv;
-  o->fields = {{"metadata.name", name}, {"metadata.namespace", "default"}, {"spec.nodeName", node}};
+  o->SetFields({{"metadata.name", name}, {"metadata.namespace", "default"}, {"spec.nodeName", node}});
   return o;
 }
 
