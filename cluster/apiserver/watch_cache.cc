@@ -57,8 +57,10 @@ void WatchCache::Reset(std::vector<CachedObjectPtr> objects, int64_t revision) {
     Remove(id);
   }
   objects_.clear();
+  by_node_.clear();
   for (CachedObjectPtr& o : objects) {
     const std::string key = o->key;
+    IndexNode(*o, true);
     objects_[key] = std::move(o);
   }
   window_.clear();
@@ -74,10 +76,13 @@ void WatchCache::ApplyPut(CachedObjectPtr object, int64_t revision) {
   e.object = object;
   if (it == objects_.end()) {
     e.type = WatchEventType::kAdded;
+    IndexNode(*object, true);
     objects_.emplace(object->key, std::move(object));
   } else {
     e.type = WatchEventType::kModified;
     e.prev = it->second;
+    IndexNode(*it->second, false);
+    IndexNode(*object, true);
     it->second = std::move(object);
   }
   revision_ = revision;
@@ -96,6 +101,7 @@ void WatchCache::ApplyDelete(const std::string& key, int64_t revision) {
   auto gone = std::make_shared<CachedObject>(*it->second);
   gone->resource_version = revision;
   e.object = std::move(gone);
+  IndexNode(*it->second, false);
   objects_.erase(it);
   Record(std::move(e));
 }
@@ -110,8 +116,31 @@ void WatchCache::Record(CacheEvent event) {
   }
 }
 
+void WatchCache::IndexNode(const CachedObject& o, bool add) {
+  const std::string_view node = o.Field("spec.nodeName");
+  if (node.empty()) return;  // unbound objects are found by scanning (they are few once scheduled)
+  auto it = by_node_.find(node);
+  if (add) {
+    if (it == by_node_.end()) it = by_node_.emplace(std::string(node), std::set<std::string, std::less<>>{}).first;
+    it->second.insert(o.key);
+  } else if (it != by_node_.end()) {
+    it->second.erase(o.key);
+    if (it->second.empty()) by_node_.erase(it);
+  }
+}
+
 std::vector<CachedObjectPtr> WatchCache::List(const WatchFilter& filter) const {
   std::vector<CachedObjectPtr> out;
+  // A kubelet's list (spec.nodeName=<node>) reads its node's objects only.
+  if (auto node = filter.fields.RequiredValue("spec.nodeName"); node && !node->empty()) {
+    auto it = by_node_.find(*node);
+    if (it == by_node_.end()) return out;
+    for (const std::string& key : it->second) {
+      const CachedObjectPtr& o = objects_.at(key);
+      if (filter.Matches(*o)) out.push_back(o);
+    }
+    return out;
+  }
   auto it = objects_.begin();
   std::string ns_prefix;
   if (!filter.namespace_.empty()) {

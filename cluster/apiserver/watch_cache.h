@@ -8,6 +8,9 @@
 // it, not every watcher: 5,000 kubelets watching their own pods cost each pod event one
 // lookup.
 //
+// Lists are indexed the same way: a namespace is a contiguous key range, and a list with
+// spec.nodeName=<node> reads that node's objects from a node index.
+//
 // Pure data structure: no clock, no I/O. The owner feeds it (Reset, Apply) and drains it.
 #pragma once
 
@@ -137,12 +140,15 @@ class WatchCache {
   bool Deliver(int64_t id, Watcher& watcher, const CacheEvent& event);
   void Remove(int64_t id);
   void Record(CacheEvent event);
+  void IndexNode(const CachedObject& o, bool add);
 
   WatchCacheOptions options_;
   bool ready_ = false;
   int64_t revision_ = 0;
   int64_t window_start_ = 0;
   std::map<std::string, CachedObjectPtr, std::less<>> objects_;
+  // spec.nodeName -> keys of the objects bound there (lists of one node's pods).
+  std::map<std::string, std::set<std::string, std::less<>>, std::less<>> by_node_;
   std::deque<CacheEvent> window_;
   int64_t next_watch_id_ = 1;
   std::map<int64_t, Watcher> watchers_;

@@ -204,3 +204,35 @@ TEST(WatchCache, ReplaysFromTheWindowAndRefusesOlderRevisions) {
 
 }  // namespace
 }  // namespace ksim::apiserver::testing
+
+namespace ksim::apiserver::testing {
+namespace {
+
+TEST(WatchCache, ANodeListReadsOnlyThatNodesObjectsAndFollowsRebinding) {
+  WatchCacheOptions o;
+  o.key_prefix = "/registry/pods/";
+  WatchCache cache(o);
+  std::vector<CachedObjectPtr> initial;
+  for (int i = 0; i < 50; ++i) initial.push_back(Obj("p" + std::to_string(i), "node-" + std::to_string(i % 5), 2));
+  cache.Reset(std::move(initial), 2);
+  auto on = [&cache](const std::string& node) {
+    WatchFilter f;
+    EXPECT_TRUE(api::FieldSelector::Parse("spec.nodeName=" + node, &f.fields).ok());
+    std::vector<std::string> names;
+    for (const CachedObjectPtr& p : cache.List(f)) names.push_back(p->name);
+    return names;
+  };
+  EXPECT_EQ(on("node-3").size(), 10u);
+  cache.ApplyPut(Obj("p3", "node-4", 3), 3);  // p3 moves from node-3 to node-4
+  cache.ApplyDelete("/registry/pods/default/p8", 4);
+  EXPECT_EQ(on("node-3").size(), 8u);
+  EXPECT_EQ(on("node-4").size(), 11u);
+  EXPECT_TRUE(on("node-9").empty());
+  WatchFilter unbound;
+  ASSERT_TRUE(api::FieldSelector::Parse("spec.nodeName=", &unbound.fields).ok());
+  cache.ApplyPut(Obj("fresh", "", 5), 5);
+  EXPECT_EQ(cache.List(unbound).size(), 1u) << "unbound pods are found by scanning";
+}
+
+}  // namespace
+}  // namespace ksim::apiserver::testing
