@@ -968,6 +968,13 @@ void ApiHandler::WriteUpdate(std::shared_ptr<Call> call, std::unique_ptr<gp::Mes
       !(info.resource == "pods" && graceful)) {
     return DeleteNow(call, current);
   }
+  // A Terminating namespace goes once its spec.finalizers (the namespace controller's
+  // "kubernetes") and metadata.finalizers are all removed.
+  if (const auto* ns = dynamic_cast<const api::Namespace*>(updated.get());
+      ns != nullptr && meta->has_deletion_timestamp() && meta->finalizers_size() == 0 &&
+      ns->spec().finalizers_size() == 0) {
+    return DeleteNow(call, current);
+  }
   std::string bytes = SerializeDeterministic(*updated);
   if (bytes == current.value) return ReplyObject(*call, 200, current.value, current.mod_revision);  // no-op
   store_.Update(call->key, bytes, current.mod_revision, {},
@@ -1075,7 +1082,16 @@ void ApiHandler::Delete(std::shared_ptr<Call> call) {
       const bool terminal = pod->status().phase() == "Succeeded" || pod->status().phase() == "Failed";
       if (terminal) pod_grace = 0;
     }
-    if (meta->finalizers_size() == 0 && pod_grace == 0) return DeleteNow(call, *current);
+    // A namespace with spec.finalizers becomes Terminating: no new content, and the
+    // namespace controller empties it before removing its finalizer.
+    if (auto* ns = dynamic_cast<api::Namespace*>(obj.get()); ns != nullptr && ns->spec().finalizers_size() > 0) {
+      if (ns->status().phase() != "Terminating") {
+        ns->mutable_status()->set_phase("Terminating");
+        changed = true;
+      }
+    } else if (meta->finalizers_size() == 0 && pod_grace == 0) {
+      return DeleteNow(call, *current);
+    }
     if (!meta->has_deletion_timestamp() || pod_grace > 0) {
       const Nanos now = env_.clock->WallNow();
       if (!meta->has_deletion_timestamp()) SetTime(meta->mutable_deletion_timestamp(), now + Seconds(pod_grace));

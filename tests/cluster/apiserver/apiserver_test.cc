@@ -354,3 +354,90 @@ TEST(ApiScale, TheScaleSubresourceReadsAndWritesReplicas) {
 
 }  // namespace
 }  // namespace ksim::apiserver::testing
+
+namespace ksim::apiserver::testing {
+namespace {
+
+TEST(ApiNamespaces, ADeletedNamespaceTerminatesRefusesNewContentAndGoesWhenFinalized) {
+  ApiCluster cluster;
+  ApiClient* c = cluster.AddClient("client");
+  const auto& namespaces = Kind("", "namespaces");
+  ASSERT_EQ(cluster.Await([&](ApiClient::Done d) { c->Create(namespaces, MakeNamespace("team"), d); }).code, 201);
+  ASSERT_EQ(cluster.Await([&](ApiClient::Done d) { c->Delete(namespaces, "", "team", d); }).code, 200);
+  const ApiResult got = cluster.Await([&](ApiClient::Done d) { c->Get(namespaces, "", "team", d); });
+  api::Namespace ns;
+  ASSERT_TRUE(ns.ParseFromString(got.body));
+  EXPECT_EQ(ns.status().phase(), "Terminating");
+  EXPECT_TRUE(ns.metadata().has_deletion_timestamp());
+  cluster.store.world.RunFor(Milliseconds(100));
+  const ApiResult refused = cluster.Await([&](ApiClient::Done d) { c->Create(Kind("", "pods"), MakePod("team", "late"), d); });
+  EXPECT_EQ(refused.code, 403);
+  EXPECT_EQ(refused.error.message(), "unable to create new content in namespace team because it is being terminated");
+  // The namespace controller's finalize: spec.finalizers emptied.
+  ns.mutable_spec()->clear_finalizers();
+  ASSERT_EQ(cluster.Await([&](ApiClient::Done d) { c->Update(namespaces, ns, d); }).code, 200);
+  EXPECT_EQ(cluster.Await([&](ApiClient::Done d) { c->Get(namespaces, "", "team", d); }).code, 404);
+}
+
+TEST(ApiCollections, DeleteCollectionDeletesWhatTheSelectorMatches) {
+  ApiCluster cluster;
+  ApiClient* c = cluster.AddClient("client");
+  ASSERT_EQ(cluster.Await([&](ApiClient::Done d) { c->Create(Kind("", "namespaces"), MakeNamespace("default"), d); }).code, 201);
+  for (int i = 0; i < 6; ++i) {
+    ASSERT_EQ(cluster.Await([&](ApiClient::Done d) {
+                c->Create(Kind("", "pods"), MakePod("default", "p" + std::to_string(i), {{"batch", i < 4 ? "old" : "new"}}), d);
+              }).code,
+              201);
+  }
+  const ApiResult r = cluster.Await([&](ApiClient::Done d) {
+    Request req;
+    req.set_verb("deletecollection");
+    req.set_version("v1");
+    req.set_resource("pods");
+    req.set_namespace_("default");
+    (*req.mutable_query())["labelSelector"] = "batch=old";
+    c->Do(req, d);
+  });
+  ASSERT_EQ(r.code, 200) << r.Describe();
+  const ApiResult left = cluster.Await([&](ApiClient::Done d) { c->List(Kind("", "pods"), "default", {}, d); });
+  ObjectList l;
+  l.ParseFromString(left.body);
+  EXPECT_EQ(l.items_size(), 2);
+}
+
+TEST(ApiWatchBookmarks, WatchersThatAskGetBookmarksWithTheCacheRevision) {
+  ApiCluster cluster(1, 1, [](ApiServerOptions& o) { o.bookmark_interval = Seconds(1); });
+  ApiClient* c = cluster.AddClient("client");
+  ASSERT_EQ(cluster.Await([&](ApiClient::Done d) { c->Create(Kind("", "namespaces"), MakeNamespace("default"), d); }).code, 201);
+  std::vector<std::string> with;
+  std::vector<std::string> without;
+  int64_t bookmark_rv = 0;
+  for (bool ask : {true, false}) {
+    Request r;
+    r.set_version("v1");
+    r.set_resource("pods");
+    r.set_namespace_("default");
+    if (ask) (*r.mutable_query())["allowWatchBookmarks"] = "true";
+    auto* seen = ask ? &with : &without;
+    c->Watch(
+        r,
+        [seen, &bookmark_rv](const WatchEvent& e) {
+          seen->push_back(e.type());
+          if (e.type() == "BOOKMARK") bookmark_rv = e.resource_version();
+          return true;
+        },
+        [](Status, const ApiResult&) {});
+  }
+  const ApiResult created = cluster.Await([&](ApiClient::Done d) { c->Create(Kind("", "pods"), MakePod("default", "web"), d); });
+  api::Pod p;
+  p.ParseFromString(created.body);
+  cluster.store.world.RunFor(Seconds(3));
+  EXPECT_EQ(without, std::vector<std::string>{"ADDED"});
+  ASSERT_GE(with.size(), 2u);
+  EXPECT_EQ(with[0], "ADDED");
+  EXPECT_EQ(with[1], "BOOKMARK");
+  EXPECT_GE(bookmark_rv, std::stoll(p.metadata().resource_version()));
+}
+
+}  // namespace
+}  // namespace ksim::apiserver::testing
