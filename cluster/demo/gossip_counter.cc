@@ -98,7 +98,7 @@ void GossipCounterNode::Increment() {
   CounterRecord record;
   record.set_value(next);
   std::string framed;
-  AppendRecord(record.SerializeAsString(), &framed);
+  AppendRecord(SerializeDeterministic(record), &framed);
   Status s = env_.disk->Append(LogPath(), framed);
   if (!s.ok()) {
     ++stats_.write_errors;
@@ -137,7 +137,7 @@ void GossipCounterNode::MaybeCompact() {
   CounterRecord record;
   record.set_value(durable_);
   std::string framed;
-  AppendRecord(record.SerializeAsString(), &framed);
+  AppendRecord(SerializeDeterministic(record), &framed);
   if (!env_.disk->WriteFile(tmp, framed).ok()) {
     compacting_ = false;
     return;
@@ -173,7 +173,7 @@ void GossipCounterNode::Gossip() {
     e->set_node(node);
     e->set_value(value);
   }
-  const std::string frame = msg.SerializeAsString();
+  const std::string frame = SerializeDeterministic(msg);
   for (auto& link : links_) {
     if (link->Send(frame).ok()) ++stats_.gossip_sent;
   }

@@ -1,6 +1,8 @@
 // Protobuf messages over Transport frames: one message per frame.
 #pragma once
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/message_lite.h>
 
 #include <string>
@@ -11,10 +13,28 @@
 
 namespace ksim {
 
-// Serializes `msg` and sends it as one frame.
+// Serializes `msg` with map entries in key order. Protobuf's maps iterate in an order
+// seeded per map instance (its address and the CPU's cycle counter), so plain
+// serialization of a message with a map field differs between runs of one seed. Every
+// byte that reaches a connection, a disk or the trace goes through here.
+inline bool SerializeDeterministic(const google::protobuf::MessageLite& msg, std::string* out) {
+  out->clear();
+  google::protobuf::io::StringOutputStream stream(out);
+  google::protobuf::io::CodedOutputStream coded(&stream);
+  coded.SetSerializationDeterministic(true);
+  return msg.SerializeToCodedStream(&coded) && !coded.HadError();
+}
+
+inline std::string SerializeDeterministic(const google::protobuf::MessageLite& msg) {
+  std::string out;
+  (void)SerializeDeterministic(msg, &out);
+  return out;
+}
+
+// Serializes `msg` (deterministically) and sends it as one frame.
 inline Status SendMessage(Connection& conn, const google::protobuf::MessageLite& msg) {
   std::string frame;
-  if (!msg.SerializeToString(&frame)) return Status::InvalidArgument("message failed to serialize");
+  if (!SerializeDeterministic(msg, &frame)) return Status::InvalidArgument("message failed to serialize");
   if (frame.size() > kMaxFrameBytes) return Status::InvalidArgument("message larger than kMaxFrameBytes");
   return conn.Send(std::move(frame));
 }

@@ -144,6 +144,11 @@ const std::vector<Rule>& Rules() {
                          R"(\bstd\s*::\s*(?:less|greater)\s*<[^>]*\*\s*>)"));
     r.push_back(MakeRule("pointer_keyed_container", "a map or set keyed by pointer iterates in address order",
                          K::kCode, "*", R"(\bstd\s*::\s*(?:multi)?(?:map|set)\s*<\s*(?:const\s+)?[\w:]+\s*\*)"));
+    // --- protobuf maps iterate in an order seeded per instance (rdtsc, addresses) ---
+    r.push_back(MakeRule("protobuf_plain_serialize",
+                         "plain protobuf serialization writes map fields in a per-run order; use "
+                         "SerializeDeterministic (cluster/env/wire.h)",
+                         K::kCode, "Serialize", R"((?:\.|->)\s*Serialize(?:Partial)?(?:AsString|ToString|ToArray)\s*\()"));
     // --- layering ---
     r.push_back(MakeRule("include_real", "deterministic code must not include the real backends", K::kInclude,
                          "real/", R"(#\s*include\s*["<]\s*real/)"));

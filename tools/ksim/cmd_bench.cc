@@ -4,14 +4,68 @@
 
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <memory>
 #include <string>
 
+#include "scenarios/api_bench.h"
 #include "scenarios/store_bench.h"
 #include "tools/ksim/commands.h"
 #include "tools/ksim/duration.h"
 
 namespace ksim::tools {
+
+namespace {
+
+// Resident set size of this process, from /proc/self/statm (pages).
+uint64_t ResidentBytes() {
+  std::ifstream statm("/proc/self/statm");
+  uint64_t size_pages = 0;
+  uint64_t resident_pages = 0;
+  statm >> size_pages >> resident_pages;
+  return resident_pages * 4096;
+}
+
+double WallSecondsSince(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+}
+
+int RunApiBench(uint64_t seed, int apiservers, int pods) {
+  scenarios::ApiBenchOptions o;
+  o.seed = seed;
+  o.apiservers = apiservers;
+  o.pods = pods;
+  scenarios::ApiBench bench(o);
+  bench.Setup();
+  const uint64_t rss_before = ResidentBytes();
+  const auto create_start = std::chrono::steady_clock::now();
+  bench.RunCreates();
+  const double create_wall_s = WallSecondsSince(create_start);
+  const uint64_t rss_after = ResidentBytes();
+  const auto list_start = std::chrono::steady_clock::now();
+  bench.RunList();
+  const double list_wall_s = WallSecondsSince(list_start);
+  const scenarios::ApiBenchResult& r = bench.result();
+  std::printf("ksim bench api: seed=%llu apiservers=%d pods=%d\n", static_cast<unsigned long long>(seed), apiservers,
+              pods);
+  std::printf("created=%llu failed=%llu in %.3f wall s (%.2f simulated s)\n",
+              static_cast<unsigned long long>(r.created), static_cast<unsigned long long>(r.failed), create_wall_s,
+              r.create_sim_seconds);
+  std::printf("informer: %llu watch events, %llu pods; watch_events_per_second=%.0f\n",
+              static_cast<unsigned long long>(r.informer_events), static_cast<unsigned long long>(r.informer_objects),
+              static_cast<double>(r.informer_events) / create_wall_s);
+  std::printf("list: %llu pods in %llu pages, %.3f wall s (%.2f simulated s)\n",
+              static_cast<unsigned long long>(r.listed), static_cast<unsigned long long>(r.list_pages), list_wall_s,
+              r.list_sim_seconds);
+  std::printf("memory: %.0f MiB resident after creates, %.0f bytes per pod (store x3, %d watch caches, informer)\n",
+              static_cast<double>(rss_after) / 1048576.0,
+              static_cast<double>(rss_after > rss_before ? rss_after - rss_before : 0) / pods, apiservers);
+  std::printf("trace_hash=%016llx\n", static_cast<unsigned long long>(r.trace_hash));
+  std::printf("creates_per_second=%.0f\n", static_cast<double>(r.created) / create_wall_s);
+  return r.created == static_cast<uint64_t>(pods) && r.listed == r.created ? 0 : 1;
+}
+
+}  // namespace
 
 CommandFn AddBenchCommand(CLI::App& app) {
   struct StoreFlags {
@@ -30,7 +84,18 @@ CommandFn AddBenchCommand(CLI::App& app) {
   s->add_option("--clients", store->clients, "Closed-loop writers")->check(CLI::Range(1, 10000))->capture_default_str();
   s->add_option("--duration", store->duration, "Simulated duration, e.g. 10s, 1h")->capture_default_str();
   s->add_flag("--faults", store->faults, "Inject the nemesis' faults during the run");
-  return [store, s]() -> int {
+  struct ApiFlags {
+    uint64_t seed = 1;
+    int apiservers = 3;
+    int pods = 150000;
+  };
+  auto api = std::make_shared<ApiFlags>();
+  CLI::App* a = bench->add_subcommand("api", "Apiservers: pod creates per wall second, watch events, list, memory");
+  a->add_option("--seed", api->seed, "Seed of the run")->check(CLI::NonNegativeNumber)->capture_default_str();
+  a->add_option("--apiservers", api->apiservers, "Apiservers (active-active)")->check(CLI::Range(1, 16))->capture_default_str();
+  a->add_option("--pods", api->pods, "Pods to create")->check(CLI::Range(1, 2000000))->capture_default_str();
+  return [store, s, api, a]() -> int {
+    if (a->parsed()) return RunApiBench(api->seed, api->apiservers, api->pods);
     if (!s->parsed()) return kExitBadInput;
     Nanos duration;
     if (Status st = ParseDuration("--duration", store->duration, &duration); !st.ok()) {

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cassert>
 
+#include "cluster/env/wire.h"
+
 namespace ksim::raft {
 
 const char* RoleName(Role role) {
@@ -343,7 +345,7 @@ Status Raft::ProposeConfChange(const ConfChange& cc) {
   if (cc.node_id() == kNone) return Status::InvalidArgument("conf change names no node");
   Entry e;
   e.set_type(ENTRY_CONF_CHANGE);
-  e.set_data(cc.SerializeAsString());
+  e.set_data(SerializeDeterministic(cc));
   AppendEntries({e});
   pending_conf_index_ = log_.last_index();
   return Status::Ok();

@@ -2,6 +2,7 @@
 
 #include <cassert>
 
+#include "cluster/env/wire.h"
 #include "cluster/storage/record_log.h"
 #include "cluster/store/server/server.pb.h"
 
@@ -92,12 +93,12 @@ void RaftStorage::Save(const raft::Ready& ready, const raft::HardState& current,
   if (ready.hard_state) {
     WalRecord r;
     *r.mutable_hard_state() = *ready.hard_state;
-    AppendRecord(r.SerializeAsString(), &records);
+    AppendRecord(SerializeDeterministic(r), &records);
   }
   for (const raft::Entry& e : ready.entries) {
     WalRecord r;
     *r.mutable_entry() = e;
-    AppendRecord(r.SerializeAsString(), &records);
+    AppendRecord(SerializeDeterministic(r), &records);
   }
   std::optional<raft::Snapshot> snapshot = ready.snapshot;
   Enqueue(
@@ -140,7 +141,7 @@ void RaftStorage::Compact(const raft::Snapshot& snapshot, const raft::HardState&
 
 void RaftStorage::WriteSnapshotThen(const raft::Snapshot& snapshot, std::function<void(Status)> next) {
   std::string framed;
-  AppendRecord(snapshot.SerializeAsString(), &framed);
+  AppendRecord(SerializeDeterministic(snapshot), &framed);
   if (Status s = disk_->WriteFile(Path("snap.tmp"), framed); !s.ok()) return next(s);
   // tmp, fsync, rename, fsync dir: a crash leaves the old snapshot or the new one.
   disk_->Sync(Path("snap.tmp"), [this, next](Status s) {
@@ -155,11 +156,11 @@ void RaftStorage::RewriteWalThen(const raft::HardState& hs, const std::vector<ra
   std::string records;
   WalRecord h;
   *h.mutable_hard_state() = hs;
-  AppendRecord(h.SerializeAsString(), &records);
+  AppendRecord(SerializeDeterministic(h), &records);
   for (const raft::Entry& e : entries) {
     WalRecord r;
     *r.mutable_entry() = e;
-    AppendRecord(r.SerializeAsString(), &records);
+    AppendRecord(SerializeDeterministic(r), &records);
   }
   if (Status s = disk_->WriteFile(Path("wal.tmp"), records); !s.ok()) return next(s);
   disk_->Sync(Path("wal.tmp"), [this, next, size = records.size()](Status s) {

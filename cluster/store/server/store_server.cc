@@ -86,7 +86,7 @@ void StoreServer::FlushBatch() {
   if (batch_.commands_size() == 0) return;
   ReplicatedBatch batch;
   batch.Swap(&batch_);
-  Status s = raft_->Propose(batch.SerializeAsString());
+  Status s = raft_->Propose(SerializeDeterministic(batch));
   if (s.ok()) return;
   for (const ReplicatedCommand& rc : batch.commands()) {
     auto it = pending_writes_.find({rc.client_id(), rc.seq()});
@@ -104,7 +104,7 @@ void StoreServer::FlushBatch() {
 Status StoreServer::ProposeOne(ReplicatedCommand rc) {
   ReplicatedBatch batch;
   *batch.add_commands() = std::move(rc);
-  return raft_->Propose(batch.SerializeAsString());
+  return raft_->Propose(SerializeDeterministic(batch));
 }
 
 void StoreServer::Pump() {
@@ -240,7 +240,7 @@ void StoreServer::SendRaft(raft::Message& m) {
   if (it == peers_.end()) return;
   Frame f;
   f.mutable_raft()->Swap(&m);  // the Ready is done with it
-  (void)it->second->Send(f.SerializeAsString());  // lost if the link is down: Raft retries
+  (void)it->second->Send(SerializeDeterministic(f));  // lost if the link is down: Raft retries
 }
 
 void StoreServer::OnFrame(uint64_t conn, std::string_view frame) {
@@ -541,7 +541,7 @@ std::string StoreServer::SnapshotData() const {
   ServerSnapshot snap;
   snap.set_store(store_.Snapshot());
   for (const auto& [id, s] : sessions_) *snap.add_sessions() = s;  // std::map: ordered
-  return snap.SerializeAsString();
+  return SerializeDeterministic(snap);
 }
 
 void StoreServer::RestoreSnapshot(const std::string& data) {

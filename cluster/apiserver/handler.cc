@@ -1,0 +1,1130 @@
+#include "cluster/apiserver/handler.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <utility>
+
+#include "cluster/env/wire.h"
+#include "cluster/api/core.pb.h"
+#include "cluster/api/machinery/patch.h"
+#include "cluster/apiserver/strategy/strategy.h"
+
+namespace ksim::apiserver {
+
+namespace gp = google::protobuf;
+
+namespace {
+
+constexpr char kJson[] = "application/json";
+constexpr char kProtobuf[] = "application/vnd.ksim.protobuf";
+
+
+bool WantsJson(const std::string& accept) { return accept.find("json") != std::string::npos; }
+
+std::string Base64Encode(std::string_view in) {
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string out;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (unsigned char c : in) {
+    acc = (acc << 8) | c;
+    bits += 8;
+    while (bits >= 6) {
+      bits -= 6;
+      out += kAlphabet[(acc >> bits) & 63];
+    }
+  }
+  if (bits > 0) out += kAlphabet[(acc << (6 - bits)) & 63];
+  return out;
+}
+
+bool Base64Decode(std::string_view in, std::string* out) {
+  out->clear();
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : in) {
+    int v;
+    if (c >= 'A' && c <= 'Z') v = c - 'A';
+    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9') v = c - '0' + 52;
+    else if (c == '-') v = 62;
+    else if (c == '_') v = 63;
+    else return false;
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out->push_back(static_cast<char>((acc >> bits) & 0xff));
+    }
+  }
+  return true;
+}
+
+bool ParseInt64(const std::string& s, int64_t* out) {
+  if (s.empty() || s.size() > 18) return false;
+  int64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + (c - '0');
+  }
+  *out = v;
+  return true;
+}
+
+std::string QueryValue(const Request& r, const std::string& key) {
+  auto it = r.query().find(key);
+  return it == r.query().end() ? std::string() : it->second;
+}
+
+// Seconds-precision wall time, as Kubernetes' metav1.Time.
+void SetTime(gp::Timestamp* t, Nanos wall) {
+  t->set_seconds(wall.count() / 1'000'000'000);
+  t->set_nanos(0);
+}
+
+bool HasField(const gp::Message& m, const char* name) { return m.GetDescriptor()->FindFieldByName(name) != nullptr; }
+
+// Copies field `name` (a sub-message such as spec or status) from `from` into `to`.
+void CopyField(const gp::Message& from, gp::Message* to, const char* name) {
+  const gp::FieldDescriptor* f = from.GetDescriptor()->FindFieldByName(name);
+  if (f == nullptr) return;
+  const gp::Reflection* rf = from.GetReflection();
+  const gp::Reflection* rt = to->GetReflection();
+  if (f->cpp_type() == gp::FieldDescriptor::CPPTYPE_MESSAGE && !f->is_repeated()) {
+    if (rf->HasField(from, f)) {
+      rt->MutableMessage(to, f)->CopyFrom(rf->GetMessage(from, f));
+    } else {
+      rt->ClearField(to, f);
+    }
+  }
+}
+
+std::string FieldBytes(const gp::Message& m, const char* name) {
+  const gp::FieldDescriptor* f = m.GetDescriptor()->FindFieldByName(name);
+  if (f == nullptr || f->cpp_type() != gp::FieldDescriptor::CPPTYPE_MESSAGE || f->is_repeated()) return {};
+  return SerializeDeterministic(m.GetReflection()->GetMessage(m, f));
+}
+
+void AppendVarint(uint64_t v, std::string* out) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+
+// The protobuf bytes that, appended to an object's bytes, set its resourceVersion:
+// protobuf merges repeated occurrences of a sub-message, so the stored bytes need no
+// decode and re-encode on the way out. Written by hand (it runs for every object sent):
+// the kind's metadata field, length-delimited, holding ObjectMeta.resource_version.
+std::string RevisionSuffix(const api::KindInfo& info, int64_t revision) {
+  const gp::FieldDescriptor* meta = info.descriptor->FindFieldByName("metadata");
+  static const int kResourceVersionField =
+      api::ObjectMeta::descriptor()->FindFieldByName("resource_version")->number();
+  const std::string rv = std::to_string(revision);
+  std::string inner;
+  AppendVarint(static_cast<uint64_t>(kResourceVersionField) << 3 | 2, &inner);
+  AppendVarint(rv.size(), &inner);
+  inner += rv;
+  std::string out;
+  AppendVarint(static_cast<uint64_t>(meta->number()) << 3 | 2, &out);
+  AppendVarint(inner.size(), &out);
+  out += inner;
+  return out;
+}
+
+}  // namespace
+
+std::string QualifiedResource(const api::KindInfo& info) {
+  return info.group.empty() ? info.resource : info.resource + "." + info.group;
+}
+
+// --- one call in flight -------------------------------------------------------------------
+
+struct ApiHandler::Call {
+  Request request;
+  Reply reply;
+  const api::KindInfo* info = nullptr;
+  std::string key;  // the object's key (verbs with a name)
+};
+
+struct ApiHandler::ResourceCache {
+  const api::KindInfo* info = nullptr;
+  WatchCache cache;
+  std::unique_ptr<storeclient::StoreWatch> watch;
+  bool loading = false;
+  std::vector<std::function<void(ResourceCache&)>> waiting;
+  explicit ResourceCache(WatchCacheOptions o) : cache(std::move(o)) {}
+};
+
+ApiHandler::ApiHandler(Env& env, storeclient::StoreClient* store, HandlerOptions options)
+    : env_(env), store_client_(store), store_(store), options_(std::move(options)) {}
+
+ApiHandler::~ApiHandler() { *alive_ = false; }
+
+const WatchCache* ApiHandler::cache(const std::string& resource) const {
+  auto it = caches_.find(resource);
+  return it == caches_.end() ? nullptr : &it->second->cache;
+}
+
+uint64_t ApiHandler::Handle(Request request, Reply reply) {
+  ++stats_.requests;
+  auto call = std::make_shared<Call>();
+  call->request = std::move(request);
+  call->reply = std::move(reply);
+  call->info = api::Registry::Default().ByGroupResource(call->request.group(), call->request.resource());
+  if (call->info == nullptr) {
+    ReplyStatus(*call, 404, "NotFound",
+                fmt::format("the server could not find the requested resource ({} {})", call->request.group(),
+                            call->request.resource()));
+    return 0;
+  }
+  const api::KindInfo& info = *call->info;
+  std::string ns = info.namespaced ? call->request.namespace_() : std::string();
+  if (!call->request.name().empty()) call->key = ObjectKey(info.resource, ns, call->request.name());
+  const std::string& verb = call->request.verb();
+  const std::string& sub = call->request.subresource();
+  if (!sub.empty() && sub != "status" && !(sub == "binding" && info.resource == "pods")) {
+    ReplyStatus(*call, 404, "NotFound", fmt::format("{} has no subresource \"{}\"", QualifiedResource(info), sub));
+    return 0;
+  }
+  const bool needs_name = verb == "get" || verb == "update" || verb == "patch" || verb == "delete" ||
+                          (verb == "create" && !sub.empty());
+  if (needs_name && call->request.name().empty()) {
+    ReplyStatus(*call, 405, "MethodNotAllowed", fmt::format("{} needs a resource name", verb));
+    return 0;
+  }
+  if (info.namespaced && call->request.namespace_().empty() &&
+      (needs_name || verb == "create" || verb == "deletecollection")) {
+    ReplyStatus(*call, 400, "BadRequest", "a namespace is required for " + QualifiedResource(info));
+    return 0;
+  }
+  if (verb == "create" && sub == "binding") {
+    Bind(call, 0);
+  } else if (verb == "create") {
+    Create(call);
+  } else if (verb == "get") {
+    Get(call);
+  } else if (verb == "list") {
+    List(call);
+  } else if (verb == "update") {
+    Update(call);
+  } else if (verb == "patch") {
+    Patch(call, 0);
+  } else if (verb == "delete") {
+    Delete(call);
+  } else if (verb == "deletecollection") {
+    DeleteCollection(call);
+  } else if (verb == "watch") {
+    return Watch(call);
+  } else {
+    ReplyStatus(*call, 405, "MethodNotAllowed", "unknown verb \"" + verb + "\"");
+  }
+  return 0;
+}
+
+// --- replies ------------------------------------------------------------------------------
+
+std::string ApiHandler::ObjectBody(const Call& call, const std::string& bytes, int64_t revision) const {
+  if (!WantsJson(call.request.accept())) return bytes + RevisionSuffix(*call.info, revision);
+  auto m = call.info->New();
+  m->ParseFromString(bytes);
+  api::MutableMeta(*m)->set_resource_version(std::to_string(revision));
+  api::SetTypeMeta(*m);
+  return api::EncodeJson(*m);
+}
+
+void ApiHandler::ReplyObject(const Call& call, int code, const std::string& bytes, int64_t revision) const {
+  Response r;
+  r.set_id(call.request.id());
+  r.set_code(code);
+  r.set_content_type(WantsJson(call.request.accept()) ? kJson : kProtobuf);
+  r.set_body(ObjectBody(call, bytes, revision));
+  call.reply(std::move(r));
+}
+
+void ApiHandler::ReplyStatus(const Call& call, int code, const std::string& reason, const std::string& message,
+                             std::vector<api::StatusCause> causes) const {
+  api::ApiStatus s;
+  s.set_api_version("v1");
+  s.set_kind("Status");
+  s.set_status(code < 400 ? "Success" : "Failure");
+  s.set_message(message);
+  s.set_reason(reason);
+  s.set_code(code);
+  if (call.info != nullptr) {
+    s.mutable_details()->set_name(call.request.name());
+    s.mutable_details()->set_group(call.info->group);
+    s.mutable_details()->set_kind(call.info->resource);
+  }
+  for (api::StatusCause& c : causes) *s.mutable_details()->add_causes() = std::move(c);
+  Response r;
+  r.set_id(call.request.id());
+  r.set_code(code);
+  if (WantsJson(call.request.accept())) {
+    r.set_content_type(kJson);
+    r.set_body(api::EncodeJson(s));
+  } else {
+    r.set_content_type(kProtobuf);
+    r.set_body(SerializeDeterministic(s));
+  }
+  call.reply(std::move(r));
+}
+
+void ApiHandler::ReplyStoreError(const Call& call, const Status& status) const {
+  if (status.Is(Status::Code::kTimeout)) {
+    ReplyStatus(call, 504, "Timeout", "the store did not answer in time: " + status.message());
+  } else {
+    ReplyStatus(call, 503, "ServiceUnavailable", "the store is unavailable: " + status.message());
+  }
+}
+
+std::string ApiHandler::NewUid(const std::string& request_id) const {
+  // A retried create carries the same request id, so it gets the same uid and the
+  // apiserver can tell "my earlier attempt created it" from "someone else did".
+  uint64_t hi;
+  uint64_t lo;
+  if (!request_id.empty()) {
+    uint64_t h1 = 1469598103934665603ull;
+    uint64_t h2 = 7809847782465536322ull;
+    for (unsigned char c : request_id) {
+      h1 = (h1 ^ c) * 1099511628211ull;
+      h2 = (h2 ^ c) * 0x9E3779B97F4A7C15ull + 0x632BE59BD9B4E019ull;
+    }
+    hi = h1;
+    lo = h2;
+  } else {
+    hi = env_.random->Next64();
+    lo = env_.random->Next64();
+  }
+  hi = (hi & ~0xF000ull) | 0x4000ull;                                // version 4
+  lo = (lo & 0x3FFFFFFFFFFFFFFFull) | 0x8000000000000000ull;        // variant 1
+  return fmt::format("{:08x}-{:04x}-{:04x}-{:04x}-{:012x}", hi >> 32, (hi >> 16) & 0xFFFF, hi & 0xFFFF, lo >> 48,
+                     lo & 0xFFFFFFFFFFFFull);
+}
+
+// --- decoding a body ----------------------------------------------------------------------
+
+namespace {
+
+Status DecodeBody(const Request& r, const api::KindInfo& info, gp::Message* out) {
+  const std::string& ct = r.content_type();
+  if (ct.empty() || ct == kProtobuf) {
+    if (!out->ParseFromString(r.body())) return Status::InvalidArgument("the body is not a protobuf " + info.kind);
+    return Status::Ok();
+  }
+  return api::DecodeInto(r.body(), "request body", out);
+}
+
+std::vector<api::StatusCause> Causes(const std::vector<FieldError>& errors) {
+  std::vector<api::StatusCause> causes;
+  for (const FieldError& e : errors) {
+    api::StatusCause c;
+    c.set_field(e.field);
+    c.set_reason(e.reason);
+    c.set_message(e.message);
+    causes.push_back(std::move(c));
+  }
+  return causes;
+}
+
+std::string InvalidMessage(const api::KindInfo& info, const std::string& name, const std::vector<FieldError>& errors) {
+  std::string msg = fmt::format("{} \"{}\" is invalid: ", info.kind, name);
+  for (size_t i = 0; i < errors.size(); ++i) {
+    if (i > 0) msg += ", ";
+    msg += errors[i].field + ": " + errors[i].message;
+  }
+  return msg;
+}
+
+constexpr char kNameAlphabet[] = "bcdfghjklmnpqrstvwxz2456789";  // Kubernetes' generateName alphabet
+
+}  // namespace
+
+// --- create -------------------------------------------------------------------------------
+
+void ApiHandler::Create(std::shared_ptr<Call> call) {
+  const api::KindInfo& info = *call->info;
+  auto obj = info.New();
+  if (Status s = DecodeBody(call->request, info, obj.get()); !s.ok()) {
+    return ReplyStatus(*call, 400, "BadRequest", s.message());
+  }
+  api::ObjectMeta* meta = api::MutableMeta(*obj);
+  if (info.namespaced) {
+    if (meta->namespace_().empty()) meta->set_namespace_(call->request.namespace_());
+    if (meta->namespace_() != call->request.namespace_()) {
+      return ReplyStatus(*call, 400, "BadRequest",
+                         "the namespace of the provided object does not match the namespace sent on the request");
+    }
+  } else {
+    meta->clear_namespace_();
+  }
+  if (meta->name().empty() && !meta->generate_name().empty()) {
+    std::string name = meta->generate_name();
+    for (int i = 0; i < 5; ++i) name += kNameAlphabet[env_.random->Uniform(sizeof(kNameAlphabet) - 1)];
+    meta->set_name(name);
+  }
+  meta->set_uid(NewUid(call->request.request_id()));
+  meta->clear_resource_version();
+  meta->set_generation(1);
+  meta->clear_deletion_timestamp();
+  meta->clear_deletion_grace_period_seconds();
+  SetTime(meta->mutable_creation_timestamp(), env_.clock->WallNow());
+  api::SetTypeMeta(*obj);
+  ApplyDefaults(*obj);
+  if (std::vector<FieldError> errors = ValidateCreate(*obj); !errors.empty()) {
+    return ReplyStatus(*call, 422, "Invalid", InvalidMessage(info, meta->name(), errors), Causes(errors));
+  }
+  const std::string key = ObjectKey(info.resource, meta->namespace_(), meta->name());
+  const std::string uid = meta->uid();
+  const std::string name = meta->name();
+  auto create = [this, call, key, uid, name, obj = std::shared_ptr<gp::Message>(std::move(obj))]() {
+    std::string bytes = SerializeDeterministic(*obj);
+    store_.Create(key, bytes, {}, [this, call, key, uid, name, bytes, alive = alive_](const WriteResult& w) {
+      if (!*alive) return;
+      if (!w.status.ok()) return ReplyStoreError(*call, w.status);
+      if (w.outcome == WriteOutcome::kExists) {
+        // Our own earlier attempt (same request id, same uid) succeeded: answer as it would have.
+        auto existing = call->info->New();
+        if (existing->ParseFromString(w.current.value) && api::GetMeta(*existing)->uid() == uid) {
+          return ReplyObject(*call, 201, w.current.value, w.current.mod_revision);
+        }
+        return ReplyStatus(*call, 409, "AlreadyExists",
+                           fmt::format("{} \"{}\" already exists", QualifiedResource(*call->info), name));
+      }
+      ++stats_.creates;
+      ReplyObject(*call, 201, bytes, w.revision);
+    });
+  };
+  // NamespaceLifecycle: objects go only into namespaces that exist and are not terminating.
+  if (!info.namespaced) return create();
+  const std::string namespace_key = ObjectKey("namespaces", "", call->request.namespace_());
+  EnsureCache(*api::Registry::Default().ByGroupResource("", "namespaces"),
+              [this, call, create, namespace_key](ResourceCache& namespaces) {
+                auto check = [this, call, create](const std::string* phase) {
+                  if (phase == nullptr) {
+                    return ReplyStatus(*call, 404, "NotFound",
+                                       fmt::format("namespaces \"{}\" not found", call->request.namespace_()));
+                  }
+                  if (*phase == "Terminating") {
+                    return ReplyStatus(*call, 403, "Forbidden",
+                                       fmt::format("unable to create new content in namespace {} because it is "
+                                                   "being terminated",
+                                                   call->request.namespace_()));
+                  }
+                  create();
+                };
+                if (CachedObjectPtr n = namespaces.cache.Get(namespace_key)) {
+                  auto it = n->fields.find("status.phase");
+                  const std::string phase = it == n->fields.end() ? "" : it->second;
+                  return check(&phase);
+                }
+                // The cache may lag a namespace created a moment ago: ask the store.
+                store_.Get(namespace_key, [this, call, check, alive = alive_](Status s, const StoredObject* o) {
+                  if (!*alive) return;
+                  if (!s.ok()) return ReplyStoreError(*call, s);
+                  if (o == nullptr) return check(nullptr);
+                  api::Namespace n;
+                  n.ParseFromString(o->value);
+                  const std::string phase = n.status().phase();
+                  check(&phase);
+                });
+              });
+}
+
+// --- get and list -------------------------------------------------------------------------
+
+void ApiHandler::Get(std::shared_ptr<Call> call) {
+  if (!call->request.subresource().empty() && call->request.subresource() != "status") {
+    return ReplyStatus(*call, 405, "MethodNotAllowed", "get is not supported on this subresource");
+  }
+  store_.Get(call->key, [this, call, alive = alive_](Status s, const StoredObject* o) {
+    if (!*alive) return;
+    if (!s.ok()) return ReplyStoreError(*call, s);
+    if (o == nullptr) {
+      return ReplyStatus(*call, 404, "NotFound",
+                         fmt::format("{} \"{}\" not found", QualifiedResource(*call->info), call->request.name()));
+    }
+    ReplyObject(*call, 200, o->value, o->mod_revision);
+  });
+}
+
+namespace {
+
+// Parses labelSelector/fieldSelector into a filter; the error names the parameter.
+Status ParseFilter(const Request& r, const api::KindInfo& info, WatchFilter* f) {
+  f->namespace_ = info.namespaced ? r.namespace_() : "";
+  if (Status s = api::LabelMatcher::Parse(QueryValue(r, "labelSelector"), &f->labels); !s.ok()) {
+    return Status::InvalidArgument("labelSelector: " + s.message());
+  }
+  if (Status s = api::FieldSelector::Parse(QueryValue(r, "fieldSelector"), &f->fields); !s.ok()) {
+    return Status::InvalidArgument("fieldSelector: " + s.message());
+  }
+  for (const std::string& field : f->fields.Fields()) {
+    if (!IsSelectableField(info, field)) {
+      return Status::InvalidArgument(
+          fmt::format("fieldSelector: field label not supported: \"{}\" for {}", field, info.kind));
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+void ApiHandler::List(std::shared_ptr<Call> call) {
+  const Request& r = call->request;
+  WatchFilter filter;
+  if (Status s = ParseFilter(r, *call->info, &filter); !s.ok()) return ReplyStatus(*call, 400, "BadRequest", s.message());
+  int64_t limit = 0;
+  if (const std::string l = QueryValue(r, "limit"); !l.empty() && !ParseInt64(l, &limit)) {
+    return ReplyStatus(*call, 400, "BadRequest", "limit: \"" + l + "\" is not a non-negative integer");
+  }
+  const std::string cont = QueryValue(r, "continue");
+  const std::string rv = QueryValue(r, "resourceVersion");
+  if (cont.empty() && rv == "0" && limit == 0) {
+    // resourceVersion=0: any recent state will do, so the cache answers (informers' lists).
+    return EnsureCache(*call->info, [this, call, filter](ResourceCache& rc) {
+      const std::vector<CachedObjectPtr> items = rc.cache.List(filter);
+      const int64_t revision = rc.cache.revision();
+      if (WantsJson(call->request.accept())) {
+        std::vector<std::unique_ptr<gp::Message>> owned;
+        std::vector<const gp::Message*> ptrs;
+        for (const CachedObjectPtr& o : items) {
+          auto m = call->info->New();
+          m->ParseFromString(o->bytes);
+          api::MutableMeta(*m)->set_resource_version(std::to_string(o->resource_version));
+          ptrs.push_back(m.get());
+          owned.push_back(std::move(m));
+        }
+        api::ListMeta lm;
+        lm.set_resource_version(std::to_string(revision));
+        Response resp;
+        resp.set_id(call->request.id());
+        resp.set_code(200);
+        resp.set_content_type(kJson);
+        resp.set_body(api::EncodeJsonList(*call->info, lm, ptrs));
+        return (void)call->reply(std::move(resp));
+      }
+      ObjectList list;
+      list.mutable_metadata()->set_resource_version(std::to_string(revision));
+      for (const CachedObjectPtr& o : items) list.add_items(o->bytes + RevisionSuffix(*call->info, o->resource_version));
+      Response resp;
+      resp.set_id(call->request.id());
+      resp.set_code(200);
+      resp.set_content_type(kProtobuf);
+      resp.set_body(SerializeDeterministic(list));
+      call->reply(std::move(resp));
+    });
+  }
+  int64_t revision = 0;
+  std::string start = ResourcePrefix(call->info->resource, filter.namespace_);
+  if (!cont.empty()) {
+    std::string raw;
+    ContinueToken token;
+    if (!Base64Decode(cont, &raw) || !token.ParseFromString(raw) || token.revision() <= 0 ||
+        token.start_key().compare(0, start.size(), start) != 0) {
+      return ReplyStatus(*call, 400, "BadRequest", "continue: the token is malformed");
+    }
+    revision = token.revision();
+    start = token.start_key();
+  } else if (!rv.empty() && rv != "0" && !ParseInt64(rv, &revision)) {
+    return ReplyStatus(*call, 400, "BadRequest", "resourceVersion: \"" + rv + "\" is not a resource version");
+  }
+  ListFromStore(call, revision, start, limit, {});
+}
+
+void ApiHandler::ListFromStore(std::shared_ptr<Call> call, int64_t revision, std::string start_key, int64_t limit,
+                               std::vector<StoredObject> acc) {
+  WatchFilter filter;
+  (void)ParseFilter(call->request, *call->info, &filter);  // validated by List
+  const std::string end = PrefixEnd(ResourcePrefix(call->info->resource, filter.namespace_));
+  const int64_t page = limit > 0 ? std::min(options_.max_list_page, limit - static_cast<int64_t>(acc.size()) + 1)
+                                 : options_.max_list_page;
+  store_.List(start_key, end, revision, page,
+              [this, call, filter, limit, revision, acc = std::move(acc), alive = alive_](ListPage p) mutable {
+                if (!*alive) return;
+                // The store's header carries its current revision; a read at a past
+                // revision keeps that one for the whole list.
+                if (revision != 0 && p.status.ok()) p.revision = revision;
+                if (!p.status.ok()) {
+                  if (p.compacted) {
+                    return ReplyStatus(*call, 410, "Expired",
+                                       "The provided continue parameter is too old to display a consistent list "
+                                       "result. You can start a new list without the continue parameter.");
+                  }
+                  return ReplyStoreError(*call, p.status);
+                }
+                std::string next_key;
+                bool more = p.more;
+                for (StoredObject& o : p.items) {
+                  if (limit > 0 && static_cast<int64_t>(acc.size()) == limit) {
+                    next_key = o.key;  // the first key of the next page
+                    more = true;
+                    break;
+                  }
+                  if (filter.labels.Empty() && filter.fields.Empty()) {
+                    acc.push_back(std::move(o));
+                  } else if (CachedObjectPtr c = ToCached(*call->info, o.key, o.value, o.mod_revision);
+                             filter.Matches(*c)) {
+                    acc.push_back(std::move(o));
+                  }
+                }
+                if (next_key.empty() && p.more && !p.items.empty()) next_key = p.items.back().key + '\0';
+                const bool full = limit > 0 && static_cast<int64_t>(acc.size()) >= limit;
+                if (p.more && !full && !next_key.empty()) {
+                  // Keep reading at the same revision until the page is full or the range ends.
+                  return ListFromStore(call, p.revision, next_key, limit, std::move(acc));
+                }
+                api::ListMeta lm;
+                lm.set_resource_version(std::to_string(p.revision));
+                if (more && !next_key.empty()) {
+                  ContinueToken token;
+                  token.set_revision(p.revision);
+                  token.set_start_key(next_key);
+                  lm.set_continue_(Base64Encode(SerializeDeterministic(token)));
+                }
+                Response resp;
+                resp.set_id(call->request.id());
+                resp.set_code(200);
+                if (WantsJson(call->request.accept())) {
+                  std::vector<std::unique_ptr<gp::Message>> owned;
+                  std::vector<const gp::Message*> ptrs;
+                  for (const StoredObject& o : acc) {
+                    auto m = call->info->New();
+                    m->ParseFromString(o.value);
+                    api::MutableMeta(*m)->set_resource_version(std::to_string(o.mod_revision));
+                    ptrs.push_back(m.get());
+                    owned.push_back(std::move(m));
+                  }
+                  resp.set_content_type(kJson);
+                  resp.set_body(api::EncodeJsonList(*call->info, lm, ptrs));
+                } else {
+                  ObjectList list;
+                  *list.mutable_metadata() = lm;
+                  for (const StoredObject& o : acc) {
+                    list.add_items(o.value + RevisionSuffix(*call->info, o.mod_revision));
+                  }
+                  resp.set_content_type(kProtobuf);
+                  resp.set_body(SerializeDeterministic(list));
+                }
+                call->reply(std::move(resp));
+              });
+}
+
+// --- update, patch, status ----------------------------------------------------------------
+
+void ApiHandler::Update(std::shared_ptr<Call> call) {
+  auto obj = call->info->New();
+  if (Status s = DecodeBody(call->request, *call->info, obj.get()); !s.ok()) {
+    return ReplyStatus(*call, 400, "BadRequest", s.message());
+  }
+  api::ObjectMeta* meta = api::MutableMeta(*obj);
+  if (meta->name() != call->request.name()) {
+    return ReplyStatus(*call, 400, "BadRequest",
+                       fmt::format("the name of the object ({}) does not match the name on the URL ({})", meta->name(),
+                                   call->request.name()));
+  }
+  if (call->info->namespaced) {
+    if (meta->namespace_().empty()) meta->set_namespace_(call->request.namespace_());
+    if (meta->namespace_() != call->request.namespace_()) {
+      return ReplyStatus(*call, 400, "BadRequest",
+                         "the namespace of the provided object does not match the namespace sent on the request");
+    }
+  }
+  int64_t expected = 0;
+  if (!meta->resource_version().empty() && !ParseInt64(meta->resource_version(), &expected)) {
+    return ReplyStatus(*call, 400, "BadRequest", "metadata.resourceVersion: \"" + meta->resource_version() +
+                                                     "\" is not a resource version");
+  }
+  auto shared = std::shared_ptr<gp::Message>(std::move(obj));
+  store_.Get(call->key, [this, call, shared, expected, alive = alive_](Status s, const StoredObject* current) {
+    if (!*alive) return;
+    if (!s.ok()) return ReplyStoreError(*call, s);
+    if (current == nullptr) {
+      return ReplyStatus(*call, 404, "NotFound",
+                         fmt::format("{} \"{}\" not found", QualifiedResource(*call->info), call->request.name()));
+    }
+    if (expected != 0 && expected != current->mod_revision) {
+      ++stats_.conflicts;
+      return ReplyStatus(*call, 409, "Conflict",
+                         fmt::format("Operation cannot be fulfilled on {} \"{}\": the object has been modified; "
+                                     "please apply your changes to the latest version and try again",
+                                     QualifiedResource(*call->info), call->request.name()));
+    }
+    auto updated = call->info->New();
+    updated->CopyFrom(*shared);
+    const StoredObject cur = *current;
+    WriteUpdate(call, std::move(updated), cur, [this, call] {
+      ++stats_.conflicts;
+      ReplyStatus(*call, 409, "Conflict",
+                  fmt::format("Operation cannot be fulfilled on {} \"{}\": the object has been modified; please "
+                              "apply your changes to the latest version and try again",
+                              QualifiedResource(*call->info), call->request.name()));
+    });
+  });
+}
+
+void ApiHandler::WriteUpdate(std::shared_ptr<Call> call, std::unique_ptr<gp::Message> updated,
+                             const StoredObject& current, std::function<void()> on_conflict) {
+  const api::KindInfo& info = *call->info;
+  auto old = info.New();
+  if (!old->ParseFromString(current.value)) return ReplyStatus(*call, 500, "InternalError", "stored object is corrupt");
+  const api::ObjectMeta& old_meta = *api::GetMeta(*old);
+  api::ObjectMeta* meta = api::MutableMeta(*updated);
+  const bool status_write = call->request.subresource() == "status";
+  if (status_write) {
+    // The status subresource changes status only: everything else stays as stored.
+    auto merged = info.New();
+    merged->CopyFrom(*old);
+    CopyField(*updated, merged.get(), "status");
+    updated = std::move(merged);
+    meta = api::MutableMeta(*updated);
+  } else if (HasField(*updated, "status") && HasField(*updated, "spec")) {
+    CopyField(*old, updated.get(), "status");  // the main resource does not write status
+  }
+  // What the server owns.
+  meta->set_uid(old_meta.uid());
+  *meta->mutable_creation_timestamp() = old_meta.creation_timestamp();
+  meta->set_generate_name(old_meta.generate_name());
+  if (old_meta.has_deletion_timestamp()) *meta->mutable_deletion_timestamp() = old_meta.deletion_timestamp();
+  if (old_meta.has_deletion_grace_period_seconds()) {
+    meta->set_deletion_grace_period_seconds(old_meta.deletion_grace_period_seconds());
+  }
+  meta->clear_resource_version();
+  meta->set_generation(old_meta.generation());
+  if (!status_write && FieldBytes(*updated, "spec") != FieldBytes(*old, "spec")) {
+    meta->set_generation(old_meta.generation() + 1);
+  }
+  api::SetTypeMeta(*updated);
+  if (!status_write) ApplyDefaults(*updated);
+  if (std::vector<FieldError> errors = ValidateUpdate(*updated, *old); !errors.empty()) {
+    return ReplyStatus(*call, 422, "Invalid", InvalidMessage(info, meta->name(), errors), Causes(errors));
+  }
+  // The last finalizer of an object being deleted is gone: the object goes now (a pod in
+  // graceful termination waits for its kubelet's final delete instead).
+  const bool graceful = meta->has_deletion_grace_period_seconds() && meta->deletion_grace_period_seconds() > 0;
+  if (meta->has_deletion_timestamp() && meta->finalizers_size() == 0 && old_meta.finalizers_size() > 0 &&
+      !(info.resource == "pods" && graceful)) {
+    return DeleteNow(call, current);
+  }
+  std::string bytes = SerializeDeterministic(*updated);
+  if (bytes == current.value) return ReplyObject(*call, 200, current.value, current.mod_revision);  // no-op
+  store_.Update(call->key, bytes, current.mod_revision, {},
+                [this, call, bytes, on_conflict = std::move(on_conflict), alive = alive_](const WriteResult& w) {
+                  if (!*alive) return;
+                  if (!w.status.ok()) return ReplyStoreError(*call, w.status);
+                  if (w.outcome == WriteOutcome::kConflict) {
+                    if (w.current.mod_revision == 0) {
+                      return ReplyStatus(*call, 404, "NotFound",
+                                         fmt::format("{} \"{}\" not found", QualifiedResource(*call->info),
+                                                     call->request.name()));
+                    }
+                    return on_conflict();
+                  }
+                  ReplyObject(*call, 200, bytes, w.revision);
+                });
+}
+
+void ApiHandler::Patch(std::shared_ptr<Call> call, int attempt) {
+  api::PatchType type;
+  if (Status s = api::PatchTypeFromContentType(call->request.content_type(), &type); !s.ok()) {
+    return ReplyStatus(*call, 415, "UnsupportedMediaType", s.message());
+  }
+  nlohmann::json patch = nlohmann::json::parse(call->request.body(), nullptr, false);
+  if (patch.is_discarded()) return ReplyStatus(*call, 400, "BadRequest", "the patch is not valid JSON");
+  store_.Get(call->key, [this, call, type, patch, attempt, alive = alive_](Status s, const StoredObject* current) {
+    if (!*alive) return;
+    if (!s.ok()) return ReplyStoreError(*call, s);
+    if (current == nullptr) {
+      return ReplyStatus(*call, 404, "NotFound",
+                         fmt::format("{} \"{}\" not found", QualifiedResource(*call->info), call->request.name()));
+    }
+    auto old = call->info->New();
+    old->ParseFromString(current->value);
+    api::MutableMeta(*old)->set_resource_version(std::to_string(current->mod_revision));
+    api::SetTypeMeta(*old);
+    nlohmann::json doc = nlohmann::json::parse(api::EncodeJson(*old), nullptr, false);
+    nlohmann::json patched;
+    if (Status ps = api::ApplyPatch(type, doc, patch, call->info->kind, &patched); !ps.ok()) {
+      return ReplyStatus(*call, 422, "Invalid", ps.message());
+    }
+    auto updated = call->info->New();
+    if (Status ds = api::DecodeInto(patched.dump(), "patched object", updated.get()); !ds.ok()) {
+      return ReplyStatus(*call, 422, "Invalid", ds.message());
+    }
+    // A resourceVersion in the patch is a precondition.
+    const std::string& rv = api::GetMeta(*updated)->resource_version();
+    if (rv != std::to_string(current->mod_revision)) {
+      ++stats_.conflicts;
+      return ReplyStatus(*call, 409, "Conflict",
+                         fmt::format("Operation cannot be fulfilled on {} \"{}\": the object has been modified; "
+                                     "please apply your changes to the latest version and try again",
+                                     QualifiedResource(*call->info), call->request.name()));
+    }
+    const StoredObject cur = *current;
+    WriteUpdate(call, std::move(updated), cur, [this, call, attempt] {
+      // Someone wrote in between: a patch applies to whatever is current, so retry.
+      if (attempt + 1 >= options_.max_update_retries) {
+        ++stats_.conflicts;
+        return ReplyStatus(*call, 409, "Conflict", "the object kept changing; the patch was not applied");
+      }
+      Patch(call, attempt + 1);
+    });
+  });
+}
+
+// --- delete -------------------------------------------------------------------------------
+
+void ApiHandler::Delete(std::shared_ptr<Call> call) {
+  store_.Get(call->key, [this, call, alive = alive_](Status s, const StoredObject* current) {
+    if (!*alive) return;
+    if (!s.ok()) return ReplyStoreError(*call, s);
+    if (current == nullptr) {
+      return ReplyStatus(*call, 404, "NotFound",
+                         fmt::format("{} \"{}\" not found", QualifiedResource(*call->info), call->request.name()));
+    }
+    auto obj = call->info->New();
+    obj->ParseFromString(current->value);
+    api::ObjectMeta* meta = api::MutableMeta(*obj);
+    const std::string policy = QueryValue(call->request, "propagationPolicy");
+    int64_t grace = -1;
+    if (const std::string g = QueryValue(call->request, "gracePeriodSeconds"); !g.empty() && !ParseInt64(g, &grace)) {
+      return ReplyStatus(*call, 400, "BadRequest", "gracePeriodSeconds: \"" + g + "\" is not a non-negative integer");
+    }
+    bool changed = false;
+    auto add_finalizer = [&](const std::string& f) {
+      if (std::find(meta->finalizers().begin(), meta->finalizers().end(), f) == meta->finalizers().end()) {
+        meta->add_finalizers(f);
+        changed = true;
+      }
+    };
+    if (policy == "Orphan") add_finalizer("orphan");
+    if (policy == "Foreground") add_finalizer("foregroundDeletion");
+    if (!policy.empty() && policy != "Orphan" && policy != "Foreground" && policy != "Background") {
+      return ReplyStatus(*call, 422, "Invalid", "propagationPolicy: Unsupported value: \"" + policy +
+                                                    "\": supported values: \"Background\", \"Foreground\", \"Orphan\"");
+    }
+    // A bound pod is deleted gracefully: the kubelet stops it and then deletes it with grace 0.
+    int64_t pod_grace = 0;
+    if (auto* pod = dynamic_cast<api::Pod*>(obj.get()); pod != nullptr && !pod->spec().node_name().empty()) {
+      pod_grace = grace >= 0 ? grace
+                             : (pod->spec().has_termination_grace_period_seconds()
+                                    ? pod->spec().termination_grace_period_seconds()
+                                    : 30);
+      const bool terminal = pod->status().phase() == "Succeeded" || pod->status().phase() == "Failed";
+      if (terminal) pod_grace = 0;
+    }
+    if (meta->finalizers_size() == 0 && pod_grace == 0) return DeleteNow(call, *current);
+    if (!meta->has_deletion_timestamp() || pod_grace > 0) {
+      const Nanos now = env_.clock->WallNow();
+      if (!meta->has_deletion_timestamp()) SetTime(meta->mutable_deletion_timestamp(), now + Seconds(pod_grace));
+      meta->set_deletion_grace_period_seconds(pod_grace);
+      changed = true;
+    }
+    if (!changed) return ReplyObject(*call, 200, current->value, current->mod_revision);
+    std::string bytes = SerializeDeterministic(*obj);
+    store_.Update(call->key, bytes, current->mod_revision, {},
+                  [this, call, bytes, alive = alive_](const WriteResult& w) {
+                    if (!*alive) return;
+                    if (!w.status.ok()) return ReplyStoreError(*call, w.status);
+                    if (w.outcome == WriteOutcome::kConflict) return Delete(call);  // re-read and decide again
+                    ReplyObject(*call, 200, bytes, w.revision);
+                  });
+  });
+}
+
+void ApiHandler::DeleteNow(std::shared_ptr<Call> call, const StoredObject& current) {
+  const std::string bytes = current.value;
+  store_.Delete(call->key, current.mod_revision, {}, [this, call, bytes, alive = alive_](const WriteResult& w) {
+    if (!*alive) return;
+    if (!w.status.ok()) return ReplyStoreError(*call, w.status);
+    if (w.outcome == WriteOutcome::kConflict) {
+      if (w.current.mod_revision == 0) {
+        return ReplyStatus(*call, 404, "NotFound",
+                           fmt::format("{} \"{}\" not found", QualifiedResource(*call->info), call->request.name()));
+      }
+      return Delete(call);  // changed meanwhile (a finalizer added?): decide again
+    }
+    ReplyObject(*call, 200, bytes, w.revision);
+  });
+}
+
+void ApiHandler::DeleteCollection(std::shared_ptr<Call> call) {
+  // List what matches, then delete each through the ordinary delete path (finalizers and
+  // graceful deletion apply to each).
+  Request list = call->request;
+  list.set_verb("list");
+  list.set_accept("");
+  auto info = call->info;
+  Handle(list, [this, call, info, alive = alive_](Response r) {
+    if (!*alive) return false;
+    if (r.code() != 200) {
+      call->reply(std::move(r));
+      return false;
+    }
+    ObjectList items;
+    items.ParseFromString(r.body());
+    auto remaining = std::make_shared<size_t>(static_cast<size_t>(items.items_size()));
+    if (*remaining == 0) {
+      ReplyStatus(*call, 200, "", "");
+      return false;
+    }
+    for (const std::string& bytes : items.items()) {
+      auto obj = info->New();
+      obj->ParseFromString(bytes);
+      Request del = call->request;
+      del.set_verb("delete");
+      del.set_name(api::GetMeta(*obj)->name());
+      Handle(del, [this, call, remaining](Response) {
+        if (--*remaining == 0) ReplyStatus(*call, 200, "", "");
+        return false;
+      });
+    }
+    return false;
+  });
+}
+
+// --- binding ------------------------------------------------------------------------------
+
+void ApiHandler::Bind(std::shared_ptr<Call> call, int attempt) {
+  api::Binding binding;
+  if (Status s = DecodeBody(call->request, *api::Registry::Default().ByGroupResource("", "bindings"), &binding);
+      !s.ok()) {
+    return ReplyStatus(*call, 400, "BadRequest", s.message());
+  }
+  if (binding.target().name().empty()) {
+    return ReplyStatus(*call, 422, "Invalid", "target.name: Required value");
+  }
+  store_.Get(call->key, [this, call, binding, attempt, alive = alive_](Status s, const StoredObject* current) {
+    if (!*alive) return;
+    if (!s.ok()) return ReplyStoreError(*call, s);
+    if (current == nullptr) {
+      return ReplyStatus(*call, 404, "NotFound", fmt::format("pods \"{}\" not found", call->request.name()));
+    }
+    api::Pod pod;
+    pod.ParseFromString(current->value);
+    if (!pod.spec().node_name().empty()) {
+      return ReplyStatus(*call, 409, "Conflict",
+                         fmt::format("Operation cannot be fulfilled on pods/binding \"{}\": pod {} is already "
+                                     "assigned to node \"{}\"",
+                                     call->request.name(), call->request.name(), pod.spec().node_name()));
+    }
+    if (pod.metadata().has_deletion_timestamp()) {
+      return ReplyStatus(*call, 409, "Conflict",
+                         fmt::format("pod {} is being deleted, cannot be assigned to a host", call->request.name()));
+    }
+    pod.mutable_spec()->set_node_name(binding.target().name());
+    const std::string bytes = SerializeDeterministic(pod);
+    store_.Update(call->key, bytes, current->mod_revision, {},
+                  [this, call, attempt, alive = alive_](const WriteResult& w) {
+                    if (!*alive) return;
+                    if (!w.status.ok()) return ReplyStoreError(*call, w.status);
+                    if (w.outcome == WriteOutcome::kConflict) {
+                      if (attempt + 1 >= options_.max_update_retries) {
+                        return ReplyStatus(*call, 409, "Conflict", "the pod kept changing; not bound");
+                      }
+                      return Bind(call, attempt + 1);  // e.g. a status update raced: bind again
+                    }
+                    ReplyStatus(*call, 201, "", "");
+                  });
+  });
+}
+
+// --- watch --------------------------------------------------------------------------------
+
+uint64_t ApiHandler::Watch(std::shared_ptr<Call> call) {
+  WatchFilter filter;
+  if (Status s = ParseFilter(call->request, *call->info, &filter); !s.ok()) {
+    ReplyStatus(*call, 400, "BadRequest", s.message());
+    return 0;
+  }
+  if (!call->request.name().empty()) filter.name = call->request.name();
+  int64_t from = 0;
+  const std::string rv = QueryValue(call->request, "resourceVersion");
+  if (!rv.empty() && !ParseInt64(rv, &from)) {
+    ReplyStatus(*call, 400, "BadRequest", "resourceVersion: \"" + rv + "\" is not a resource version");
+    return 0;
+  }
+  const bool bookmarks = QueryValue(call->request, "allowWatchBookmarks") == "true";
+  const uint64_t handle = next_watch_handle_++;
+  watches_[handle] = WatchRef{call->info->resource, 0, false};
+  EnsureCache(*call->info, [this, call, filter, from, bookmarks, handle](ResourceCache& rc) {
+    auto ref = watches_.find(handle);
+    if (ref == watches_.end() || ref->second.canceled) {
+      watches_.erase(handle);
+      return;
+    }
+    // The stream opens with a 200; events follow, one frame per event.
+    Response open;
+    open.set_id(call->request.id());
+    open.set_code(200);
+    open.set_content_type(kProtobuf);
+    if (!call->reply(std::move(open))) {
+      watches_.erase(handle);
+      return;
+    }
+    const api::KindInfo* info = call->info;
+    WatchSink sink = [this, call, info, bookmarks](const WatcherEvent& e) {
+      if (e.type == WatchEventType::kBookmark && !bookmarks) return true;
+      Response frame;
+      frame.set_id(call->request.id());
+      frame.set_code(200);
+      WatchEvent* out = frame.add_events();
+      out->set_type(std::string(WatchEventTypeName(e.type)));
+      if (e.type == WatchEventType::kError) {
+        api::ApiStatus st;
+        st.set_kind("Status");
+        st.set_api_version("v1");
+        st.set_status("Failure");
+        st.set_code(410);
+        st.set_reason("Expired");
+        st.set_message("the watch cache was re-listed; watch again from a fresh list");
+        out->set_object(SerializeDeterministic(st));
+        frame.set_end(true);
+      } else if (e.type == WatchEventType::kBookmark) {
+        out->set_resource_version(e.revision);
+      } else {
+        out->set_object(e.object->bytes + RevisionSuffix(*info, e.object->resource_version));
+        out->set_resource_version(e.object->resource_version);
+      }
+      ++stats_.watch_events_sent;
+      return call->reply(std::move(frame));
+    };
+    int64_t id = 0;
+    Status s = rc.cache.Watch(filter, from, std::move(sink), &id);
+    if (!s.ok()) {
+      Response gone;
+      gone.set_id(call->request.id());
+      gone.set_code(200);
+      WatchEvent* out = gone.add_events();
+      out->set_type("ERROR");
+      api::ApiStatus st;
+      st.set_kind("Status");
+      st.set_api_version("v1");
+      st.set_status("Failure");
+      st.set_code(410);
+      st.set_reason("Expired");
+      st.set_message(s.message());
+      out->set_object(SerializeDeterministic(st));
+      gone.set_end(true);
+      call->reply(std::move(gone));
+      watches_.erase(handle);
+      return;
+    }
+    ref->second.cache_watch_id = id;
+  });
+  return handle;
+}
+
+void ApiHandler::CancelWatch(uint64_t handle) {
+  auto it = watches_.find(handle);
+  if (it == watches_.end()) return;
+  if (it->second.cache_watch_id == 0) {
+    it->second.canceled = true;  // still waiting for the cache; dropped when it is ready
+    return;
+  }
+  auto rc = caches_.find(it->second.resource);
+  if (rc != caches_.end()) rc->second->cache.CancelWatch(it->second.cache_watch_id);
+  watches_.erase(it);
+}
+
+void ApiHandler::Bookmark() {
+  for (auto& [resource, rc] : caches_) {
+    if (rc->cache.ready()) rc->cache.Bookmark();
+  }
+}
+
+// --- the watch caches ---------------------------------------------------------------------
+
+CachedObjectPtr ApiHandler::ToCached(const api::KindInfo& info, const std::string& key, const std::string& bytes,
+                                     int64_t revision) const {
+  auto o = std::make_shared<CachedObject>();
+  o->key = key;
+  o->bytes = bytes;
+  o->resource_version = revision;
+  auto m = info.New();
+  if (m->ParseFromString(bytes)) {
+    const api::ObjectMeta& meta = *api::GetMeta(*m);
+    o->namespace_ = meta.namespace_();
+    o->name = meta.name();
+    o->labels.insert(meta.labels().begin(), meta.labels().end());
+    o->fields = SelectableFields(*m);
+  }
+  return o;
+}
+
+void ApiHandler::EnsureCache(const api::KindInfo& info, std::function<void(ResourceCache&)> then) {
+  auto it = caches_.find(info.resource);
+  if (it == caches_.end()) {
+    WatchCacheOptions o;
+    o.key_prefix = ResourcePrefix(info.resource, "");
+    o.window_events = options_.watch_window_events;
+    it = caches_.emplace(info.resource, std::make_unique<ResourceCache>(std::move(o))).first;
+    it->second->info = &info;
+  }
+  ResourceCache& rc = *it->second;
+  if (rc.cache.ready()) return then(rc);
+  rc.waiting.push_back(std::move(then));
+  if (rc.loading) return;
+  rc.loading = true;
+  LoadCache(rc, ResourcePrefix(info.resource, ""), 0, {});
+}
+
+void ApiHandler::LoadCache(ResourceCache& rc, std::string start_key, int64_t revision,
+                           std::vector<CachedObjectPtr> acc) {
+  const std::string end = PrefixEnd(ResourcePrefix(rc.info->resource, ""));
+  store_.List(start_key, end, revision, options_.max_list_page,
+              [this, &rc, revision, acc = std::move(acc), alive = alive_](ListPage p) mutable {
+                if (!*alive) return;
+                if (revision != 0 && p.status.ok()) p.revision = revision;  // the list's revision, not the header's
+                if (!p.status.ok()) {
+                  // Try again shortly (the store may be electing a leader); a compacted
+                  // revision starts the list over.
+                  env_.clock->Schedule(Milliseconds(200), [this, &rc, alive = alive_] {
+                    if (*alive) LoadCache(rc, ResourcePrefix(rc.info->resource, ""), 0, {});
+                  });
+                  return;
+                }
+                for (const StoredObject& o : p.items) {
+                  acc.push_back(ToCached(*rc.info, o.key, o.value, o.mod_revision));
+                }
+                if (p.more && !p.items.empty()) {
+                  return LoadCache(rc, p.items.back().key + '\0', p.revision, std::move(acc));
+                }
+                rc.cache.Reset(std::move(acc), p.revision);
+                rc.loading = false;
+                const std::string prefix = ResourcePrefix(rc.info->resource, "");
+                rc.watch = std::make_unique<storeclient::StoreWatch>(
+                    env_, options_.store_members, prefix, PrefixEnd(prefix), p.revision + 1,
+                    [this, &rc](const std::vector<const store::Event*>& events) { OnStoreEvents(rc, events); },
+                    [this, &rc](int64_t) {
+                      // The store compacted past the cache: re-list (watchers get 410).
+                      env_.clock->Schedule(Nanos(0), [this, &rc, alive = alive_] {
+                        if (!*alive) return;
+                        rc.watch.reset();
+                        rc.loading = true;
+                        LoadCache(rc, ResourcePrefix(rc.info->resource, ""), 0, {});
+                      });
+                    });
+                rc.watch->Start();
+                std::vector<std::function<void(ResourceCache&)>> waiting;
+                waiting.swap(rc.waiting);
+                for (auto& fn : waiting) fn(rc);
+              });
+}
+
+void ApiHandler::OnStoreEvents(ResourceCache& rc, const std::vector<const store::Event*>& events) {
+  for (const store::Event* e : events) {
+    const int64_t revision = e->kv().mod_revision();
+    if (revision <= rc.cache.revision()) continue;
+    if (e->type() == store::Event::PUT) {
+      rc.cache.ApplyPut(ToCached(*rc.info, e->kv().key(), e->kv().value(), revision), revision);
+    } else {
+      rc.cache.ApplyDelete(e->kv().key(), revision);
+    }
+  }
+}
+
+}  // namespace ksim::apiserver

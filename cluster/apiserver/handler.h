@@ -1,0 +1,123 @@
+// ApiHandler: the apiserver's request logic, independent of how requests arrive. A
+// Request (verb, group/resource, namespace, name, subresource, query, body) goes in; one
+// Response comes out, or, for a watch, a first Response followed by event frames. The
+// Transport server (apiserver.h) and a later HTTP face are thin adapters over it.
+//
+// Reads: get and paginated lists go to the store (linearizable); lists with
+// resourceVersion=0 and every watch are served from a per-resource WatchCache, which one
+// store watch keeps current. Writes are store transactions guarded by the object's mod
+// revision, so several apiservers run active-active over one store.
+#pragma once
+
+#include <google/protobuf/message.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cluster/api/codec.h"
+#include "cluster/apiserver/apiserver.pb.h"
+#include "cluster/apiserver/object_store.h"
+#include "cluster/apiserver/watch_cache.h"
+#include "cluster/env/env.h"
+#include "cluster/store/client/store_client.h"
+#include "cluster/store/client/store_watch.h"
+
+namespace ksim::apiserver {
+
+struct HandlerOptions {
+  std::vector<Address> store_members;
+  size_t watch_window_events = 100000;
+  int64_t max_list_page = 10000;  // keys per store range when paging internally
+  int max_update_retries = 5;     // patch and binding re-read and retry on conflict
+};
+
+struct HandlerStats {
+  uint64_t requests = 0;
+  uint64_t creates = 0;
+  uint64_t conflicts = 0;
+  uint64_t watch_events_sent = 0;
+};
+
+class ApiHandler {
+ public:
+  // Called once for a plain request; for a watch, once per frame until it returns false
+  // or a frame with end=true was sent.
+  using Reply = std::function<bool(Response)>;
+
+  ApiHandler(Env& env, storeclient::StoreClient* store, HandlerOptions options);
+  ~ApiHandler();
+  ApiHandler(const ApiHandler&) = delete;
+  ApiHandler& operator=(const ApiHandler&) = delete;
+
+  // Handles one request. For a watch, returns a handle for CancelWatch (0 otherwise).
+  uint64_t Handle(Request request, Reply reply);
+  void CancelWatch(uint64_t handle);
+
+  // Sends a bookmark to every watcher (the server calls this on a timer).
+  void Bookmark();
+
+  const HandlerStats& stats() const { return stats_; }
+  // The cache of a resource, if it has been started (tests, benchmarks).
+  const WatchCache* cache(const std::string& resource) const;
+
+ private:
+  struct ResourceCache;
+  struct Call;
+
+  // Verbs.
+  void Create(std::shared_ptr<Call> call);
+  void Get(std::shared_ptr<Call> call);
+  void List(std::shared_ptr<Call> call);
+  void ListFromStore(std::shared_ptr<Call> call, int64_t revision, std::string start_key, int64_t limit,
+                     std::vector<StoredObject> acc);
+  void Update(std::shared_ptr<Call> call);
+  void Patch(std::shared_ptr<Call> call, int attempt);
+  void Delete(std::shared_ptr<Call> call);
+  void DeleteCollection(std::shared_ptr<Call> call);
+  uint64_t Watch(std::shared_ptr<Call> call);
+  void Bind(std::shared_ptr<Call> call, int attempt);
+
+  // Shared steps.
+  // Writes `updated` over `current` (an update, patch or status write), keeping what the
+  // caller may not change, and answers.
+  void WriteUpdate(std::shared_ptr<Call> call, std::unique_ptr<google::protobuf::Message> updated,
+                   const StoredObject& current, std::function<void()> on_conflict);
+  void DeleteNow(std::shared_ptr<Call> call, const StoredObject& current);
+  void EnsureCache(const api::KindInfo& info, std::function<void(ResourceCache&)> then);
+  void LoadCache(ResourceCache& rc, std::string start_key, int64_t revision, std::vector<CachedObjectPtr> acc);
+  void OnStoreEvents(ResourceCache& rc, const std::vector<const store::Event*>& events);
+
+  // Encoding.
+  CachedObjectPtr ToCached(const api::KindInfo& info, const std::string& key, const std::string& bytes,
+                           int64_t revision) const;
+  std::string ObjectBody(const Call& call, const std::string& bytes, int64_t revision) const;
+  void ReplyObject(const Call& call, int code, const std::string& bytes, int64_t revision) const;
+  void ReplyStatus(const Call& call, int code, const std::string& reason, const std::string& message,
+                   std::vector<api::StatusCause> causes = {}) const;
+  void ReplyStoreError(const Call& call, const Status& status) const;
+  std::string NewUid(const std::string& request_id) const;
+
+  Env& env_;
+  storeclient::StoreClient* store_client_;
+  ObjectStore store_;
+  HandlerOptions options_;
+  std::map<std::string, std::unique_ptr<ResourceCache>> caches_;  // by resource
+  struct WatchRef {
+    std::string resource;
+    int64_t cache_watch_id = 0;  // 0 while the cache is loading
+    bool canceled = false;
+  };
+  uint64_t next_watch_handle_ = 1;
+  std::map<uint64_t, WatchRef> watches_;
+  HandlerStats stats_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+// "pods \"x\" not found" style names for messages: resource plus group when not core.
+std::string QualifiedResource(const api::KindInfo& info);
+
+}  // namespace ksim::apiserver

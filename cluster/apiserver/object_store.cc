@@ -1,0 +1,174 @@
+#include "cluster/apiserver/object_store.h"
+
+#include <utility>
+
+namespace ksim::apiserver {
+
+std::string ObjectKey(std::string_view resource, std::string_view ns, std::string_view name) {
+  std::string key = "/registry/";
+  key += resource;
+  key += '/';
+  if (!ns.empty()) {
+    key += ns;
+    key += '/';
+  }
+  key += name;
+  return key;
+}
+
+std::string ResourcePrefix(std::string_view resource, std::string_view ns) {
+  std::string prefix = "/registry/";
+  prefix += resource;
+  prefix += '/';
+  if (!ns.empty()) {
+    prefix += ns;
+    prefix += '/';
+  }
+  return prefix;
+}
+
+std::string PrefixEnd(std::string_view prefix) {
+  std::string end(prefix);
+  while (!end.empty()) {
+    auto& last = reinterpret_cast<unsigned char&>(end.back());
+    if (last < 0xff) {
+      ++last;
+      return end;
+    }
+    end.pop_back();
+  }
+  return std::string(1, '\0');  // every key
+}
+
+namespace {
+
+StoredObject FromKv(const store::KeyValue& kv) {
+  return StoredObject{kv.key(), kv.value(), kv.mod_revision(), kv.create_revision()};
+}
+
+store::RequestOp RangeOp(const std::string& key) {
+  store::RequestOp op;
+  op.mutable_request_range()->set_key(key);
+  return op;
+}
+
+}  // namespace
+
+void ObjectStore::Get(const std::string& key, GetDone done) {
+  client_->Get(key, [done = std::move(done)](Status s, const store::RangeResponse& r) {
+    if (!s.ok()) return done(s, nullptr);
+    if (r.kvs_size() == 0) return done(Status::Ok(), nullptr);
+    const StoredObject o = FromKv(r.kvs(0));
+    done(Status::Ok(), &o);
+  });
+}
+
+void ObjectStore::Create(const std::string& key, std::string value, std::vector<SideWrite> side, WriteDone done) {
+  store::Compare guard;
+  guard.set_key(key);
+  guard.set_target(store::Compare::CREATE);
+  guard.set_result(store::Compare::EQUAL);
+  guard.set_create_revision(0);
+  store::RequestOp op;
+  op.mutable_request_put()->set_key(key);
+  op.mutable_request_put()->set_value(std::move(value));
+  Guarded(key, std::move(guard), std::move(op), std::move(side), std::move(done));
+}
+
+void ObjectStore::Update(const std::string& key, std::string value, int64_t expected_mod_revision,
+                         std::vector<SideWrite> side, WriteDone done) {
+  store::Compare guard;
+  guard.set_key(key);
+  guard.set_target(store::Compare::MOD);
+  guard.set_result(store::Compare::EQUAL);
+  guard.set_mod_revision(expected_mod_revision);
+  store::RequestOp op;
+  op.mutable_request_put()->set_key(key);
+  op.mutable_request_put()->set_value(std::move(value));
+  Guarded(key, std::move(guard), std::move(op), std::move(side), std::move(done));
+}
+
+void ObjectStore::Delete(const std::string& key, int64_t expected_mod_revision, std::vector<SideWrite> side,
+                         WriteDone done) {
+  store::Compare guard;
+  guard.set_key(key);
+  guard.set_target(store::Compare::MOD);
+  guard.set_result(store::Compare::EQUAL);
+  guard.set_mod_revision(expected_mod_revision);
+  store::RequestOp op;
+  op.mutable_request_delete_range()->set_key(key);
+  Guarded(key, std::move(guard), std::move(op), std::move(side), std::move(done));
+}
+
+// One transaction: if the guard and every side compare hold, apply the op and the side
+// puts; otherwise read the key and the side keys so the caller learns which failed.
+void ObjectStore::Guarded(const std::string& key, store::Compare guard, store::RequestOp op,
+                          std::vector<SideWrite> side, WriteDone done) {
+  store::Command command;
+  store::TxnRequest* txn = command.mutable_txn();
+  *txn->add_compare() = std::move(guard);
+  *txn->add_success() = std::move(op);
+  *txn->add_failure() = RangeOp(key);
+  for (SideWrite& w : side) {
+    store::Compare* c = txn->add_compare();
+    c->set_key(w.key);
+    c->set_target(store::Compare::MOD);
+    c->set_result(store::Compare::EQUAL);
+    c->set_mod_revision(w.expected_mod_revision);
+    store::PutRequest* put = txn->add_success()->mutable_request_put();
+    put->set_key(w.key);
+    put->set_value(std::move(w.value));
+    *txn->add_failure() = RangeOp(w.key);
+  }
+  const bool is_create = txn->compare(0).target() == store::Compare::CREATE;
+  const int64_t expected = is_create ? 0 : txn->compare(0).mod_revision();
+  client_->Write(std::move(command), [done = std::move(done), is_create, expected](Status s,
+                                                                                 const store::CommandResponse& r) {
+    WriteResult result;
+    if (!s.ok()) {
+      result.status = s;
+      return done(result);
+    }
+    if (r.error() != store::ERROR_NONE) {
+      result.status = Status::Unavailable("store: " + r.error_message());
+      return done(result);
+    }
+    const store::TxnResponse& t = r.txn();
+    result.revision = t.header().revision();
+    if (t.succeeded()) return done(result);
+    // Which compare failed? The failure branch read the object's key, then each side key.
+    const store::RangeResponse& own = t.responses(0).response_range();
+    if (own.kvs_size() > 0) result.current = FromKv(own.kvs(0));
+    const bool own_holds = is_create ? own.kvs_size() == 0 : result.current.mod_revision == expected;
+    if (!own_holds) {
+      result.outcome = is_create ? WriteOutcome::kExists : WriteOutcome::kConflict;
+    } else {
+      result.outcome = WriteOutcome::kQuotaChanged;  // only a side guard can have failed
+    }
+    done(result);
+  });
+}
+
+void ObjectStore::List(const std::string& begin, const std::string& end, int64_t revision, int64_t limit,
+                       ListDone done) {
+  store::RangeRequest range;
+  range.set_key(begin);
+  range.set_range_end(end);
+  range.set_revision(revision);
+  range.set_limit(limit);
+  client_->Read(std::move(range), false, [done = std::move(done)](Status s, const store::RangeResponse& r) {
+    ListPage page;
+    if (!s.ok()) {
+      page.status = s;
+      page.compacted = s.message().find("compacted") != std::string::npos;
+      return done(std::move(page));
+    }
+    page.revision = r.header().revision();
+    page.more = r.more();
+    page.items.reserve(static_cast<size_t>(r.kvs_size()));
+    for (const store::KeyValue& kv : r.kvs()) page.items.push_back(FromKv(kv));
+    done(std::move(page));
+  });
+}
+
+}  // namespace ksim::apiserver

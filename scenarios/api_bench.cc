@@ -1,0 +1,222 @@
+#include "scenarios/api_bench.h"
+
+#include <fmt/format.h>
+
+#include <map>
+#include <optional>
+#include <vector>
+
+#include "cluster/api/codec.h"
+#include "cluster/api/core.pb.h"
+#include "cluster/apiserver/apiserver.h"
+#include "cluster/client/api_client.h"
+#include "cluster/client/informer.h"
+#include "cluster/store/server/store_server.h"
+#include "sim/host.h"
+#include "sim/world.h"
+
+namespace ksim::scenarios {
+
+namespace {
+
+constexpr uint16_t kStorePort = 2379;
+constexpr uint16_t kApiPort = 6443;
+
+const api::KindInfo& Pods() { return *api::Registry::Default().ByGroupResource("", "pods"); }
+
+// A pod shaped like scheduler_perf's default template.
+api::Pod BenchPod(int i) {
+  api::Pod p;
+  p.mutable_metadata()->set_namespace_("bench");
+  p.mutable_metadata()->set_name(fmt::format("pod-{:06}", i));
+  (*p.mutable_metadata()->mutable_labels())["app"] = "bench";
+  (*p.mutable_metadata()->mutable_labels())["shard"] = std::to_string(i % 16);
+  auto* c = p.mutable_spec()->add_containers();
+  c->set_name("pause");
+  c->set_image("registry.k8s.io/pause:3.9");
+  (*c->mutable_resources()->mutable_requests())["cpu"] = "100m";
+  (*c->mutable_resources()->mutable_requests())["memory"] = "500Mi";
+  auto* port = c->add_ports();
+  port->set_container_port(8080);
+  return p;
+}
+
+// A closed-loop creator: keeps `in_flight` creates outstanding until the shared counter
+// reaches the total.
+class Creator : public Process {
+ public:
+  Creator(Env& env, std::vector<Address> endpoints, int in_flight, int* next, int total, ApiBenchResult* result)
+      : env_(env), in_flight_(in_flight), next_(next), total_(total), result_(result) {
+    client::ApiClientOptions o;
+    o.endpoints = std::move(endpoints);
+    client_ = std::make_unique<client::ApiClient>(env, o);
+  }
+  void Start() override {}
+  void Go() {
+    for (int i = 0; i < in_flight_; ++i) Next();
+  }
+
+ private:
+  void Next() {
+    if (*next_ >= total_) return;
+    const int i = (*next_)++;
+    client_->Create(Pods(), BenchPod(i), [this](const client::ApiResult& r) {
+      if (r.ok()) {
+        ++result_->created;
+      } else {
+        ++result_->failed;
+      }
+      Next();
+    });
+  }
+  Env& env_;
+  int in_flight_;
+  int* next_;
+  int total_;
+  ApiBenchResult* result_;
+  std::unique_ptr<client::ApiClient> client_;
+};
+
+// A process that only lends its Env to objects the benchmark drives directly.
+class Holder : public Process {
+ public:
+  void Start() override {}
+};
+
+}  // namespace
+
+struct ApiBench::State {
+  explicit State(ApiBenchOptions o) : options(o), world(o.seed) {}
+  ApiBenchOptions options;
+  sim::World world;
+  std::vector<Address> store_members;
+  std::vector<Address> endpoints;
+  std::vector<Creator*> creators;
+  std::unique_ptr<client::ApiClient> informer_client;
+  std::unique_ptr<client::Informer> informer;
+  std::unique_ptr<client::ApiClient> lister;
+  int next = 0;
+  ApiBenchResult result;
+};
+
+ApiBench::ApiBench(ApiBenchOptions options) : s_(std::make_unique<State>(options)) {}
+
+ApiBench::~ApiBench() {
+  if (s_) {
+    s_->informer.reset();
+    s_->informer_client.reset();
+    s_->lister.reset();
+  }
+}
+
+const ApiBenchResult& ApiBench::result() const { return s_->result; }
+
+void ApiBench::Setup() {
+  State& s = *s_;
+  std::map<uint64_t, Address> addrs;
+  for (int i = 1; i <= 3; ++i) {
+    addrs[static_cast<uint64_t>(i)] = fmt::format("etcd{}:{}", i, kStorePort);
+    s.store_members.push_back(addrs[static_cast<uint64_t>(i)]);
+  }
+  for (int i = 1; i <= 3; ++i) {
+    storeserver::StoreServerOptions so;
+    so.id = static_cast<uint64_t>(i);
+    so.members = addrs;
+    so.port = kStorePort;
+    so.snapshot_every_entries = 20000;
+    so.auto_compact_retain_revisions = 100000;  // the watch caches' windows fit within it
+    s.world.AddHost(fmt::format("etcd{}", i)).AddProcess("store", [so](Env& env) {
+      return std::make_unique<storeserver::StoreServer>(env, so);
+    });
+  }
+  for (int i = 1; i <= s.options.apiservers; ++i) {
+    apiserver::ApiServerOptions ao;
+    ao.port = kApiPort;
+    ao.store_members = s.store_members;
+    s.world.AddHost(fmt::format("api{}", i)).AddProcess("apiserver", [ao](Env& env) {
+      return std::make_unique<apiserver::ApiServer>(env, ao);
+    });
+    s.endpoints.push_back(fmt::format("api{}:{}", i, kApiPort));
+  }
+  s.creators.reserve(static_cast<size_t>(s.options.creators));  // slots are pointed to below
+  for (int c = 0; c < s.options.creators; ++c) {
+    const int in_flight = s.options.in_flight_per_creator;
+    auto endpoints = s.endpoints;
+    State* st = &s;
+    Creator** slot = &s.creators.emplace_back(nullptr);
+    s.world.AddHost(fmt::format("load{}", c)).AddProcess("creator", [endpoints, in_flight, st, slot](Env& env) {
+      auto p = std::make_unique<Creator>(env, endpoints, in_flight, &st->next, st->options.pods, &st->result);
+      *slot = p.get();
+      return p;
+    });
+  }
+  Env* informer_env = nullptr;
+  s.world.AddHost("informer").AddProcess("informer", [&informer_env](Env& env) {
+    informer_env = &env;
+    return std::make_unique<Holder>();
+  });
+  Env* lister_env = nullptr;
+  s.world.AddHost("kubectl").AddProcess("kubectl", [&lister_env](Env& env) {
+    lister_env = &env;
+    return std::make_unique<Holder>();
+  });
+  s.world.RunFor(Seconds(3));  // the store elects a leader
+  client::ApiClientOptions co;
+  co.endpoints = s.endpoints;
+  s.lister = std::make_unique<client::ApiClient>(*lister_env, co);
+  api::Namespace ns;
+  ns.mutable_metadata()->set_name("bench");
+  bool created = false;
+  s.lister->Create(*api::Registry::Default().ByGroupResource("", "namespaces"), ns,
+                   [&created](const client::ApiResult&) { created = true; });
+  s.world.RunUntilCondition([&created] { return created; }, s.world.now() + Seconds(30));
+  s.informer_client = std::make_unique<client::ApiClient>(*informer_env, co);
+  s.informer = std::make_unique<client::Informer>(*informer_env, s.informer_client.get(), Pods());
+  s.informer->Start();
+  s.world.RunUntilCondition([&s] { return s.informer->HasSynced(); }, s.world.now() + Seconds(30));
+}
+
+void ApiBench::RunCreates() {
+  State& s = *s_;
+  const Nanos start = s.world.now();
+  for (Creator* c : s.creators) c->Go();
+  const uint64_t total = static_cast<uint64_t>(s.options.pods);
+  s.world.RunUntilCondition(
+      [&s, total] { return s.result.created + s.result.failed >= total && s.informer->size() >= s.result.created; },
+      s.world.now() + Seconds(3600));
+  s.result.create_sim_seconds = static_cast<double>((s.world.now() - start).count()) / 1e9;
+  s.result.informer_events = s.informer->stats().events;
+  s.result.informer_objects = s.informer->size();
+}
+
+void ApiBench::RunList() {
+  State& s = *s_;
+  const Nanos start = s.world.now();
+  bool done = false;
+  std::string cont;
+  std::function<void()> page = [&] {
+    std::map<std::string, std::string> q{{"limit", "500"}};
+    if (!cont.empty()) q["continue"] = cont;
+    s.lister->List(Pods(), "", q, [&](const client::ApiResult& r) {
+      apiserver::ObjectList l;
+      if (!r.ok() || !l.ParseFromString(r.body)) {
+        done = true;
+        return;
+      }
+      ++s.result.list_pages;
+      s.result.listed += static_cast<uint64_t>(l.items_size());
+      cont = l.metadata().continue_();
+      if (cont.empty()) {
+        done = true;
+      } else {
+        page();
+      }
+    });
+  };
+  page();
+  s.world.RunUntilCondition([&done] { return done; }, s.world.now() + Seconds(3600));
+  s.result.list_sim_seconds = static_cast<double>((s.world.now() - start).count()) / 1e9;
+  s.result.trace_hash = s.world.trace().hash();
+}
+
+}  // namespace ksim::scenarios

@@ -1,0 +1,206 @@
+// Watches, the watch cache and informers.
+#include <gtest/gtest.h>
+
+#include "cluster/apiserver/watch_cache.h"
+#include "tests/cluster/apiserver/api_cluster.h"
+
+namespace ksim::apiserver::testing {
+namespace {
+
+using client::ApiClient;
+using client::ApiResult;
+
+const api::KindInfo& Pods() { return Kind("", "pods"); }
+
+struct Seen {
+  std::string type;
+  std::string name;
+  int64_t rv = 0;
+};
+
+// Starts a watch through `c` and records what it receives.
+uint64_t Record(ApiClient* c, std::map<std::string, std::string> query, std::vector<Seen>* seen, bool* ended) {
+  Request r;
+  r.set_version("v1");
+  r.set_resource("pods");
+  r.set_namespace_("default");
+  for (auto& [k, v] : query) (*r.mutable_query())[k] = v;
+  return c->Watch(
+      r,
+      [seen](const WatchEvent& e) {
+        api::Pod p;
+        p.ParseFromString(e.object());
+        seen->push_back(Seen{e.type(), p.metadata().name(), e.resource_version()});
+        return true;
+      },
+      [ended](Status, const ApiResult&) { *ended = true; });
+}
+
+TEST(ApiWatch, AWatchOnOneApiserverSeesWritesThroughAnotherInOrder) {
+  ApiCluster cluster(2);
+  ApiClient* writer = cluster.AddClient("writer", 1);
+  ApiClient* watcher = cluster.AddClient("watcher", 2);
+  ASSERT_EQ(cluster.Await([&](ApiClient::Done d) { writer->Create(Kind("", "namespaces"), MakeNamespace("default"), d); }).code, 201);
+  const ApiResult list = cluster.Await([&](ApiClient::Done d) { watcher->List(Pods(), "default", {}, d); });
+  ObjectList l;
+  l.ParseFromString(list.body);
+  std::vector<Seen> seen;
+  bool ended = false;
+  Record(watcher, {{"resourceVersion", l.metadata().resource_version()}}, &seen, &ended);
+  cluster.store.world.RunFor(Milliseconds(100));
+
+  auto created = cluster.Await([&](ApiClient::Done d) { writer->Create(Pods(), MakePod("default", "web"), d); });
+  api::Pod p;
+  p.ParseFromString(created.body);
+  (*p.mutable_metadata()->mutable_labels())["v"] = "2";
+  ASSERT_EQ(cluster.Await([&](ApiClient::Done d) { writer->Update(Pods(), p, d); }).code, 200);
+  ASSERT_EQ(cluster.Await([&](ApiClient::Done d) { writer->Delete(Pods(), "default", "web", d); }).code, 200);
+  cluster.store.world.RunFor(Seconds(1));
+
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen[0].type, "ADDED");
+  EXPECT_EQ(seen[1].type, "MODIFIED");
+  EXPECT_EQ(seen[2].type, "DELETED");
+  EXPECT_LT(seen[0].rv, seen[1].rv);
+  EXPECT_LT(seen[1].rv, seen[2].rv);
+  EXPECT_FALSE(ended);
+}
+
+TEST(ApiWatch, AWatchFromARevisionOlderThanTheWindowGetsGone) {
+  ApiCluster cluster(1, 1, [](ApiServerOptions& o) { o.watch_window_events = 5; });
+  ApiClient* c = cluster.AddClient("client");
+  ASSERT_EQ(cluster.Await([&](ApiClient::Done d) { c->Create(Kind("", "namespaces"), MakeNamespace("default"), d); }).code, 201);
+  // Warm the cache, then push more events through it than its window holds.
+  const ApiResult first = cluster.Await([&](ApiClient::Done d) { c->List(Pods(), "default", {{"resourceVersion", "0"}}, d); });
+  ObjectList l;
+  l.ParseFromString(first.body);
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_EQ(cluster.Await([&](ApiClient::Done d) { c->Create(Pods(), MakePod("default", "p" + std::to_string(i)), d); }).code, 201);
+  }
+  cluster.store.world.RunFor(Milliseconds(200));
+  std::vector<Seen> seen;
+  bool ended = false;
+  Record(c, {{"resourceVersion", l.metadata().resource_version()}}, &seen, &ended);
+  cluster.store.world.RunFor(Milliseconds(200));
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].type, "ERROR");
+  EXPECT_TRUE(ended);
+}
+
+TEST(ApiWatch, AFieldSelectedWatchSeesPodsEnterAndLeaveItsNode) {
+  ApiCluster cluster(1);
+  ApiClient* c = cluster.AddClient("client");
+  ASSERT_EQ(cluster.Await([&](ApiClient::Done d) { c->Create(Kind("", "namespaces"), MakeNamespace("default"), d); }).code, 201);
+  std::vector<Seen> seen;
+  bool ended = false;
+  Record(c, {{"fieldSelector", "spec.nodeName=node-a"}}, &seen, &ended);
+  ASSERT_EQ(cluster.Await([&](ApiClient::Done d) { c->Create(Pods(), MakePod("default", "elsewhere", {}, "node-b"), d); }).code, 201);
+  ASSERT_EQ(cluster.Await([&](ApiClient::Done d) { c->Create(Pods(), MakePod("default", "web"), d); }).code, 201);
+  api::Binding b;
+  b.mutable_target()->set_name("node-a");
+  Request bind;
+  bind.set_verb("create");
+  bind.set_version("v1");
+  bind.set_resource("pods");
+  bind.set_namespace_("default");
+  bind.set_name("web");
+  bind.set_subresource("binding");
+  bind.set_body(b.SerializeAsString());
+  ASSERT_EQ(cluster.Await([&](ApiClient::Done d) { c->Do(bind, d); }).code, 201);
+  ASSERT_EQ(cluster.Await([&](ApiClient::Done d) {
+              c->Delete(Pods(), "default", "web", d, {{"gracePeriodSeconds", "0"}});
+            }).code,
+            200);
+  cluster.store.world.RunFor(Seconds(1));
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].type, "ADDED") << "binding moved it onto the node";
+  EXPECT_EQ(seen[0].name, "web");
+  EXPECT_EQ(seen[1].type, "DELETED");
+}
+
+TEST(ApiWatch, AnInformerFollowsListsAndIndexes) {
+  ApiCluster cluster(2);
+  ApiClient* c = cluster.AddClient("client", 1);
+  ASSERT_EQ(cluster.Await([&](ApiClient::Done d) { c->Create(Kind("", "namespaces"), MakeNamespace("default"), d); }).code, 201);
+  ASSERT_EQ(cluster.Await([&](ApiClient::Done d) { c->Create(Pods(), MakePod("default", "before", {}, "node-a"), d); }).code, 201);
+  int adds = 0;
+  int updates = 0;
+  int deletes = 0;
+  client::Informer* inf = cluster.AddInformer("informer", Pods(), {}, [&](client::Informer& i) {
+    i.AddHandlers({[&](const client::ObjectPtr&) { ++adds; },
+                   [&](const client::ObjectPtr&, const client::ObjectPtr&) { ++updates; },
+                   [&](const client::ObjectPtr&) { ++deletes; }});
+    i.AddIndex("node", [](const google::protobuf::Message& m) {
+      return std::vector<std::string>{static_cast<const api::Pod&>(m).spec().node_name()};
+    });
+  });
+  cluster.store.world.RunFor(Seconds(1));
+  ASSERT_TRUE(inf->HasSynced());
+  EXPECT_EQ(adds, 1);
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_EQ(cluster.Await([&](ApiClient::Done d) {
+                c->Create(Pods(), MakePod("default", "p" + std::to_string(i), {}, i % 2 ? "node-a" : "node-b"), d);
+              }).code,
+              201);
+  }
+  ASSERT_EQ(cluster.Await([&](ApiClient::Done d) { c->Delete(Pods(), "default", "p0", d, {{"gracePeriodSeconds", "0"}}); }).code, 200);
+  cluster.store.world.RunFor(Seconds(1));
+  EXPECT_EQ(adds, 5);
+  EXPECT_EQ(deletes, 1);
+  EXPECT_EQ(updates, 0);
+  EXPECT_EQ(inf->size(), 4u);
+  EXPECT_EQ(inf->ByIndex("node", "node-a").size(), 3u);
+  EXPECT_EQ(inf->ByIndex("node", "node-b").size(), 1u);
+  ASSERT_NE(inf->Get("default/p1"), nullptr);
+}
+
+// --- the watch cache alone ---------------------------------------------------------------
+
+CachedObjectPtr Obj(const std::string& name, const std::string& node, int64_t rv) {
+  auto o = std::make_shared<CachedObject>();
+  o->key = "/registry/pods/default/" + name;
+  o->namespace_ = "default";
+  o->name = name;
+  o->resource_version = rv;
+  o->fields = {{"metadata.name", name}, {"metadata.namespace", "default"}, {"spec.nodeName", node}};
+  return o;
+}
+
+TEST(WatchCache, ANodePinnedWatcherCostsOnlyTheEventsOfItsNode) {
+  WatchCacheOptions o;
+  o.key_prefix = "/registry/pods/";
+  WatchCache cache(o);
+  cache.Reset({}, 1);
+  std::map<std::string, int> delivered;
+  for (int n = 0; n < 1000; ++n) {
+    WatchFilter f;
+    const std::string node = "node-" + std::to_string(n);
+    ASSERT_TRUE(api::FieldSelector::Parse("spec.nodeName=" + node, &f.fields).ok());
+    int64_t id = 0;
+    ASSERT_TRUE(cache.Watch(f, 1, [&delivered, node](const WatcherEvent&) { return ++delivered[node], true; }, &id).ok());
+  }
+  for (int i = 0; i < 100; ++i) cache.ApplyPut(Obj("p" + std::to_string(i), "node-" + std::to_string(i % 10), 2 + i), 2 + i);
+  EXPECT_EQ(cache.stats().watcher_visits, 100u) << "each event visits one watcher, not 1,000";
+  EXPECT_EQ(delivered["node-3"], 10);
+  EXPECT_EQ(delivered.size(), 10u);
+}
+
+TEST(WatchCache, ReplaysFromTheWindowAndRefusesOlderRevisions) {
+  WatchCacheOptions o;
+  o.key_prefix = "/registry/pods/";
+  o.window_events = 3;
+  WatchCache cache(o);
+  cache.Reset({}, 10);
+  for (int i = 0; i < 5; ++i) cache.ApplyPut(Obj("p" + std::to_string(i), "", 11 + i), 11 + i);
+  std::vector<int64_t> revs;
+  int64_t id = 0;
+  ASSERT_TRUE(cache.Watch({}, 12, [&revs](const WatcherEvent& e) { return revs.push_back(e.revision), true; }, &id).ok());
+  EXPECT_EQ(revs, (std::vector<int64_t>{13, 14, 15}));
+  EXPECT_FALSE(cache.Watch({}, 11, [](const WatcherEvent&) { return true; }, &id).ok()) << "event 12 is gone";
+  revs.clear();
+  ASSERT_TRUE(cache.Watch({}, 0, [&revs](const WatcherEvent& e) { return revs.push_back(e.revision), true; }, &id).ok());
+  EXPECT_EQ(revs.size(), 5u) << "resourceVersion 0 starts with the current objects";
+}
+
+}  // namespace
+}  // namespace ksim::apiserver::testing
