@@ -21,6 +21,7 @@ namespace {
 
 constexpr uint16_t kStorePort = 2379;
 constexpr uint16_t kApiPort = 6443;
+constexpr char kBenchToken[] = "bench-token";
 
 const api::KindInfo& Pods() { return *api::Registry::Default().ByGroupResource("", "pods"); }
 
@@ -49,6 +50,7 @@ class Creator : public Process {
       : env_(env), in_flight_(in_flight), next_(next), total_(total), result_(result) {
     client::ApiClientOptions o;
     o.endpoints = std::move(endpoints);
+    o.token = kBenchToken;
     client_ = std::make_unique<client::ApiClient>(env, o);
   }
   void Start() override {}
@@ -133,6 +135,7 @@ void ApiBench::Setup() {
     apiserver::ApiServerOptions ao;
     ao.port = kApiPort;
     ao.store_members = s.store_members;
+    ao.token_file = std::string(kBenchToken) + ",bench,uid-bench,\"system:masters\"\n";
     s.world.AddHost(fmt::format("api{}", i)).AddProcess("apiserver", [ao](Env& env) {
       return std::make_unique<apiserver::ApiServer>(env, ao);
     });
@@ -163,6 +166,7 @@ void ApiBench::Setup() {
   s.world.RunFor(Seconds(3));  // the store elects a leader
   client::ApiClientOptions co;
   co.endpoints = s.endpoints;
+  co.token = kBenchToken;
   s.lister = std::make_unique<client::ApiClient>(*lister_env, co);
   api::Namespace ns;
   ns.mutable_metadata()->set_name("bench");

@@ -5,6 +5,7 @@
 #include <tuple>
 
 #include "cluster/api/apps.pb.h"
+#include "cluster/api/autoscaling.pb.h"
 #include "cluster/api/batch.pb.h"
 #include "cluster/api/certificates.pb.h"
 #include "cluster/api/coordination.pb.h"
@@ -66,6 +67,7 @@ const Registry& Registry::Default() {
     const std::string rbac = "rbac.authorization.k8s.io";
     const std::string certificates = "certificates.k8s.io";
     const std::string scheduling = "scheduling.k8s.io";
+    const std::string autoscaling = "autoscaling";
     std::vector<KindInfo> kinds = {
         Kind<Namespace>(core, "Namespace", "namespaces", kClusterScoped, {"ns"}),
         Kind<Node>(core, "Node", "nodes", kClusterScoped, {"no"}),
@@ -98,6 +100,8 @@ const Registry& Registry::Default() {
         Kind<CertificateSigningRequest>(certificates, "CertificateSigningRequest", "certificatesigningrequests",
                                         kClusterScoped, {"csr"}),
         Kind<PriorityClass>(scheduling, "PriorityClass", "priorityclasses", kClusterScoped, {"pc"}),
+        // The scale subresource's body: not a resource of its own.
+        Kind<Scale>(autoscaling, "Scale", "", kNamespaced),
     };
     for (KindInfo& k : kinds) r->Add(std::move(k));
     return r;

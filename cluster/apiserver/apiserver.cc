@@ -19,7 +19,12 @@ void ApiServer::Start() {
   HandlerOptions ho;
   ho.store_members = options_.store_members;
   ho.watch_window_events = options_.watch_window_events;
+  ho.authenticate = options_.authenticate;
+  ho.token_file = options_.token_file;
   handler_ = std::make_unique<ApiHandler>(env_, store_client_.get(), ho);
+  if (Status ts = handler_->Start(); !ts.ok()) {
+    env_.log->Log(LogLevel::kError, "apiserver", "token file: " + ts.message());
+  }
   Status s = env_.transport->Listen(options_.port, [this](std::shared_ptr<Connection> conn) {
     const uint64_t key = next_conn_++;
     ConnectionHandlers h;

@@ -24,6 +24,8 @@ struct ApiServerOptions {
   Nanos bookmark_interval = Seconds(60);
   size_t watch_window_events = 100000;
   size_t max_watches_per_connection = 10000;
+  bool authenticate = true;  // see HandlerOptions
+  std::string token_file;    // static tokens (contents, Kubernetes' CSV format)
 };
 
 class ApiServer : public Process {

@@ -7,9 +7,14 @@
 #include <utility>
 
 #include "cluster/env/wire.h"
+#include "cluster/api/apps.pb.h"
+#include "cluster/api/autoscaling.pb.h"
 #include "cluster/api/core.pb.h"
 #include "cluster/api/machinery/patch.h"
+#include "cluster/apiserver/admission.h"
+#include "cluster/apiserver/auth/bootstrap.h"
 #include "cluster/apiserver/strategy/strategy.h"
+#include "cluster/api/rbac.pb.h"
 
 namespace ksim::apiserver {
 
@@ -148,13 +153,29 @@ struct ApiHandler::Call {
   Reply reply;
   const api::KindInfo* info = nullptr;
   std::string key;  // the object's key (verbs with a name)
+  uint64_t watch_handle = 0;
 };
+
+namespace {
+
+// What authorization reads, kept current from the watch caches.
+const char* const kAuthResources[][2] = {
+    {"", "secrets"},
+    {"rbac.authorization.k8s.io", "roles"},
+    {"rbac.authorization.k8s.io", "clusterroles"},
+    {"rbac.authorization.k8s.io", "rolebindings"},
+    {"rbac.authorization.k8s.io", "clusterrolebindings"},
+};
+constexpr int kAuthResourceCount = 5;
+
+}  // namespace
 
 struct ApiHandler::ResourceCache {
   const api::KindInfo* info = nullptr;
   WatchCache cache;
   std::unique_ptr<storeclient::StoreWatch> watch;
   bool loading = false;
+  bool feeds_auth = false;  // its objects feed the authenticator or the authorizer
   std::vector<std::function<void(ResourceCache&)>> waiting;
   explicit ResourceCache(WatchCacheOptions o) : cache(std::move(o)) {}
 };
@@ -186,7 +207,10 @@ uint64_t ApiHandler::Handle(Request request, Reply reply) {
   if (!call->request.name().empty()) call->key = ObjectKey(info.resource, ns, call->request.name());
   const std::string& verb = call->request.verb();
   const std::string& sub = call->request.subresource();
-  if (!sub.empty() && sub != "status" && !(sub == "binding" && info.resource == "pods")) {
+  const bool scalable = info.resource == "deployments" || info.resource == "replicasets" ||
+                        info.resource == "statefulsets" || info.resource == "replicationcontrollers";
+  if (!sub.empty() && sub != "status" && !(sub == "binding" && info.resource == "pods") &&
+      !(sub == "scale" && scalable)) {
     ReplyStatus(*call, 404, "NotFound", fmt::format("{} has no subresource \"{}\"", QualifiedResource(info), sub));
     return 0;
   }
@@ -201,8 +225,148 @@ uint64_t ApiHandler::Handle(Request request, Reply reply) {
     ReplyStatus(*call, 400, "BadRequest", "a namespace is required for " + QualifiedResource(info));
     return 0;
   }
+  if (verb == "watch") {
+    call->watch_handle = next_watch_handle_++;
+    watches_[call->watch_handle] = WatchRef{info.resource, 0, false};
+  }
+  const uint64_t handle = call->watch_handle;
+  Admit(std::move(call));
+  return handle;
+}
+
+// --- authentication and authorization ---------------------------------------------------
+
+Status ApiHandler::Start() {
+  Status s;
+  if (!options_.token_file.empty()) s = TokenAuthenticator::ParseTokenFile(options_.token_file, "token file", &authenticator_);
+  if (options_.authenticate) {
+    WriteBootstrapPolicy();
+    LoadAuthCaches();
+  }
+  return s;
+}
+
+void ApiHandler::WriteBootstrapPolicy() {
+  // Every apiserver writes it at start; whoever is second finds it there (AlreadyExists).
+  const BootstrapPolicy policy = DefaultBootstrapPolicy();
+  auto write = [this](const std::string& resource, gp::Message& object) {
+    api::ObjectMeta* meta = api::MutableMeta(object);
+    meta->set_uid(NewUid("bootstrap/" + resource + "/" + meta->name()));
+    SetTime(meta->mutable_creation_timestamp(), env_.clock->WallNow());
+    api::SetTypeMeta(object);
+    store_.Create(ObjectKey(resource, "", meta->name()), SerializeDeterministic(object), {},
+                  [](const WriteResult&) {});
+  };
+  for (api::ClusterRole role : policy.cluster_roles) write("clusterroles", role);
+  for (api::ClusterRoleBinding binding : policy.cluster_role_bindings) write("clusterrolebindings", binding);
+}
+
+void ApiHandler::LoadAuthCaches() {
+  for (const auto& gr : kAuthResources) {
+    const api::KindInfo* info = api::Registry::Default().ByGroupResource(gr[0], gr[1]);
+    EnsureCache(*info, [this](ResourceCache& rc) {
+      rc.feeds_auth = true;
+      OnAuthReset(rc);
+      if (++auth_caches_loaded_ < kAuthResourceCount || auth_ready_) return;
+      auth_ready_ = true;
+      std::vector<std::shared_ptr<Call>> waiting;
+      waiting.swap(waiting_for_auth_);
+      for (auto& call : waiting) Admit(std::move(call));
+    });
+  }
+}
+
+void ApiHandler::OnAuthReset(ResourceCache& rc) {
+  const std::string& resource = rc.info->resource;
+  std::set<std::string> old = std::move(auth_keys_[resource]);
+  auth_keys_[resource].clear();
+  for (const std::string& key : old) OnAuthObject(resource, key, nullptr);
+  for (const CachedObjectPtr& o : rc.cache.List(WatchFilter{})) OnAuthObject(resource, o->key, o);
+}
+
+void ApiHandler::OnAuthObject(const std::string& resource, const std::string& key, const CachedObjectPtr& object) {
+  std::set<std::string>& keys = auth_keys_[resource];
+  std::string ns;
+  std::string name;
+  if (object != nullptr) {
+    keys.insert(key);
+    ns = object->namespace_;
+    name = object->name;
+  } else {
+    keys.erase(key);
+    // The key is /registry/<resource>/[<namespace>/]<name>.
+    std::string rest = key.substr(ResourcePrefix(resource, "").size());
+    const size_t slash = rest.find('/');
+    if (slash == std::string::npos) {
+      name = rest;
+    } else {
+      ns = rest.substr(0, slash);
+      name = rest.substr(slash + 1);
+    }
+  }
+  auto parse = [&object](gp::Message& m) { return object != nullptr && m.ParseFromString(object->bytes); };
+  if (resource == "secrets") {
+    authenticator_.RemoveSecret(ns, name);
+    api::Secret secret;
+    if (parse(secret)) authenticator_.AddSecret(secret);
+  } else if (resource == "roles") {
+    authorizer_.RemoveRole(ns, name);
+    api::Role role;
+    if (parse(role)) authorizer_.AddRole(role);
+  } else if (resource == "clusterroles") {
+    authorizer_.RemoveClusterRole(name);
+    api::ClusterRole role;
+    if (parse(role)) authorizer_.AddClusterRole(role);
+  } else if (resource == "rolebindings") {
+    authorizer_.RemoveRoleBinding(ns, name);
+    api::RoleBinding binding;
+    if (parse(binding)) authorizer_.AddRoleBinding(binding);
+  } else if (resource == "clusterrolebindings") {
+    authorizer_.RemoveClusterRoleBinding(name);
+    api::ClusterRoleBinding binding;
+    if (parse(binding)) authorizer_.AddClusterRoleBinding(binding);
+  }
+}
+
+void ApiHandler::Admit(std::shared_ptr<Call> call) {
+  if (!options_.authenticate) return Dispatch(std::move(call));
+  if (!auth_ready_) {
+    if (waiting_for_auth_.size() >= 100000) {
+      return ReplyStatus(*call, 503, "ServiceUnavailable", "the apiserver is still loading its authorization data");
+    }
+    waiting_for_auth_.push_back(std::move(call));
+    return;
+  }
+  std::optional<UserInfo> user = authenticator_.Authenticate(call->request.token());
+  if (!user) {
+    if (call->watch_handle != 0) watches_.erase(call->watch_handle);
+    return ReplyStatus(*call, 401, "Unauthorized", "Unauthorized");
+  }
+  Attributes a;
+  a.user = *user;
+  a.verb = call->request.verb();
+  a.api_group = call->info->group;
+  a.resource = call->info->resource;
+  a.subresource = call->request.subresource();
+  a.namespace_ = call->info->namespaced ? call->request.namespace_() : "";
+  a.name = call->request.name();
+  const Decision d = authorizer_.Authorize(a);
+  if (!d.allowed) {
+    if (call->watch_handle != 0) watches_.erase(call->watch_handle);
+    return ReplyStatus(*call, 403, "Forbidden", ForbiddenMessage(a));
+  }
+  Dispatch(std::move(call));
+}
+
+void ApiHandler::Dispatch(std::shared_ptr<Call> call) {
+  const std::string& verb = call->request.verb();
+  const std::string& sub = call->request.subresource();
   if (verb == "create" && sub == "binding") {
     Bind(call, 0);
+  } else if (sub == "scale" && (verb == "get" || verb == "update")) {
+    Scale(call);
+  } else if (sub == "scale") {
+    ReplyStatus(*call, 405, "MethodNotAllowed", "the scale subresource supports get and update");
   } else if (verb == "create") {
     Create(call);
   } else if (verb == "get") {
@@ -218,11 +382,10 @@ uint64_t ApiHandler::Handle(Request request, Reply reply) {
   } else if (verb == "deletecollection") {
     DeleteCollection(call);
   } else if (verb == "watch") {
-    return Watch(call);
+    Watch(call);
   } else {
     ReplyStatus(*call, 405, "MethodNotAllowed", "unknown verb \"" + verb + "\"");
   }
-  return 0;
 }
 
 // --- replies ------------------------------------------------------------------------------
@@ -374,30 +537,7 @@ void ApiHandler::Create(std::shared_ptr<Call> call) {
   SetTime(meta->mutable_creation_timestamp(), env_.clock->WallNow());
   api::SetTypeMeta(*obj);
   ApplyDefaults(*obj);
-  if (std::vector<FieldError> errors = ValidateCreate(*obj); !errors.empty()) {
-    return ReplyStatus(*call, 422, "Invalid", InvalidMessage(info, meta->name(), errors), Causes(errors));
-  }
-  const std::string key = ObjectKey(info.resource, meta->namespace_(), meta->name());
-  const std::string uid = meta->uid();
-  const std::string name = meta->name();
-  auto create = [this, call, key, uid, name, obj = std::shared_ptr<gp::Message>(std::move(obj))]() {
-    std::string bytes = SerializeDeterministic(*obj);
-    store_.Create(key, bytes, {}, [this, call, key, uid, name, bytes, alive = alive_](const WriteResult& w) {
-      if (!*alive) return;
-      if (!w.status.ok()) return ReplyStoreError(*call, w.status);
-      if (w.outcome == WriteOutcome::kExists) {
-        // Our own earlier attempt (same request id, same uid) succeeded: answer as it would have.
-        auto existing = call->info->New();
-        if (existing->ParseFromString(w.current.value) && api::GetMeta(*existing)->uid() == uid) {
-          return ReplyObject(*call, 201, w.current.value, w.current.mod_revision);
-        }
-        return ReplyStatus(*call, 409, "AlreadyExists",
-                           fmt::format("{} \"{}\" already exists", QualifiedResource(*call->info), name));
-      }
-      ++stats_.creates;
-      ReplyObject(*call, 201, bytes, w.revision);
-    });
-  };
+  auto create = [this, call, obj = std::shared_ptr<gp::Message>(std::move(obj))]() { AdmitCreate(call, obj); };
   // NamespaceLifecycle: objects go only into namespaces that exist and are not terminating.
   if (!info.namespaced) return create();
   const std::string namespace_key = ObjectKey("namespaces", "", call->request.namespace_());
@@ -432,6 +572,125 @@ void ApiHandler::Create(std::shared_ptr<Call> call) {
                   check(&phase);
                 });
               });
+}
+
+// Mutating admission (LimitRanger defaults, ServiceAccount), validation, validating
+// admission (LimitRanger limits), then the write with quota charged in the same
+// transaction.
+void ApiHandler::AdmitCreate(std::shared_ptr<Call> call, std::shared_ptr<gp::Message> obj) {
+  const api::KindInfo& info = *call->info;
+  auto* pod = dynamic_cast<api::Pod*>(obj.get());
+  auto validate_and_write = [this, call, obj, pod](std::vector<api::LimitRange> ranges) {
+    const api::ObjectMeta& meta = *api::GetMeta(*obj);
+    if (pod != nullptr) {
+      ApplyLimitRangeDefaults(ranges, pod->mutable_spec());
+      ApplyServiceAccountDefault(pod->mutable_spec());
+    }
+    if (std::vector<FieldError> errors = ValidateCreate(*obj); !errors.empty()) {
+      return ReplyStatus(*call, 422, "Invalid", InvalidMessage(*call->info, meta.name(), errors), Causes(errors));
+    }
+    if (pod != nullptr) {
+      if (std::string why = CheckLimitRanges(ranges, pod->spec()); !why.empty()) {
+        return ReplyStatus(*call, 403, "Forbidden", fmt::format("pods \"{}\" is forbidden: {}", meta.name(), why));
+      }
+    }
+    if (!call->info->namespaced) return WriteCreate(call, obj, {}, 0);
+    EnsureCache(*api::Registry::Default().ByGroupResource("", "resourcequotas"), [this, call, obj](ResourceCache& rc) {
+      WatchFilter f;
+      f.namespace_ = call->request.namespace_();
+      std::vector<StoredObject> quotas;
+      for (const CachedObjectPtr& q : rc.cache.List(f)) quotas.push_back({q->key, q->bytes, q->resource_version, 0});
+      WriteCreate(call, obj, std::move(quotas), 0);
+    });
+  };
+  if (pod == nullptr) return validate_and_write({});
+  EnsureCache(*api::Registry::Default().ByGroupResource("", "limitranges"),
+              [call, validate_and_write](ResourceCache& rc) {
+                WatchFilter f;
+                f.namespace_ = call->request.namespace_();
+                std::vector<api::LimitRange> ranges;
+                for (const CachedObjectPtr& o : rc.cache.List(f)) {
+                  api::LimitRange lr;
+                  if (lr.ParseFromString(o->bytes)) ranges.push_back(std::move(lr));
+                }
+                validate_and_write(std::move(ranges));
+              });
+  (void)info;
+}
+
+namespace {
+
+// Charges (or releases) `usage` on every quota that limits part of it; the side writes
+// carry the quotas' new status guarded by the revision they were read at.
+std::string QuotaSideWrites(const std::vector<StoredObject>& quotas, const std::map<std::string, api::Quantity>& usage,
+                            bool charge, std::vector<SideWrite>* side) {
+  for (const StoredObject& q : quotas) {
+    api::ResourceQuota quota;
+    if (!quota.ParseFromString(q.value)) continue;
+    api::ResourceQuota updated;
+    if (charge) {
+      if (std::string why = Charge(quota, usage, &updated); !why.empty()) return why;
+    } else {
+      Release(quota, usage, &updated);
+    }
+    std::string bytes = SerializeDeterministic(updated);
+    if (bytes != q.value) side->push_back(SideWrite{q.key, std::move(bytes), q.mod_revision});
+  }
+  return {};
+}
+
+constexpr int kMaxQuotaRetries = 20;
+
+}  // namespace
+
+void ApiHandler::WriteCreate(std::shared_ptr<Call> call, std::shared_ptr<gp::Message> obj,
+                             std::vector<StoredObject> quotas, int attempt) {
+  const api::ObjectMeta& meta = *api::GetMeta(*obj);
+  const std::string key = ObjectKey(call->info->resource, meta.namespace_(), meta.name());
+  std::vector<SideWrite> side;
+  if (!quotas.empty()) {
+    if (std::string why = QuotaSideWrites(quotas, QuotaUsage(*call->info, *obj), true, &side); !why.empty()) {
+      return ReplyStatus(*call, 403, "Forbidden",
+                         fmt::format("{} \"{}\" is forbidden: {}", QualifiedResource(*call->info), meta.name(), why));
+    }
+  }
+  std::string bytes = SerializeDeterministic(*obj);
+  const std::string uid = meta.uid();
+  const std::string name = meta.name();
+  store_.Create(key, bytes, std::move(side),
+                [this, call, obj, uid, name, bytes, attempt, alive = alive_](const WriteResult& w) {
+                  if (!*alive) return;
+                  if (!w.status.ok()) return ReplyStoreError(*call, w.status);
+                  if (w.outcome == WriteOutcome::kExists) {
+                    // Our own earlier attempt (same request id, same uid) succeeded: answer as it would have.
+                    auto existing = call->info->New();
+                    if (existing->ParseFromString(w.current.value) && api::GetMeta(*existing)->uid() == uid) {
+                      return ReplyObject(*call, 201, w.current.value, w.current.mod_revision);
+                    }
+                    return ReplyStatus(*call, 409, "AlreadyExists",
+                                       fmt::format("{} \"{}\" already exists", QualifiedResource(*call->info), name));
+                  }
+                  if (w.outcome == WriteOutcome::kQuotaChanged) {
+                    // Another create charged a quota first: read the quotas again and retry.
+                    if (attempt + 1 >= kMaxQuotaRetries) {
+                      return ReplyStatus(*call, 409, "Conflict", "resource quota kept changing; try again");
+                    }
+                    return ReadQuotas(call->request.namespace_(), [this, call, obj, attempt](Status s, std::vector<StoredObject> q) {
+                      if (!s.ok()) return ReplyStoreError(*call, s);
+                      WriteCreate(call, obj, std::move(q), attempt + 1);
+                    });
+                  }
+                  ++stats_.creates;
+                  ReplyObject(*call, 201, bytes, w.revision);
+                });
+}
+
+void ApiHandler::ReadQuotas(const std::string& ns, std::function<void(Status, std::vector<StoredObject>)> done) {
+  const std::string prefix = ResourcePrefix("resourcequotas", ns);
+  store_.List(prefix, PrefixEnd(prefix), 0, 0, [done = std::move(done), alive = alive_](ListPage p) {
+    if (!*alive) return;
+    done(p.status, std::move(p.items));
+  });
 }
 
 // --- get and list -------------------------------------------------------------------------
@@ -836,19 +1095,46 @@ void ApiHandler::Delete(std::shared_ptr<Call> call) {
 }
 
 void ApiHandler::DeleteNow(std::shared_ptr<Call> call, const StoredObject& current) {
-  const std::string bytes = current.value;
-  store_.Delete(call->key, current.mod_revision, {}, [this, call, bytes, alive = alive_](const WriteResult& w) {
-    if (!*alive) return;
-    if (!w.status.ok()) return ReplyStoreError(*call, w.status);
-    if (w.outcome == WriteOutcome::kConflict) {
-      if (w.current.mod_revision == 0) {
-        return ReplyStatus(*call, 404, "NotFound",
-                           fmt::format("{} \"{}\" not found", QualifiedResource(*call->info), call->request.name()));
-      }
-      return Delete(call);  // changed meanwhile (a finalizer added?): decide again
-    }
-    ReplyObject(*call, 200, bytes, w.revision);
+  if (!call->info->namespaced) return WriteDelete(call, current, {}, 0);
+  EnsureCache(*api::Registry::Default().ByGroupResource("", "resourcequotas"), [this, call, current](ResourceCache& rc) {
+    WatchFilter f;
+    f.namespace_ = call->request.namespace_();
+    std::vector<StoredObject> quotas;
+    for (const CachedObjectPtr& q : rc.cache.List(f)) quotas.push_back({q->key, q->bytes, q->resource_version, 0});
+    WriteDelete(call, current, std::move(quotas), 0);
   });
+}
+
+void ApiHandler::WriteDelete(std::shared_ptr<Call> call, const StoredObject& current, std::vector<StoredObject> quotas,
+                             int attempt) {
+  std::vector<SideWrite> side;
+  if (!quotas.empty() && call->info->resource != "resourcequotas") {
+    auto obj = call->info->New();
+    obj->ParseFromString(current.value);
+    (void)QuotaSideWrites(quotas, QuotaUsage(*call->info, *obj), false, &side);  // a release never fails
+  }
+  const std::string bytes = current.value;
+  store_.Delete(call->key, current.mod_revision, std::move(side),
+                [this, call, current, bytes, attempt, alive = alive_](const WriteResult& w) {
+                  if (!*alive) return;
+                  if (!w.status.ok()) return ReplyStoreError(*call, w.status);
+                  if (w.outcome == WriteOutcome::kQuotaChanged && attempt + 1 < kMaxQuotaRetries) {
+                    return ReadQuotas(call->request.namespace_(),
+                                      [this, call, current, attempt](Status s, std::vector<StoredObject> q) {
+                                        if (!s.ok()) return ReplyStoreError(*call, s);
+                                        WriteDelete(call, current, std::move(q), attempt + 1);
+                                      });
+                  }
+                  if (w.outcome != WriteOutcome::kDone) {
+                    if (w.current.mod_revision == 0) {
+                      return ReplyStatus(*call, 404, "NotFound",
+                                         fmt::format("{} \"{}\" not found", QualifiedResource(*call->info),
+                                                     call->request.name()));
+                    }
+                    return Delete(call);  // changed meanwhile (a finalizer added?): decide again
+                  }
+                  ReplyObject(*call, 200, bytes, w.revision);
+                });
 }
 
 void ApiHandler::DeleteCollection(std::shared_ptr<Call> call) {
@@ -883,6 +1169,139 @@ void ApiHandler::DeleteCollection(std::shared_ptr<Call> call) {
       });
     }
     return false;
+  });
+}
+
+// --- scale --------------------------------------------------------------------------------
+
+namespace {
+
+const gp::Message* SubMessage(const gp::Message& m, const char* name) {
+  const gp::FieldDescriptor* f = m.GetDescriptor()->FindFieldByName(name);
+  if (f == nullptr || f->cpp_type() != gp::FieldDescriptor::CPPTYPE_MESSAGE || f->is_repeated()) return nullptr;
+  return &m.GetReflection()->GetMessage(m, f);
+}
+
+int32_t Int32Field(const gp::Message* m, const char* name) {
+  if (m == nullptr) return 0;
+  const gp::FieldDescriptor* f = m->GetDescriptor()->FindFieldByName(name);
+  if (f == nullptr || f->cpp_type() != gp::FieldDescriptor::CPPTYPE_INT32) return 0;
+  return m->GetReflection()->GetInt32(*m, f);
+}
+
+// The workload's selector as a string ("app=web,tier in (a,b)").
+std::string SelectorString(const gp::Message& spec) {
+  const gp::FieldDescriptor* f = spec.GetDescriptor()->FindFieldByName("selector");
+  if (f == nullptr) return {};
+  std::vector<std::string> parts;
+  if (f->is_map()) {  // ReplicationController: map<string,string>
+    const auto* rc = dynamic_cast<const api::ReplicationControllerSpec*>(&spec);
+    if (rc != nullptr) {
+      for (const auto& [k, v] : std::map<std::string, std::string>(rc->selector().begin(), rc->selector().end())) {
+        parts.push_back(k + "=" + v);
+      }
+    }
+  } else if (const auto* sel = dynamic_cast<const api::LabelSelector*>(SubMessage(spec, "selector"))) {
+    for (const auto& [k, v] : std::map<std::string, std::string>(sel->match_labels().begin(), sel->match_labels().end())) {
+      parts.push_back(k + "=" + v);
+    }
+    for (const api::LabelSelectorRequirement& r : sel->match_expressions()) {
+      std::string values;
+      for (const std::string& v : r.values()) values += (values.empty() ? "" : ",") + v;
+      if (r.operator_() == "In") parts.push_back(r.key() + " in (" + values + ")");
+      if (r.operator_() == "NotIn") parts.push_back(r.key() + " notin (" + values + ")");
+      if (r.operator_() == "Exists") parts.push_back(r.key());
+      if (r.operator_() == "DoesNotExist") parts.push_back("!" + r.key());
+    }
+  }
+  std::string out;
+  for (const std::string& p : parts) out += (out.empty() ? "" : ",") + p;
+  return out;
+}
+
+api::Scale ScaleOf(const gp::Message& object, int64_t revision) {
+  api::Scale scale;
+  scale.set_api_version("autoscaling/v1");
+  scale.set_kind("Scale");
+  const api::ObjectMeta& meta = *api::GetMeta(object);
+  scale.mutable_metadata()->set_name(meta.name());
+  scale.mutable_metadata()->set_namespace_(meta.namespace_());
+  scale.mutable_metadata()->set_uid(meta.uid());
+  scale.mutable_metadata()->set_resource_version(std::to_string(revision));
+  *scale.mutable_metadata()->mutable_creation_timestamp() = meta.creation_timestamp();
+  const gp::Message* spec = SubMessage(object, "spec");
+  scale.mutable_spec()->set_replicas(Int32Field(spec, "replicas"));
+  scale.mutable_status()->set_replicas(Int32Field(SubMessage(object, "status"), "replicas"));
+  if (spec != nullptr) scale.mutable_status()->set_selector(SelectorString(*spec));
+  return scale;
+}
+
+}  // namespace
+
+void ApiHandler::Scale(std::shared_ptr<Call> call) {
+  api::Scale wanted;
+  const bool update = call->request.verb() == "update";
+  if (update) {
+    const api::KindInfo* scale_kind = api::Registry::Default().ByApiVersionKind("autoscaling/v1", "Scale");
+    if (Status s = DecodeBody(call->request, *scale_kind, &wanted); !s.ok()) {
+      return ReplyStatus(*call, 400, "BadRequest", s.message());
+    }
+    if (wanted.spec().replicas() < 0) {
+      return ReplyStatus(*call, 422, "Invalid", "spec.replicas: Invalid value: " +
+                                                    std::to_string(wanted.spec().replicas()) +
+                                                    ": must be greater than or equal to 0");
+    }
+  }
+  store_.Get(call->key, [this, call, wanted, update, alive = alive_](Status s, const StoredObject* current) {
+    if (!*alive) return;
+    if (!s.ok()) return ReplyStoreError(*call, s);
+    if (current == nullptr) {
+      return ReplyStatus(*call, 404, "NotFound",
+                         fmt::format("{} \"{}\" not found", QualifiedResource(*call->info), call->request.name()));
+    }
+    auto obj = call->info->New();
+    obj->ParseFromString(current->value);
+    auto reply_scale = [this, call](const gp::Message& o, int64_t revision) {
+      const api::Scale scale = ScaleOf(o, revision);
+      Response r;
+      r.set_id(call->request.id());
+      r.set_code(200);
+      if (WantsJson(call->request.accept())) {
+        r.set_content_type(kJson);
+        r.set_body(api::EncodeJson(scale));
+      } else {
+        r.set_content_type(kProtobuf);
+        r.set_body(SerializeDeterministic(scale));
+      }
+      call->reply(std::move(r));
+    };
+    if (!update) return reply_scale(*obj, current->mod_revision);
+    const std::string& rv = wanted.metadata().resource_version();
+    if (!rv.empty() && rv != std::to_string(current->mod_revision)) {
+      ++stats_.conflicts;
+      return ReplyStatus(*call, 409, "Conflict",
+                         fmt::format("Operation cannot be fulfilled on {} \"{}\": the object has been modified; "
+                                     "please apply your changes to the latest version and try again",
+                                     QualifiedResource(*call->info), call->request.name()));
+    }
+    gp::Message* spec = obj->GetReflection()->MutableMessage(obj.get(), obj->GetDescriptor()->FindFieldByName("spec"));
+    const gp::FieldDescriptor* replicas = spec->GetDescriptor()->FindFieldByName("replicas");
+    spec->GetReflection()->SetInt32(spec, replicas, wanted.spec().replicas());
+    // The write answers with the object; the scale call answers with its Scale.
+    auto scale_call = std::make_shared<Call>(*call);
+    scale_call->request.set_accept("");
+    scale_call->reply = [reply_scale, info = call->info, call](Response r) {
+      if (r.code() != 200) return call->reply(std::move(r));
+      auto written = info->New();
+      written->ParseFromString(r.body());
+      reply_scale(*written, std::stoll(api::GetMeta(*written)->resource_version()));
+      return false;
+    };
+    const StoredObject cur = *current;
+    WriteUpdate(scale_call, std::move(obj), cur, [this, call] {
+      ++stats_.conflicts;
+      ReplyStatus(*call, 409, "Conflict", "the object changed while scaling; try again");
+    });
   });
 }
 
@@ -934,22 +1353,21 @@ void ApiHandler::Bind(std::shared_ptr<Call> call, int attempt) {
 
 // --- watch --------------------------------------------------------------------------------
 
-uint64_t ApiHandler::Watch(std::shared_ptr<Call> call) {
+void ApiHandler::Watch(std::shared_ptr<Call> call) {
+  const uint64_t handle = call->watch_handle;
   WatchFilter filter;
   if (Status s = ParseFilter(call->request, *call->info, &filter); !s.ok()) {
-    ReplyStatus(*call, 400, "BadRequest", s.message());
-    return 0;
+    watches_.erase(handle);
+    return ReplyStatus(*call, 400, "BadRequest", s.message());
   }
   if (!call->request.name().empty()) filter.name = call->request.name();
   int64_t from = 0;
   const std::string rv = QueryValue(call->request, "resourceVersion");
   if (!rv.empty() && !ParseInt64(rv, &from)) {
-    ReplyStatus(*call, 400, "BadRequest", "resourceVersion: \"" + rv + "\" is not a resource version");
-    return 0;
+    watches_.erase(handle);
+    return ReplyStatus(*call, 400, "BadRequest", "resourceVersion: \"" + rv + "\" is not a resource version");
   }
   const bool bookmarks = QueryValue(call->request, "allowWatchBookmarks") == "true";
-  const uint64_t handle = next_watch_handle_++;
-  watches_[handle] = WatchRef{call->info->resource, 0, false};
   EnsureCache(*call->info, [this, call, filter, from, bookmarks, handle](ResourceCache& rc) {
     auto ref = watches_.find(handle);
     if (ref == watches_.end() || ref->second.canceled) {
@@ -1015,7 +1433,6 @@ uint64_t ApiHandler::Watch(std::shared_ptr<Call> call) {
     }
     ref->second.cache_watch_id = id;
   });
-  return handle;
 }
 
 void ApiHandler::CancelWatch(uint64_t handle) {
@@ -1094,6 +1511,7 @@ void ApiHandler::LoadCache(ResourceCache& rc, std::string start_key, int64_t rev
                   return LoadCache(rc, p.items.back().key + '\0', p.revision, std::move(acc));
                 }
                 rc.cache.Reset(std::move(acc), p.revision);
+                if (rc.feeds_auth) OnAuthReset(rc);  // a re-list after compaction
                 rc.loading = false;
                 const std::string prefix = ResourcePrefix(rc.info->resource, "");
                 rc.watch = std::make_unique<storeclient::StoreWatch>(
@@ -1120,8 +1538,11 @@ void ApiHandler::OnStoreEvents(ResourceCache& rc, const std::vector<const store:
     const int64_t revision = e->kv().mod_revision();
     if (revision <= rc.cache.revision()) continue;
     if (e->type() == store::Event::PUT) {
-      rc.cache.ApplyPut(ToCached(*rc.info, e->kv().key(), e->kv().value(), revision), revision);
+      CachedObjectPtr o = ToCached(*rc.info, e->kv().key(), e->kv().value(), revision);
+      if (rc.feeds_auth) OnAuthObject(rc.info->resource, o->key, o);
+      rc.cache.ApplyPut(std::move(o), revision);
     } else {
+      if (rc.feeds_auth) OnAuthObject(rc.info->resource, e->kv().key(), nullptr);
       rc.cache.ApplyDelete(e->kv().key(), revision);
     }
   }

@@ -15,11 +15,14 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "cluster/api/codec.h"
 #include "cluster/apiserver/apiserver.pb.h"
+#include "cluster/apiserver/auth/authn.h"
+#include "cluster/apiserver/auth/rbac.h"
 #include "cluster/apiserver/object_store.h"
 #include "cluster/apiserver/watch_cache.h"
 #include "cluster/env/env.h"
@@ -30,6 +33,11 @@ namespace ksim::apiserver {
 
 struct HandlerOptions {
   std::vector<Address> store_members;
+  // Authentication and authorization. With `authenticate` off every request runs as a
+  // member of system:masters (for tests of other layers). On: a request without a known
+  // bearer token is 401, one RBAC does not allow is 403, both as Kubernetes Statuses.
+  bool authenticate = true;
+  std::string token_file;  // static tokens, Kubernetes' CSV format (token,user,uid,"groups")
   size_t watch_window_events = 100000;
   int64_t max_list_page = 10000;  // keys per store range when paging internally
   int max_update_retries = 5;     // patch and binding re-read and retry on conflict
@@ -53,6 +61,12 @@ class ApiHandler {
   ApiHandler(const ApiHandler&) = delete;
   ApiHandler& operator=(const ApiHandler&) = delete;
 
+  // Reads the token file and starts loading what authorization needs (RBAC objects and
+  // service-account token Secrets); writes the bootstrap RBAC policy if it is missing.
+  // Requests that arrive before that is loaded wait. A bad token file is returned and
+  // leaves only service-account tokens usable.
+  Status Start();
+
   // Handles one request. For a watch, returns a handle for CancelWatch (0 otherwise).
   uint64_t Handle(Request request, Reply reply);
   void CancelWatch(uint64_t handle);
@@ -68,8 +82,21 @@ class ApiHandler {
   struct ResourceCache;
   struct Call;
 
+  // Authentication, authorization, then the verb.
+  void Admit(std::shared_ptr<Call> call);
+  void Dispatch(std::shared_ptr<Call> call);
+  void LoadAuthCaches();
+  void OnAuthObject(const std::string& resource, const std::string& key, const CachedObjectPtr& object);
+  void OnAuthReset(ResourceCache& rc);
+  void WriteBootstrapPolicy();
+
   // Verbs.
   void Create(std::shared_ptr<Call> call);
+  void AdmitCreate(std::shared_ptr<Call> call, std::shared_ptr<google::protobuf::Message> obj);
+  void WriteCreate(std::shared_ptr<Call> call, std::shared_ptr<google::protobuf::Message> obj,
+                   std::vector<StoredObject> quotas, int attempt);
+  // The namespace's ResourceQuotas, read linearizably (after a quota guard failed).
+  void ReadQuotas(const std::string& ns, std::function<void(Status, std::vector<StoredObject>)> done);
   void Get(std::shared_ptr<Call> call);
   void List(std::shared_ptr<Call> call);
   void ListFromStore(std::shared_ptr<Call> call, int64_t revision, std::string start_key, int64_t limit,
@@ -78,8 +105,9 @@ class ApiHandler {
   void Patch(std::shared_ptr<Call> call, int attempt);
   void Delete(std::shared_ptr<Call> call);
   void DeleteCollection(std::shared_ptr<Call> call);
-  uint64_t Watch(std::shared_ptr<Call> call);
+  void Watch(std::shared_ptr<Call> call);
   void Bind(std::shared_ptr<Call> call, int attempt);
+  void Scale(std::shared_ptr<Call> call);
 
   // Shared steps.
   // Writes `updated` over `current` (an update, patch or status write), keeping what the
@@ -87,6 +115,8 @@ class ApiHandler {
   void WriteUpdate(std::shared_ptr<Call> call, std::unique_ptr<google::protobuf::Message> updated,
                    const StoredObject& current, std::function<void()> on_conflict);
   void DeleteNow(std::shared_ptr<Call> call, const StoredObject& current);
+  void WriteDelete(std::shared_ptr<Call> call, const StoredObject& current, std::vector<StoredObject> quotas,
+                   int attempt);
   void EnsureCache(const api::KindInfo& info, std::function<void(ResourceCache&)> then);
   void LoadCache(ResourceCache& rc, std::string start_key, int64_t revision, std::vector<CachedObjectPtr> acc);
   void OnStoreEvents(ResourceCache& rc, const std::vector<const store::Event*>& events);
@@ -114,6 +144,12 @@ class ApiHandler {
   uint64_t next_watch_handle_ = 1;
   std::map<uint64_t, WatchRef> watches_;
   HandlerStats stats_;
+  TokenAuthenticator authenticator_;
+  RbacAuthorizer authorizer_;
+  int auth_caches_loaded_ = 0;  // of kAuthResources
+  bool auth_ready_ = false;
+  std::vector<std::shared_ptr<Call>> waiting_for_auth_;
+  std::map<std::string, std::set<std::string>> auth_keys_;  // resource -> keys fed to authn/authz
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -18,6 +18,12 @@
 namespace ksim::apiserver::testing {
 
 inline constexpr uint16_t kApiPort = 6443;
+// Static tokens every test cluster starts with: an administrator and two plain users.
+inline constexpr char kTokenFile[] =
+    "admin-token,admin,uid-admin,\"system:masters\"\n"
+    "bob-token,bob,uid-bob\n"
+    "carol-token,carol,uid-carol,\"team-a\"\n";
+inline constexpr char kAdminToken[] = "admin-token";
 
 class ApiCluster {
  public:
@@ -28,6 +34,7 @@ class ApiCluster {
       ApiServerOptions o;
       o.port = kApiPort;
       o.store_members = store.addresses;
+      o.token_file = kTokenFile;
       if (tweak) tweak(o);
       const std::string host = "api" + std::to_string(i);
       store.world.AddHost(host).AddProcess("apiserver", [o](Env& env) { return std::make_unique<ApiServer>(env, o); });
@@ -45,7 +52,7 @@ class ApiCluster {
   }
 
   // A client process on its own host talking to `only` (1-based) or to every apiserver.
-  client::ApiClient* AddClient(const std::string& name, int only = 0, std::string token = "") {
+  client::ApiClient* AddClient(const std::string& name, int only = 0, std::string token = kAdminToken) {
     auto holder = std::make_shared<std::unique_ptr<client::ApiClient>>();
     clients_.push_back(holder);
     client::ApiClientOptions o;
@@ -67,6 +74,7 @@ class ApiCluster {
     informers_.push_back(inf);
     client::ApiClientOptions o;
     o.endpoints = endpoints;
+    o.token = kAdminToken;
     const api::KindInfo* kind = &info;
     store.world.AddHost(name).AddProcess(
         "informer", sim::testing::Scripted([c, inf, o, kind, io, setup](sim::testing::ScriptedProcess& p) {

@@ -71,7 +71,8 @@ struct Incrementer {
   }
 };
 
-// A watcher that re-watches from its last revision and records each object's versions.
+// A watcher that re-watches from its last revision and records each object's versions;
+// on 410 Gone it re-lists, as a real client does (exactly-once then no longer applies).
 struct Recorder {
   ApiClient* client = nullptr;
   int64_t last_rv = 0;
@@ -85,12 +86,13 @@ struct Recorder {
     r.set_resource("configmaps");
     r.set_namespace_("default");
     (*r.mutable_query())["resourceVersion"] = std::to_string(last_rv);
+    auto gone = std::make_shared<bool>(false);
     client->Watch(
         r,
-        [this](const WatchEvent& e) {
+        [this, gone](const WatchEvent& e) {
           if (e.type() == "ERROR") {
-            relisted = true;  // 410: a real client re-lists; exactly-once no longer applies
-            return false;
+            *gone = true;
+            return true;  // the stream ends after it
           }
           api::ConfigMap cm;
           cm.ParseFromString(e.object());
@@ -100,7 +102,25 @@ struct Recorder {
           last_rv = std::max(last_rv, rv);
           return true;
         },
-        [this](Status, const ApiResult&) { Watch(); });
+        [this, gone](Status, const ApiResult&) {
+          if (*gone) return Relist();
+          Watch();
+        });
+  }
+
+  void Relist() {
+    relisted = true;
+    client->List(ConfigMaps(), "default", {}, [this](const ApiResult& r) {
+      ObjectList l;
+      if (!r.ok() || !l.ParseFromString(r.body)) return Relist();
+      for (const std::string& bytes : l.items()) {
+        api::ConfigMap cm;
+        cm.ParseFromString(bytes);
+        last_n[cm.metadata().name()] = std::stoi(cm.data().at("n"));
+      }
+      last_rv = static_cast<int64_t>(std::stoll(l.metadata().resource_version()));
+      Watch();
+    });
   }
 };
 

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "cluster/api/apps.pb.h"
+#include "cluster/api/autoscaling.pb.h"
 #include "tests/cluster/apiserver/api_cluster.h"
 
 namespace ksim::apiserver::testing {
@@ -290,6 +291,65 @@ TEST_F(ApiServerTest, ARetriedCreateWithTheSameRequestIdSucceedsOnce) {
   EXPECT_EQ(AsPod(a)->metadata().uid(), AsPod(b)->metadata().uid());
   api::Pod other = MakePod("default", "once");
   EXPECT_EQ(Create(Pods(), other).code, 409) << "a different create of the name conflicts";
+}
+
+}  // namespace
+}  // namespace ksim::apiserver::testing
+
+namespace ksim::apiserver::testing {
+namespace {
+
+TEST(ApiScale, TheScaleSubresourceReadsAndWritesReplicas) {
+  ApiCluster cluster;
+  ApiClient* c = cluster.AddClient("client");
+  ASSERT_EQ(cluster.Await([&](ApiClient::Done d) { c->Create(Kind("", "namespaces"), MakeNamespace("default"), d); }).code, 201);
+  api::Deployment dep;
+  dep.mutable_metadata()->set_namespace_("default");
+  dep.mutable_metadata()->set_name("web");
+  dep.mutable_spec()->set_replicas(3);
+  (*dep.mutable_spec()->mutable_selector()->mutable_match_labels())["app"] = "web";
+  *dep.mutable_spec()->mutable_template_()->mutable_metadata()->mutable_labels() = dep.spec().selector().match_labels();
+  auto* container = dep.mutable_spec()->mutable_template_()->mutable_spec()->add_containers();
+  container->set_name("web");
+  container->set_image("nginx:1.25");
+  const ApiResult created = cluster.Await([&](ApiClient::Done d) { c->Create(Kind("apps", "deployments"), dep, d); });
+  ASSERT_EQ(created.code, 201) << created.Describe();
+
+  auto scale_call = [&](const std::string& verb, const api::Scale* body) {
+    return cluster.Await([&](ApiClient::Done d) {
+      Request r;
+      r.set_verb(verb);
+      r.set_group("apps");
+      r.set_version("v1");
+      r.set_resource("deployments");
+      r.set_namespace_("default");
+      r.set_name("web");
+      r.set_subresource("scale");
+      if (body != nullptr) r.set_body(body->SerializeAsString());
+      c->Do(r, d);
+    });
+  };
+  const ApiResult got = scale_call("get", nullptr);
+  ASSERT_EQ(got.code, 200) << got.Describe();
+  api::Scale scale;
+  scale.ParseFromString(got.body);
+  EXPECT_EQ(scale.spec().replicas(), 3);
+  EXPECT_EQ(scale.status().selector(), "app=web");
+
+  api::Scale stale = scale;
+  scale.mutable_spec()->set_replicas(5);
+  const ApiResult updated = scale_call("update", &scale);
+  ASSERT_EQ(updated.code, 200) << updated.Describe();
+  api::Scale after;
+  after.ParseFromString(updated.body);
+  EXPECT_EQ(after.spec().replicas(), 5);
+  const ApiResult d = cluster.Await([&](ApiClient::Done done) { c->Get(Kind("apps", "deployments"), "default", "web", done); });
+  api::Deployment now;
+  now.ParseFromString(d.body);
+  EXPECT_EQ(now.spec().replicas(), 5);
+  EXPECT_EQ(now.metadata().generation(), 2);
+  stale.mutable_spec()->set_replicas(1);
+  EXPECT_EQ(scale_call("update", &stale).code, 409) << "the Scale's resourceVersion is a precondition";
 }
 
 }  // namespace
