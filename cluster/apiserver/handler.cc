@@ -1,6 +1,7 @@
 #include "cluster/apiserver/handler.h"
 
 #include <fmt/format.h>
+#include <google/protobuf/arena.h>
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
@@ -1461,7 +1462,9 @@ CachedObjectPtr ApiHandler::ToCached(const api::KindInfo& info, const std::strin
   o->key = key;
   o->bytes = bytes;
   o->resource_version = revision;
-  auto m = info.New();
+  // Parsed on an arena: the message lives only long enough to read its fields.
+  gp::Arena arena;
+  gp::Message* m = info.prototype->New(&arena);
   if (m->ParseFromString(bytes)) {
     const api::ObjectMeta& meta = *api::GetMeta(*m);
     o->namespace_ = meta.namespace_();

@@ -5,6 +5,7 @@
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/message_lite.h>
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -18,11 +19,16 @@ namespace ksim {
 // serialization of a message with a map field differs between runs of one seed. Every
 // byte that reaches a connection, a disk or the trace goes through here.
 inline bool SerializeDeterministic(const google::protobuf::MessageLite& msg, std::string* out) {
-  out->clear();
-  google::protobuf::io::StringOutputStream stream(out);
-  google::protobuf::io::CodedOutputStream coded(&stream);
+  // Sized once, written in place: growing a string through a stream cost more than the
+  // encoding itself.
+  const size_t size = msg.ByteSizeLong();
+  if (size > static_cast<size_t>(INT32_MAX)) return false;
+  out->resize(size);
+  google::protobuf::io::ArrayOutputStream array(out->data(), static_cast<int>(size));
+  google::protobuf::io::CodedOutputStream coded(&array);
   coded.SetSerializationDeterministic(true);
-  return msg.SerializeToCodedStream(&coded) && !coded.HadError();
+  msg.SerializeWithCachedSizes(&coded);
+  return !coded.HadError();
 }
 
 inline std::string SerializeDeterministic(const google::protobuf::MessageLite& msg) {
