@@ -1,5 +1,6 @@
 // core/v1 kinds other than pods: Service, ConfigMap, Secret, Namespace, Node, Endpoints,
 // Event, ResourceQuota, LimitRange.
+#include <initializer_list>
 #include <set>
 
 #include "cluster/api/codec.h"

@@ -11,7 +11,6 @@ const Path kMeta("metadata");
 
 PodSpecRules AlwaysRestart(std::string_view kind) {
   PodSpecRules rules;
-  rules.is_template = true;
   rules.restart_policies = {"Always"};
   rules.forbid_active_deadline_in = kind;
   return rules;
@@ -287,7 +286,6 @@ void ValidateJob(const api::Job& job, Errors& errs) {
     errs.Required(kSpec.Child("selector"));
   }
   PodSpecRules rules;
-  rules.is_template = true;
   rules.restart_policies = {"OnFailure", "Never"};
   if (!spec.has_template_()) {
     errs.Required(kSpec.Child("template"));

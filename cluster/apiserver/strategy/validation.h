@@ -54,7 +54,6 @@ bool ImageHasDigest(std::string_view image);
 // ---------------------------------------------------------------- pods (validate_pod.cc)
 
 struct PodSpecRules {
-  bool is_template = false;  // a controller's pod template (not a Pod)
   // Restart policies the owner allows; empty = any of Always, OnFailure, Never.
   std::vector<std::string_view> restart_policies;
   // The owning kind, for "activeDeadlineSeconds in ReplicaSet is not Supported"; "" allows it.
