@@ -437,6 +437,18 @@ void ApiHandler::ReplyStatus(const Call& call, int code, const std::string& reas
   call.reply(std::move(r));
 }
 
+void ApiHandler::ReplyNotFound(const Call& call) const {
+  ReplyStatus(call, 404, "NotFound",
+              fmt::format("{} \"{}\" not found", QualifiedResource(*call.info), call.request.name()));
+}
+
+void ApiHandler::ReplyConflict(const Call& call) const {
+  ReplyStatus(call, 409, "Conflict",
+              fmt::format("Operation cannot be fulfilled on {} \"{}\": the object has been modified; please apply "
+                          "your changes to the latest version and try again",
+                          QualifiedResource(*call.info), call.request.name()));
+}
+
 void ApiHandler::ReplyStoreError(const Call& call, const Status& status) const {
   if (status.Is(Status::Code::kTimeout)) {
     ReplyStatus(call, 504, "Timeout", "the store did not answer in time: " + status.message());
@@ -703,8 +715,7 @@ void ApiHandler::Get(std::shared_ptr<Call> call) {
     if (!*alive) return;
     if (!s.ok()) return ReplyStoreError(*call, s);
     if (o == nullptr) {
-      return ReplyStatus(*call, 404, "NotFound",
-                         fmt::format("{} \"{}\" not found", QualifiedResource(*call->info), call->request.name()));
+      return ReplyNotFound(*call);
     }
     ReplyObject(*call, 200, o->value, o->mod_revision);
   });
@@ -902,25 +913,18 @@ void ApiHandler::Update(std::shared_ptr<Call> call) {
     if (!*alive) return;
     if (!s.ok()) return ReplyStoreError(*call, s);
     if (current == nullptr) {
-      return ReplyStatus(*call, 404, "NotFound",
-                         fmt::format("{} \"{}\" not found", QualifiedResource(*call->info), call->request.name()));
+      return ReplyNotFound(*call);
     }
     if (expected != 0 && expected != current->mod_revision) {
       ++stats_.conflicts;
-      return ReplyStatus(*call, 409, "Conflict",
-                         fmt::format("Operation cannot be fulfilled on {} \"{}\": the object has been modified; "
-                                     "please apply your changes to the latest version and try again",
-                                     QualifiedResource(*call->info), call->request.name()));
+      return ReplyConflict(*call);
     }
     auto updated = call->info->New();
     updated->CopyFrom(*shared);
     const StoredObject cur = *current;
     WriteUpdate(call, std::move(updated), cur, [this, call] {
       ++stats_.conflicts;
-      ReplyStatus(*call, 409, "Conflict",
-                  fmt::format("Operation cannot be fulfilled on {} \"{}\": the object has been modified; please "
-                              "apply your changes to the latest version and try again",
-                              QualifiedResource(*call->info), call->request.name()));
+      ReplyConflict(*call);
     });
   });
 }
@@ -983,9 +987,7 @@ void ApiHandler::WriteUpdate(std::shared_ptr<Call> call, std::unique_ptr<gp::Mes
                   if (!w.status.ok()) return ReplyStoreError(*call, w.status);
                   if (w.outcome == WriteOutcome::kConflict) {
                     if (w.current.mod_revision == 0) {
-                      return ReplyStatus(*call, 404, "NotFound",
-                                         fmt::format("{} \"{}\" not found", QualifiedResource(*call->info),
-                                                     call->request.name()));
+                      return ReplyNotFound(*call);
                     }
                     return on_conflict();
                   }
@@ -1004,8 +1006,7 @@ void ApiHandler::Patch(std::shared_ptr<Call> call, int attempt) {
     if (!*alive) return;
     if (!s.ok()) return ReplyStoreError(*call, s);
     if (current == nullptr) {
-      return ReplyStatus(*call, 404, "NotFound",
-                         fmt::format("{} \"{}\" not found", QualifiedResource(*call->info), call->request.name()));
+      return ReplyNotFound(*call);
     }
     auto old = call->info->New();
     old->ParseFromString(current->value);
@@ -1024,10 +1025,7 @@ void ApiHandler::Patch(std::shared_ptr<Call> call, int attempt) {
     const std::string& rv = api::GetMeta(*updated)->resource_version();
     if (rv != std::to_string(current->mod_revision)) {
       ++stats_.conflicts;
-      return ReplyStatus(*call, 409, "Conflict",
-                         fmt::format("Operation cannot be fulfilled on {} \"{}\": the object has been modified; "
-                                     "please apply your changes to the latest version and try again",
-                                     QualifiedResource(*call->info), call->request.name()));
+      return ReplyConflict(*call);
     }
     const StoredObject cur = *current;
     WriteUpdate(call, std::move(updated), cur, [this, call, attempt] {
@@ -1048,8 +1046,7 @@ void ApiHandler::Delete(std::shared_ptr<Call> call) {
     if (!*alive) return;
     if (!s.ok()) return ReplyStoreError(*call, s);
     if (current == nullptr) {
-      return ReplyStatus(*call, 404, "NotFound",
-                         fmt::format("{} \"{}\" not found", QualifiedResource(*call->info), call->request.name()));
+      return ReplyNotFound(*call);
     }
     auto obj = call->info->New();
     obj->ParseFromString(current->value);
@@ -1143,9 +1140,7 @@ void ApiHandler::WriteDelete(std::shared_ptr<Call> call, const StoredObject& cur
                   }
                   if (w.outcome != WriteOutcome::kDone) {
                     if (w.current.mod_revision == 0) {
-                      return ReplyStatus(*call, 404, "NotFound",
-                                         fmt::format("{} \"{}\" not found", QualifiedResource(*call->info),
-                                                     call->request.name()));
+                      return ReplyNotFound(*call);
                     }
                     return Delete(call);  // changed meanwhile (a finalizer added?): decide again
                   }
@@ -1272,8 +1267,7 @@ void ApiHandler::Scale(std::shared_ptr<Call> call) {
     if (!*alive) return;
     if (!s.ok()) return ReplyStoreError(*call, s);
     if (current == nullptr) {
-      return ReplyStatus(*call, 404, "NotFound",
-                         fmt::format("{} \"{}\" not found", QualifiedResource(*call->info), call->request.name()));
+      return ReplyNotFound(*call);
     }
     auto obj = call->info->New();
     obj->ParseFromString(current->value);
@@ -1295,10 +1289,7 @@ void ApiHandler::Scale(std::shared_ptr<Call> call) {
     const std::string& rv = wanted.metadata().resource_version();
     if (!rv.empty() && rv != std::to_string(current->mod_revision)) {
       ++stats_.conflicts;
-      return ReplyStatus(*call, 409, "Conflict",
-                         fmt::format("Operation cannot be fulfilled on {} \"{}\": the object has been modified; "
-                                     "please apply your changes to the latest version and try again",
-                                     QualifiedResource(*call->info), call->request.name()));
+      return ReplyConflict(*call);
     }
     gp::Message* spec = obj->GetReflection()->MutableMessage(obj.get(), obj->GetDescriptor()->FindFieldByName("spec"));
     const gp::FieldDescriptor* replicas = spec->GetDescriptor()->FindFieldByName("replicas");

@@ -129,6 +129,9 @@ class ApiHandler {
   void ReplyStatus(const Call& call, int code, const std::string& reason, const std::string& message,
                    std::vector<api::StatusCause> causes = {}) const;
   void ReplyStoreError(const Call& call, const Status& status) const;
+  // Kubernetes' 404 and 409 (stale resourceVersion) for the call's object.
+  void ReplyNotFound(const Call& call) const;
+  void ReplyConflict(const Call& call) const;
   std::string NewUid(const std::string& request_id) const;
 
   Env& env_;
