@@ -482,11 +482,15 @@ StoreServer::AppliedWrite StoreServer::ApplyCommand(const ReplicatedCommand& rc,
     s.set_client_id(rc.client_id());
     s.set_last_index(index);
     auto& responses = *s.mutable_responses();
-    // The client has its answers below first_unacked_seq: forget them.
-    for (auto it = responses.begin(); it != responses.end();) {
-      it = it->first < rc.first_unacked_seq() ? responses.erase(it) : std::next(it);
+    // The client has its answers below first_unacked_seq: forget them. Nothing below
+    // floor_seq is kept (it only rises, and every rise erases what is below it), so the
+    // scan runs only when the client's acknowledgements moved past the floor.
+    if (rc.first_unacked_seq() > s.floor_seq()) {
+      for (auto it = responses.begin(); it != responses.end();) {
+        it = it->first < rc.first_unacked_seq() ? responses.erase(it) : std::next(it);
+      }
+      s.set_floor_seq(rc.first_unacked_seq());
     }
-    s.set_floor_seq(std::max(s.floor_seq(), rc.first_unacked_seq()));
     auto cached = KSIM_MUTATED(options_, kNoWriteDeduplication) ? responses.end() : responses.find(rc.seq());
     if (cached != responses.end()) {
       response = cached->second;  // a duplicate proposal of an applied write
