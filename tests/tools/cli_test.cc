@@ -44,6 +44,12 @@ TEST(Cli, BadFlagsAndValuesExitTwoWithAClearMessage) {
       {{"demo", "--duration", "5parsecs"}, "unknown unit"},
       {{"demo", "--duration", "5s"}, "out of range"},
       {{"demo", "--duration", "99999999999999999999s"}, "too large"},
+      {{"bench", "store", "--members", "9"}, "--members"},
+      {{"bench", "store", "--duration", "fast"}, "--duration"},
+      {{"bench", "api", "--pods", "0"}, "--pods"},
+      {{"bench", "api", "--apiservers", "x"}, "--apiservers"},
+      {{"bench", "api", "--bogus"}, "--bogus"},
+      {{"bench"}, "subcommand"},
       {{"nosuchcommand"}, "nosuchcommand"},
       {{}, "subcommand"},
       {{"demo-node", "--name", "a", "--listen", "nope", "--data-dir", "/tmp/x"}, "--listen"},
@@ -60,6 +66,21 @@ TEST(Cli, BadFlagsAndValuesExitTwoWithAClearMessage) {
     EXPECT_NE(r.err.find(c.expect_in_stderr), std::string::npos) << joined << "\nstderr: " << r.err;
     EXPECT_TRUE(r.out.empty()) << joined;
   }
+}
+
+TEST(Cli, BenchApiPrintsItsFigureLastAndReplays) {
+  const std::vector<std::string> argv = {kKsim, "bench", "api", "--apiservers", "2", "--pods", "300", "--seed", "4"};
+  RunResult a = RunCommand(argv);
+  RunResult b = RunCommand(argv);
+  ASSERT_EQ(a.exit_code, 0) << a.out << a.err;
+  EXPECT_TRUE(std::regex_match(LastLine(a.out), std::regex("creates_per_second=[0-9]+"))) << a.out;
+  auto hash = [](const std::string& out) {
+    const size_t at = out.find("trace_hash=");
+    return at == std::string::npos ? std::string() : out.substr(at, 27);
+  };
+  EXPECT_FALSE(hash(a.out).empty());
+  EXPECT_EQ(hash(a.out), hash(b.out)) << "a seed replays";
+  EXPECT_NE(a.out.find("created=300 failed=0"), std::string::npos) << a.out;
 }
 
 TEST(Cli, HelpExitsZero) {
