@@ -22,10 +22,12 @@ std::string_view CachedObject::Field(std::string_view field) const {
   return it != fields.end() && it->first == field ? std::string_view(it->second) : std::string_view();
 }
 
-void CachedObject::SetFields(const std::map<std::string, std::string>& all) {
+void CachedObject::SetFields(std::map<std::string, std::string> all) {
   fields.clear();
-  for (const auto& [field, value] : all) {
-    if (!value.empty()) fields.emplace_back(field, value);  // std::map: already sorted
+  fields.reserve(all.size());
+  while (!all.empty()) {  // std::map: already sorted; the strings move, not copy
+    auto node = all.extract(all.begin());
+    if (!node.mapped().empty()) fields.emplace_back(std::move(node.key()), std::move(node.mapped()));
   }
 }
 

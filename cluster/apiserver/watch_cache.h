@@ -50,7 +50,7 @@ struct CachedObject {
   // The value of a selectable field, "" if it is empty or not a field of this kind.
   std::string_view Field(std::string_view field) const;
   // Builds `fields` from a name -> value map, dropping empty values.
-  void SetFields(const std::map<std::string, std::string>& all);
+  void SetFields(std::map<std::string, std::string> all);
 };
 using CachedObjectPtr = std::shared_ptr<const CachedObject>;
 
