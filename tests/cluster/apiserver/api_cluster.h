@@ -28,8 +28,9 @@ inline constexpr char kAdminToken[] = "admin-token";
 class ApiCluster {
  public:
   explicit ApiCluster(int apiservers = 1, uint64_t seed = 1,
-                      std::function<void(ApiServerOptions&)> tweak = nullptr)
-      : store(3, seed) {
+                      std::function<void(ApiServerOptions&)> tweak = nullptr,
+                      std::function<void(storeserver::StoreServerOptions&)> store_tweak = nullptr)
+      : store(3, seed, std::move(store_tweak)) {
     for (int i = 1; i <= apiservers; ++i) {
       ApiServerOptions o;
       o.port = kApiPort;

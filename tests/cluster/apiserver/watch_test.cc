@@ -236,3 +236,61 @@ TEST(WatchCache, ANodeListReadsOnlyThatNodesObjectsAndFollowsRebinding) {
 
 }  // namespace
 }  // namespace ksim::apiserver::testing
+
+namespace ksim::apiserver::testing {
+namespace {
+
+// 410 Gone once the store has compacted: a watch cache cut off from the store while the
+// history it needs is compacted away re-lists, and its watchers get an ERROR 410 (their
+// clients re-list); a continue token whose revision is compacted is 410 Expired.
+TEST(ApiCompaction, WatchersOfACacheThatFellBehindCompactionGetGone) {
+  ApiCluster cluster(2, 1, nullptr, [](storeserver::StoreServerOptions& o) { o.auto_compact_retain_revisions = 20; });
+  ApiClient* writer = cluster.AddClient("writer", 1);
+  ApiClient* watcher = cluster.AddClient("watcher", 2);
+  ASSERT_EQ(cluster.Await([&](ApiClient::Done d) { writer->Create(Kind("", "namespaces"), MakeNamespace("default"), d); }).code, 201);
+  std::vector<Seen> seen;
+  bool ended = false;
+  Record(watcher, {}, &seen, &ended);  // from now, through apiserver 2's cache
+  cluster.store.world.RunFor(Milliseconds(200));
+  // Cut apiserver 2 (host index 4: three store members, then api1, api2) off the store
+  // members, but not from its watcher, while 100 writes and their compaction go by.
+  sim::World& w = cluster.store.world;
+  for (uint32_t m = 0; m < 3; ++m) w.network().Partition({{4}, {m}});
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_EQ(cluster.Await([&](ApiClient::Done d) { writer->Create(Pods(), MakePod("default", "p" + std::to_string(i)), d); }).code, 201);
+  }
+  // Long enough for the store's side of the stalled watch stream to give up (its
+  // retransmissions run out after about 50 s), so the cache must resume from a revision
+  // that compaction has removed.
+  w.RunFor(Seconds(70));
+  w.network().Heal();
+  w.RunFor(Seconds(5));
+  ASSERT_FALSE(seen.empty());
+  EXPECT_EQ(seen.back().type, "ERROR") << "the cache re-listed; its watchers must re-list too";
+  EXPECT_TRUE(ended);
+}
+
+TEST(ApiCompaction, AContinueTokenPastCompactionIsExpired) {
+  ApiCluster cluster(1, 1, nullptr, [](storeserver::StoreServerOptions& o) { o.auto_compact_retain_revisions = 20; });
+  ApiClient* c = cluster.AddClient("client");
+  ASSERT_EQ(cluster.Await([&](ApiClient::Done d) { c->Create(Kind("", "namespaces"), MakeNamespace("default"), d); }).code, 201);
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_EQ(cluster.Await([&](ApiClient::Done d) { c->Create(Pods(), MakePod("default", "p" + std::to_string(i)), d); }).code, 201);
+  }
+  const ApiResult first = cluster.Await([&](ApiClient::Done d) { c->List(Pods(), "default", {{"limit", "5"}}, d); });
+  ObjectList l;
+  ASSERT_TRUE(l.ParseFromString(first.body));
+  ASSERT_FALSE(l.metadata().continue_().empty());
+  for (int i = 10; i < 80; ++i) {
+    ASSERT_EQ(cluster.Await([&](ApiClient::Done d) { c->Create(Pods(), MakePod("default", "p" + std::to_string(i)), d); }).code, 201);
+  }
+  cluster.store.world.RunFor(Seconds(1));
+  const ApiResult next = cluster.Await([&](ApiClient::Done d) {
+    c->List(Pods(), "default", {{"limit", "5"}, {"continue", l.metadata().continue_()}}, d);
+  });
+  EXPECT_EQ(next.code, 410) << next.Describe();
+  EXPECT_EQ(next.error.reason(), "Expired");
+}
+
+}  // namespace
+}  // namespace ksim::apiserver::testing
