@@ -156,6 +156,7 @@ void ObjectStore::List(const std::string& begin, const std::string& end, int64_t
   range.set_range_end(end);
   range.set_revision(revision);
   range.set_limit(limit);
+  range.set_skip_exact_count(true);  // pages need `more`, not the size of the rest
   client_->Read(std::move(range), false, [done = std::move(done)](Status s, const store::RangeResponse& r) {
     ListPage page;
     if (!s.ok()) {

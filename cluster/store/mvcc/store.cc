@@ -417,9 +417,11 @@ void Store::ReadRange(const RangeRequest& r, int64_t read_revision, RangeRespons
   if (r.range_end().empty()) {
     if (const KeyIndex* ki = FindKey(r.key())) visit(*ki);
   } else {
+    const bool stop_early = r.skip_exact_count() && r.limit() > 0 && !r.count_only();
     for (auto it = state_.index.lower_bound(r.key()); it != state_.index.end() && BelowRangeEnd(it->first, r.range_end());
          ++it) {
       visit(it->second);
+      if (stop_early && count > r.limit()) break;  // one past the limit proves `more`
     }
   }
   out->set_count(count);

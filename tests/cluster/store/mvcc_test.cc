@@ -167,6 +167,21 @@ TEST_F(MvccRange, KeysOnlyAndCountOnly) {
   EXPECT_FALSE(c.response.more());
 }
 
+// ksim's paging option: with a limit, the walk stops one key past it; `more` stays exact.
+TEST_F(MvccRange, SkipExactCountStopsOnePastTheLimit) {
+  for (int64_t limit : {1, 2, 3, 4}) {
+    RangeRequest exact = RangeReq("a", PrefixEnd("a"), 0, limit);
+    RangeRequest paged = exact;
+    paged.set_skip_exact_count(true);
+    const RangeResult e = s_.Range(exact);
+    const RangeResult p = s_.Range(paged);
+    EXPECT_EQ(p.response.kvs_size(), e.response.kvs_size()) << "limit " << limit;
+    EXPECT_EQ(p.response.more(), e.response.more()) << "limit " << limit;
+    EXPECT_EQ(e.response.count(), 3);
+    EXPECT_EQ(p.response.count(), std::min<int64_t>(3, limit + 1)) << "a lower bound: the keys walked";
+  }
+}
+
 // etcd API, "Range": `revision` reads the store as of that revision ("time travel"); the
 // header still carries the current revision.
 TEST_F(MvccRange, AtPastRevisions) {
