@@ -24,6 +24,7 @@
 
 #if KSIM_API_HAVE_QUANTITY
 #include "cluster/api/machinery/quantity.h"
+#include "cluster/env/wire.h"
 #endif
 
 namespace ksim::api {
@@ -956,14 +957,6 @@ std::string DumpYaml(const OrderedJson& json) {
   return text;
 }
 
-Status SerializeDeterministic(const Message& message, std::string* out) {
-  out->clear();
-  google::protobuf::io::StringOutputStream stream(out);
-  google::protobuf::io::CodedOutputStream coded(&stream);
-  coded.SetSerializationDeterministic(true);
-  if (!message.SerializeToCodedStream(&coded)) return Status::InvalidArgument("message failed to serialize");
-  return Status::Ok();
-}
 
 // Records where each document starts; the rest of the events are not needed.
 class DocumentStarts : public YAML::EventHandler {
@@ -1126,8 +1119,10 @@ Status EncodeWire(const google::protobuf::Message& message, std::string* out) {
   TypedObject typed;
   typed.set_api_version(info->ApiVersion());
   typed.set_kind(info->kind);
-  if (Status s = SerializeDeterministic(message, typed.mutable_raw()); !s.ok()) return s;
-  return SerializeDeterministic(typed, out);
+  if (!ksim::SerializeDeterministic(message, typed.mutable_raw()) || !ksim::SerializeDeterministic(typed, out)) {
+    return Status::InvalidArgument("message failed to serialize");
+  }
+  return Status::Ok();
 }
 
 Status DecodeWire(std::string_view bytes, Object* out) {
@@ -1210,6 +1205,17 @@ std::string ToString(const IntOrString& value) {
       break;
   }
   return "";
+}
+
+bool ParseResourceVersion(std::string_view text, int64_t* out) {
+  if (text.empty() || text.size() > 18) return false;
+  int64_t v = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + (c - '0');
+  }
+  *out = v;
+  return true;
 }
 
 }  // namespace ksim::api

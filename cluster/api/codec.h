@@ -93,6 +93,10 @@ const KindInfo* KindOf(const google::protobuf::Message& message);
 // Sets apiVersion and kind from the registry. False if the type is not registered.
 bool SetTypeMeta(google::protobuf::Message& message);
 
+// A resourceVersion ("123", a store revision) as a number; false for anything else
+// (empty, signs, non-digits, more than 18 digits).
+bool ParseResourceVersion(std::string_view text, int64_t* out);
+
 // Int-or-string values.
 IntOrString MakeIntOrString(int32_t value);
 IntOrString MakeIntOrString(std::string value);

@@ -68,16 +68,6 @@ bool Base64Decode(std::string_view in, std::string* out) {
   return true;
 }
 
-bool ParseInt64(const std::string& s, int64_t* out) {
-  if (s.empty() || s.size() > 18) return false;
-  int64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-    v = v * 10 + (c - '0');
-  }
-  *out = v;
-  return true;
-}
 
 std::string QueryValue(const Request& r, const std::string& key) {
   auto it = r.query().find(key);
@@ -139,6 +129,26 @@ std::string RevisionSuffix(const api::KindInfo& info, int64_t revision) {
   AppendVarint(inner.size(), &out);
   out += inner;
   return out;
+}
+
+// The last frame of a watch that cannot continue: an ERROR event carrying a 410 Expired
+// Status, which clients answer by listing again.
+Response GoneFrame(uint64_t id, const std::string& message) {
+  api::ApiStatus st;
+  st.set_kind("Status");
+  st.set_api_version("v1");
+  st.set_status("Failure");
+  st.set_code(410);
+  st.set_reason("Expired");
+  st.set_message(message);
+  Response frame;
+  frame.set_id(id);
+  frame.set_code(200);
+  WatchEvent* out = frame.add_events();
+  out->set_type("ERROR");
+  out->set_object(SerializeDeterministic(st));
+  frame.set_end(true);
+  return frame;
 }
 
 }  // namespace
@@ -590,7 +600,6 @@ void ApiHandler::Create(std::shared_ptr<Call> call) {
 // admission (LimitRanger limits), then the write with quota charged in the same
 // transaction.
 void ApiHandler::AdmitCreate(std::shared_ptr<Call> call, std::shared_ptr<gp::Message> obj) {
-  const api::KindInfo& info = *call->info;
   auto* pod = dynamic_cast<api::Pod*>(obj.get());
   auto validate_and_write = [this, call, obj, pod](std::vector<api::LimitRange> ranges) {
     const api::ObjectMeta& meta = *api::GetMeta(*obj);
@@ -627,7 +636,6 @@ void ApiHandler::AdmitCreate(std::shared_ptr<Call> call, std::shared_ptr<gp::Mes
                 }
                 validate_and_write(std::move(ranges));
               });
-  (void)info;
 }
 
 namespace {
@@ -748,7 +756,7 @@ void ApiHandler::List(std::shared_ptr<Call> call) {
   WatchFilter filter;
   if (Status s = ParseFilter(r, *call->info, &filter); !s.ok()) return ReplyStatus(*call, 400, "BadRequest", s.message());
   int64_t limit = 0;
-  if (const std::string l = QueryValue(r, "limit"); !l.empty() && !ParseInt64(l, &limit)) {
+  if (const std::string l = QueryValue(r, "limit"); !l.empty() && !api::ParseResourceVersion(l, &limit)) {
     return ReplyStatus(*call, 400, "BadRequest", "limit: \"" + l + "\" is not a non-negative integer");
   }
   const std::string cont = QueryValue(r, "continue");
@@ -757,35 +765,12 @@ void ApiHandler::List(std::shared_ptr<Call> call) {
     // resourceVersion=0: any recent state will do, so the cache answers (informers' lists).
     return EnsureCache(*call->info, [this, call, filter](ResourceCache& rc) {
       const std::vector<CachedObjectPtr> items = rc.cache.List(filter);
-      const int64_t revision = rc.cache.revision();
-      if (WantsJson(call->request.accept())) {
-        std::vector<std::unique_ptr<gp::Message>> owned;
-        std::vector<const gp::Message*> ptrs;
-        for (const CachedObjectPtr& o : items) {
-          auto m = call->info->New();
-          m->ParseFromString(o->bytes);
-          api::MutableMeta(*m)->set_resource_version(std::to_string(o->resource_version));
-          ptrs.push_back(m.get());
-          owned.push_back(std::move(m));
-        }
-        api::ListMeta lm;
-        lm.set_resource_version(std::to_string(revision));
-        Response resp;
-        resp.set_id(call->request.id());
-        resp.set_code(200);
-        resp.set_content_type(kJson);
-        resp.set_body(api::EncodeJsonList(*call->info, lm, ptrs));
-        return (void)call->reply(std::move(resp));
-      }
-      ObjectList list;
-      list.mutable_metadata()->set_resource_version(std::to_string(revision));
-      for (const CachedObjectPtr& o : items) list.add_items(o->bytes + RevisionSuffix(*call->info, o->resource_version));
-      Response resp;
-      resp.set_id(call->request.id());
-      resp.set_code(200);
-      resp.set_content_type(kProtobuf);
-      resp.set_body(SerializeDeterministic(list));
-      call->reply(std::move(resp));
+      api::ListMeta meta;
+      meta.set_resource_version(std::to_string(rc.cache.revision()));
+      std::vector<std::pair<std::string_view, int64_t>> views;
+      views.reserve(items.size());
+      for (const CachedObjectPtr& o : items) views.emplace_back(o->bytes, o->resource_version);
+      ReplyList(*call, meta, views);
     });
   }
   int64_t revision = 0;
@@ -799,16 +784,14 @@ void ApiHandler::List(std::shared_ptr<Call> call) {
     }
     revision = token.revision();
     start = token.start_key();
-  } else if (!rv.empty() && rv != "0" && !ParseInt64(rv, &revision)) {
+  } else if (!rv.empty() && rv != "0" && !api::ParseResourceVersion(rv, &revision)) {
     return ReplyStatus(*call, 400, "BadRequest", "resourceVersion: \"" + rv + "\" is not a resource version");
   }
-  ListFromStore(call, revision, start, limit, {});
+  ListFromStore(call, std::move(filter), revision, start, limit, {});
 }
 
-void ApiHandler::ListFromStore(std::shared_ptr<Call> call, int64_t revision, std::string start_key, int64_t limit,
-                               std::vector<StoredObject> acc) {
-  WatchFilter filter;
-  (void)ParseFilter(call->request, *call->info, &filter);  // validated by List
+void ApiHandler::ListFromStore(std::shared_ptr<Call> call, WatchFilter filter, int64_t revision, std::string start_key,
+                               int64_t limit, std::vector<StoredObject> acc) {
   const std::string end = PrefixEnd(ResourcePrefix(call->info->resource, filter.namespace_));
   const int64_t page = limit > 0 ? std::min(options_.max_list_page, limit - static_cast<int64_t>(acc.size()) + 1)
                                  : options_.max_list_page;
@@ -845,7 +828,7 @@ void ApiHandler::ListFromStore(std::shared_ptr<Call> call, int64_t revision, std
                 const bool full = limit > 0 && static_cast<int64_t>(acc.size()) >= limit;
                 if (p.more && !full && !next_key.empty()) {
                   // Keep reading at the same revision until the page is full or the range ends.
-                  return ListFromStore(call, p.revision, next_key, limit, std::move(acc));
+                  return ListFromStore(call, std::move(filter), p.revision, next_key, limit, std::move(acc));
                 }
                 api::ListMeta lm;
                 lm.set_resource_version(std::to_string(p.revision));
@@ -855,32 +838,42 @@ void ApiHandler::ListFromStore(std::shared_ptr<Call> call, int64_t revision, std
                   token.set_start_key(next_key);
                   lm.set_continue_(Base64Encode(SerializeDeterministic(token)));
                 }
-                Response resp;
-                resp.set_id(call->request.id());
-                resp.set_code(200);
-                if (WantsJson(call->request.accept())) {
-                  std::vector<std::unique_ptr<gp::Message>> owned;
-                  std::vector<const gp::Message*> ptrs;
-                  for (const StoredObject& o : acc) {
-                    auto m = call->info->New();
-                    m->ParseFromString(o.value);
-                    api::MutableMeta(*m)->set_resource_version(std::to_string(o.mod_revision));
-                    ptrs.push_back(m.get());
-                    owned.push_back(std::move(m));
-                  }
-                  resp.set_content_type(kJson);
-                  resp.set_body(api::EncodeJsonList(*call->info, lm, ptrs));
-                } else {
-                  ObjectList list;
-                  *list.mutable_metadata() = lm;
-                  for (const StoredObject& o : acc) {
-                    list.add_items(o.value + RevisionSuffix(*call->info, o.mod_revision));
-                  }
-                  resp.set_content_type(kProtobuf);
-                  resp.set_body(SerializeDeterministic(list));
-                }
-                call->reply(std::move(resp));
+                std::vector<std::pair<std::string_view, int64_t>> views;
+                views.reserve(acc.size());
+                for (const StoredObject& o : acc) views.emplace_back(o.value, o.mod_revision);
+                ReplyList(*call, lm, views);
               });
+}
+
+void ApiHandler::ReplyList(const Call& call, const api::ListMeta& meta,
+                           const std::vector<std::pair<std::string_view, int64_t>>& items) const {
+  Response resp;
+  resp.set_id(call.request.id());
+  resp.set_code(200);
+  if (WantsJson(call.request.accept())) {
+    std::vector<std::unique_ptr<gp::Message>> owned;
+    std::vector<const gp::Message*> ptrs;
+    for (const auto& [bytes, revision] : items) {
+      auto m = call.info->New();
+      m->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
+      api::MutableMeta(*m)->set_resource_version(std::to_string(revision));
+      ptrs.push_back(m.get());
+      owned.push_back(std::move(m));
+    }
+    resp.set_content_type(kJson);
+    resp.set_body(api::EncodeJsonList(*call.info, meta, ptrs));
+  } else {
+    ObjectList list;
+    *list.mutable_metadata() = meta;
+    for (const auto& [bytes, revision] : items) {
+      std::string* item = list.add_items();
+      item->assign(bytes);
+      *item += RevisionSuffix(*call.info, revision);
+    }
+    resp.set_content_type(kProtobuf);
+    resp.set_body(SerializeDeterministic(list));
+  }
+  call.reply(std::move(resp));
 }
 
 // --- update, patch, status ----------------------------------------------------------------
@@ -904,7 +897,7 @@ void ApiHandler::Update(std::shared_ptr<Call> call) {
     }
   }
   int64_t expected = 0;
-  if (!meta->resource_version().empty() && !ParseInt64(meta->resource_version(), &expected)) {
+  if (!meta->resource_version().empty() && !api::ParseResourceVersion(meta->resource_version(), &expected)) {
     return ReplyStatus(*call, 400, "BadRequest", "metadata.resourceVersion: \"" + meta->resource_version() +
                                                      "\" is not a resource version");
   }
@@ -1053,7 +1046,7 @@ void ApiHandler::Delete(std::shared_ptr<Call> call) {
     api::ObjectMeta* meta = api::MutableMeta(*obj);
     const std::string policy = QueryValue(call->request, "propagationPolicy");
     int64_t grace = -1;
-    if (const std::string g = QueryValue(call->request, "gracePeriodSeconds"); !g.empty() && !ParseInt64(g, &grace)) {
+    if (const std::string g = QueryValue(call->request, "gracePeriodSeconds"); !g.empty() && !api::ParseResourceVersion(g, &grace)) {
       return ReplyStatus(*call, 400, "BadRequest", "gracePeriodSeconds: \"" + g + "\" is not a non-negative integer");
     }
     bool changed = false;
@@ -1150,12 +1143,18 @@ void ApiHandler::WriteDelete(std::shared_ptr<Call> call, const StoredObject& cur
 
 void ApiHandler::DeleteCollection(std::shared_ptr<Call> call) {
   // List what matches, then delete each through the ordinary delete path (finalizers and
-  // graceful deletion apply to each).
-  Request list = call->request;
-  list.set_verb("list");
-  list.set_accept("");
-  auto info = call->info;
-  Handle(list, [this, call, info, alive = alive_](Response r) {
+  // graceful deletion apply to each). The caller was authorized for deletecollection:
+  // the inner list and deletes run as part of it, without authorizing again.
+  auto inner = [call](const std::string& verb, const std::string& name, Reply reply) {
+    auto c = std::make_shared<Call>(*call);
+    c->request.set_verb(verb);
+    c->request.set_name(name);
+    c->request.set_accept("");
+    c->key = name.empty() ? "" : ObjectKey(call->info->resource, call->info->namespaced ? call->request.namespace_() : "", name);
+    c->reply = std::move(reply);
+    return c;
+  };
+  List(inner("list", "", [this, call, inner, alive = alive_](Response r) {
     if (!*alive) return false;
     if (r.code() != 200) {
       call->reply(std::move(r));
@@ -1169,18 +1168,15 @@ void ApiHandler::DeleteCollection(std::shared_ptr<Call> call) {
       return false;
     }
     for (const std::string& bytes : items.items()) {
-      auto obj = info->New();
+      auto obj = call->info->New();
       obj->ParseFromString(bytes);
-      Request del = call->request;
-      del.set_verb("delete");
-      del.set_name(api::GetMeta(*obj)->name());
-      Handle(del, [this, call, remaining](Response) {
+      Delete(inner("delete", api::GetMeta(*obj)->name(), [this, call, remaining](Response) {
         if (--*remaining == 0) ReplyStatus(*call, 200, "", "");
         return false;
-      });
+      }));
     }
     return false;
-  });
+  }));
 }
 
 // --- scale --------------------------------------------------------------------------------
@@ -1370,7 +1366,7 @@ void ApiHandler::Watch(std::shared_ptr<Call> call) {
   if (!call->request.name().empty()) filter.name = call->request.name();
   int64_t from = 0;
   const std::string rv = QueryValue(call->request, "resourceVersion");
-  if (!rv.empty() && !ParseInt64(rv, &from)) {
+  if (!rv.empty() && !api::ParseResourceVersion(rv, &from)) {
     watches_.erase(handle);
     return ReplyStatus(*call, 400, "BadRequest", "resourceVersion: \"" + rv + "\" is not a resource version");
   }
@@ -1393,22 +1389,16 @@ void ApiHandler::Watch(std::shared_ptr<Call> call) {
     const api::KindInfo* info = call->info;
     WatchSink sink = [this, call, info, bookmarks](const WatcherEvent& e) {
       if (e.type == WatchEventType::kBookmark && !bookmarks) return true;
+      if (e.type == WatchEventType::kError) {
+        ++stats_.watch_events_sent;
+        return call->reply(GoneFrame(call->request.id(), "the watch cache was re-listed; watch again from a fresh list"));
+      }
       Response frame;
       frame.set_id(call->request.id());
       frame.set_code(200);
       WatchEvent* out = frame.add_events();
       out->set_type(std::string(WatchEventTypeName(e.type)));
-      if (e.type == WatchEventType::kError) {
-        api::ApiStatus st;
-        st.set_kind("Status");
-        st.set_api_version("v1");
-        st.set_status("Failure");
-        st.set_code(410);
-        st.set_reason("Expired");
-        st.set_message("the watch cache was re-listed; watch again from a fresh list");
-        out->set_object(SerializeDeterministic(st));
-        frame.set_end(true);
-      } else if (e.type == WatchEventType::kBookmark) {
+      if (e.type == WatchEventType::kBookmark) {
         out->set_resource_version(e.revision);
       } else {
         out->set_object(e.object->bytes + RevisionSuffix(*info, e.object->resource_version));
@@ -1420,20 +1410,7 @@ void ApiHandler::Watch(std::shared_ptr<Call> call) {
     int64_t id = 0;
     Status s = rc.cache.Watch(filter, from, std::move(sink), &id);
     if (!s.ok()) {
-      Response gone;
-      gone.set_id(call->request.id());
-      gone.set_code(200);
-      WatchEvent* out = gone.add_events();
-      out->set_type("ERROR");
-      api::ApiStatus st;
-      st.set_kind("Status");
-      st.set_api_version("v1");
-      st.set_status("Failure");
-      st.set_code(410);
-      st.set_reason("Expired");
-      st.set_message(s.message());
-      out->set_object(SerializeDeterministic(st));
-      gone.set_end(true);
+      Response gone = GoneFrame(call->request.id(), s.message());
       call->reply(std::move(gone));
       watches_.erase(handle);
       return;

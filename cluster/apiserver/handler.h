@@ -99,8 +99,8 @@ class ApiHandler {
   void ReadQuotas(const std::string& ns, std::function<void(Status, std::vector<StoredObject>)> done);
   void Get(std::shared_ptr<Call> call);
   void List(std::shared_ptr<Call> call);
-  void ListFromStore(std::shared_ptr<Call> call, int64_t revision, std::string start_key, int64_t limit,
-                     std::vector<StoredObject> acc);
+  void ListFromStore(std::shared_ptr<Call> call, WatchFilter filter, int64_t revision, std::string start_key,
+                     int64_t limit, std::vector<StoredObject> acc);
   void Update(std::shared_ptr<Call> call);
   void Patch(std::shared_ptr<Call> call, int attempt);
   void Delete(std::shared_ptr<Call> call);
@@ -126,6 +126,9 @@ class ApiHandler {
                            int64_t revision) const;
   std::string ObjectBody(const Call& call, const std::string& bytes, int64_t revision) const;
   void ReplyObject(const Call& call, int code, const std::string& bytes, int64_t revision) const;
+  // A 200 list: each item's bytes with its resourceVersion, as protobuf or JSON.
+  void ReplyList(const Call& call, const api::ListMeta& meta,
+                 const std::vector<std::pair<std::string_view, int64_t>>& items) const;
   void ReplyStatus(const Call& call, int code, const std::string& reason, const std::string& message,
                    std::vector<api::StatusCause> causes = {}) const;
   void ReplyStoreError(const Call& call, const Status& status) const;

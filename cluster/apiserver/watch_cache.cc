@@ -35,10 +35,7 @@ bool WatchFilter::Matches(const CachedObject& o) const {
   if (!namespace_.empty() && o.namespace_ != namespace_) return false;
   if (!name.empty() && o.name != name) return false;
   if (!labels.Empty() && !labels.Matches(o.labels)) return false;
-  for (const api::FieldRequirement& r : fields.requirements()) {
-    const bool equal = o.Field(r.field) == r.value;
-    if (equal != (r.op == api::FieldOp::kEquals)) return false;
-  }
+  if (!fields.Empty() && !fields.MatchesLookup([&o](std::string_view field) { return o.Field(field); })) return false;
   return true;
 }
 

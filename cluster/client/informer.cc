@@ -6,19 +6,6 @@ namespace ksim::client {
 
 namespace gp = google::protobuf;
 
-namespace {
-
-int64_t ParseRevision(const std::string& s) {
-  int64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return 0;
-    v = v * 10 + (c - '0');
-  }
-  return v;
-}
-
-}  // namespace
-
 std::string Informer::KeyOf(const gp::Message& object) {
   const api::ObjectMeta* meta = api::GetMeta(object);
   if (meta == nullptr) return {};
@@ -79,7 +66,8 @@ void Informer::ListNow() {
     }
     for (auto& [key, obj] : gone) Remove(key, obj);
     for (auto& [key, obj] : fresh) Upsert(obj);
-    resource_version_ = ParseRevision(list.metadata().resource_version());
+    int64_t revision = 0;
+    resource_version_ = api::ParseResourceVersion(list.metadata().resource_version(), &revision) ? revision : 0;
     synced_ = true;
     WatchNow();
   });

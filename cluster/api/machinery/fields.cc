@@ -119,9 +119,14 @@ std::string EscapeFieldValue(std::string_view value) {
 }
 
 bool FieldRequirement::Matches(const std::map<std::string, std::string>& fields) const {
-  const auto it = fields.find(field);
-  const std::string_view actual = it == fields.end() ? std::string_view() : std::string_view(it->second);
-  return (actual == value) == (op == FieldOp::kEquals);
+  return MatchesLookup([&fields](std::string_view name) {
+    const auto it = fields.find(std::string(name));
+    return it == fields.end() ? std::string_view() : std::string_view(it->second);
+  });
+}
+
+bool FieldRequirement::MatchesLookup(const std::function<std::string_view(std::string_view)>& value_of) const {
+  return (value_of(field) == value) == (op == FieldOp::kEquals);
 }
 
 std::string FieldRequirement::String() const {
@@ -141,6 +146,11 @@ Status FieldSelector::Parse(std::string_view text, FieldSelector* out) {
 bool FieldSelector::Matches(const std::map<std::string, std::string>& fields) const {
   return std::all_of(requirements_.begin(), requirements_.end(),
                      [&](const FieldRequirement& r) { return r.Matches(fields); });
+}
+
+bool FieldSelector::MatchesLookup(const std::function<std::string_view(std::string_view)>& value_of) const {
+  return std::all_of(requirements_.begin(), requirements_.end(),
+                     [&](const FieldRequirement& r) { return r.MatchesLookup(value_of); });
 }
 
 std::vector<std::string> FieldSelector::Fields() const {

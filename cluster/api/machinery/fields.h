@@ -10,6 +10,7 @@
 // (as Kubernetes' fields.Set), so "spec.nodeName=" selects pods not yet scheduled.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -31,6 +32,8 @@ struct FieldRequirement {
   std::string value;
 
   bool Matches(const std::map<std::string, std::string>& fields) const;
+  // The same against a field's value as given by `value_of` ("" when the field is absent).
+  bool MatchesLookup(const std::function<std::string_view(std::string_view)>& value_of) const;
   // "field=value" / "field!=value", the value escaped.
   std::string String() const;
 
@@ -46,6 +49,9 @@ class FieldSelector {
   static Status Parse(std::string_view text, FieldSelector* out);
 
   bool Matches(const std::map<std::string, std::string>& fields) const;
+  // Against values given by `value_of` ("" for an absent field): for callers that keep
+  // fields in another shape than a map.
+  bool MatchesLookup(const std::function<std::string_view(std::string_view)>& value_of) const;
   bool Empty() const { return requirements_.empty(); }
 
   // Sorted by field, operator, value.
