@@ -1,6 +1,7 @@
 #include "cluster/scheduler/framework/snapshot.h"
 
 #include <algorithm>
+#include <cassert>
 
 namespace ksim::scheduler {
 
@@ -25,6 +26,7 @@ void Snapshot::Reindex() {
   have_pods_with_required_anti_affinity_.clear();
   image_node_counts_.clear();
   num_pods_ = 0;
+  affinity_lists_stale_ = false;
   for (size_t i = 0; i < nodes_.size(); ++i) {
     const NodeInfo* info = nodes_[i].get();
     index_.emplace(info->name(), i);
@@ -32,6 +34,42 @@ void Snapshot::Reindex() {
     if (!info->pods_with_required_anti_affinity().empty()) have_pods_with_required_anti_affinity_.push_back(info);
     for (const auto& [image, size] : info->node()->image_sizes) ++image_node_counts_[image];
     num_pods_ += info->pods().size();
+  }
+}
+
+size_t Snapshot::IndexOf(std::string_view node_name) const {
+  auto it = index_.find(node_name);
+  return it == index_.end() ? nodes_.size() : it->second;
+}
+
+void Snapshot::ReplaceNode(size_t pos, NodeInfoPtr info) {
+  assert(pos < nodes_.size());
+  const NodeInfo& old = *nodes_[pos];
+  assert(old.name() == info->name());
+  if (!old.pods_with_affinity().empty() || !info->pods_with_affinity().empty()) affinity_lists_stale_ = true;
+  num_pods_ = num_pods_ - old.pods().size() + info->pods().size();
+  if (old.node_ptr() != info->node_ptr()) {
+    // index_ keys view the name inside the NodeData: re-key before the old one may go.
+    index_.erase(old.name());
+    index_.emplace(info->name(), pos);
+    if (old.node()->image_sizes != info->node()->image_sizes) {
+      for (const auto& [image, size] : old.node()->image_sizes) {
+        if (--image_node_counts_[image] == 0) image_node_counts_.erase(image);
+      }
+      for (const auto& [image, size] : info->node()->image_sizes) ++image_node_counts_[image];
+    }
+  }
+  nodes_[pos] = std::move(info);
+}
+
+void Snapshot::FinishReplacing() {
+  if (!affinity_lists_stale_) return;
+  affinity_lists_stale_ = false;
+  have_pods_with_affinity_.clear();
+  have_pods_with_required_anti_affinity_.clear();
+  for (const auto& info : nodes_) {
+    if (!info->pods_with_affinity().empty()) have_pods_with_affinity_.push_back(info.get());
+    if (!info->pods_with_required_anti_affinity().empty()) have_pods_with_required_anti_affinity_.push_back(info.get());
   }
 }
 

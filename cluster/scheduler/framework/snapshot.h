@@ -41,8 +41,15 @@ class Snapshot {
   // --- for the cache, which fills snapshots incrementally.
   std::vector<NodeInfoPtr>& mutable_nodes() { return nodes_; }
   std::map<std::string, Labels, std::less<>>& mutable_namespace_labels() { return namespace_labels_; }
-  // Recomputes the derived lists and counts after mutable_nodes() changed.
+  // Recomputes every derived list and count after mutable_nodes() changed: O(nodes).
   void Reindex();
+  // Position of a node in nodes(); nodes().size() when absent.
+  size_t IndexOf(std::string_view node_name) const;
+  // Replaces the node at `pos` with a newer copy of the same node (same name; its NodeData
+  // may be newer), keeping the derived lists current; cost O(1) unless affinity pods
+  // changed, then one pass over the nodes at the next FinishReplacing().
+  void ReplaceNode(size_t pos, NodeInfoPtr info);
+  void FinishReplacing();
 
  private:
   std::vector<NodeInfoPtr> nodes_;
@@ -52,6 +59,7 @@ class Snapshot {
   std::map<std::string, Labels, std::less<>> namespace_labels_;
   std::map<std::string, int, std::less<>> image_node_counts_;
   size_t num_pods_ = 0;
+  bool affinity_lists_stale_ = false;
 };
 
 }  // namespace ksim::scheduler
