@@ -149,7 +149,10 @@ PluginStatus SelectVictimsOnNode(const Framework& framework, const CycleState& s
   };
   auto as_error = [](PluginStatus s) {
     // A what-if update that fails is a plugin bug, not a verdict on the node.
-    return s.IsRejection() ? PluginStatus(Code::kError, s.reasons()) : s;
+    if (!s.IsRejection()) return s;
+    PluginStatus error(Code::kError, s.reasons());
+    error.set_plugin(s.plugin());
+    return error;
   };
 
   // Everything of lower priority leaves; terminating pods leave for good.
@@ -270,9 +273,12 @@ PluginStatus DefaultPreemption::PostFilter(CycleState& state, const PodInfo& pod
   const auto& nodes = snapshot.nodes();
   if (nodes.empty()) return PluginStatus(Code::kUnschedulable, "preemption: no nodes available");
 
-  // Only nodes a Filter called Unschedulable (not unresolvable) may be helped.
+  // Only nodes a Filter called Unschedulable (not unresolvable) may be helped. After a
+  // PreFilter rejection the cycle state is incomplete, so no node can be dry-run (Kubernetes
+  // runs into a plugin error there).
   std::vector<const NodeInfo*> potential;
   for (const NodeInfoPtr& node : nodes) {
+    if (diagnosis.pre_filter_status.IsRejection()) break;
     auto it = diagnosis.node_to_status.find(node->name());
     if (it != diagnosis.node_to_status.end() && it->second.code() == Code::kUnschedulable) {
       potential.push_back(node.get());

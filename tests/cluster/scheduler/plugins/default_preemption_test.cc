@@ -111,6 +111,17 @@ class Quiet : public PreFilterPlugin, public FilterPlugin {
   }
 };
 
+// Rejects pods labelled gate=closed in PreFilter, as Unschedulable (not unresolvable).
+class Gate : public PreFilterPlugin {
+ public:
+  std::string_view Name() const override { return "Gate"; }
+  PluginStatus PreFilter(CycleState&, const PodInfo& pod, const Snapshot&) const override {
+    auto it = pod.labels.find("gate");
+    if (it != pod.labels.end() && it->second == "closed") return PluginStatus(Code::kUnschedulable, "gate closed");
+    return PluginStatus::Success();
+  }
+};
+
 PluginRegistry TestRegistry() {
   PluginRegistry r;
   auto add = [&r](std::string name, std::function<std::unique_ptr<Plugin>()> make) {
@@ -123,13 +134,14 @@ PluginRegistry TestRegistry() {
   add("PodCount", [] { return std::make_unique<PodCount>(); });
   add("Selector", [] { return std::make_unique<Selector>(); });
   add("Quiet", [] { return std::make_unique<Quiet>(); });
+  add("Gate", [] { return std::make_unique<Gate>(); });
   r.Register("DefaultPreemption", NewDefaultPreemption);
   return r;
 }
 
 std::unique_ptr<Framework> TestFramework(nlohmann::json preemption_args = nullptr) {
   ProfileConfig config;
-  config.pre_filter = {"Quiet"};
+  config.pre_filter = {"Gate", "Quiet"};
   config.filter = {"Selector", "CpuFit", "PodCount", "Quiet"};
   config.post_filter = {"DefaultPreemption"};
   if (!preemption_args.is_null()) config.plugin_args["DefaultPreemption"] = preemption_args;
@@ -391,6 +403,23 @@ TEST(DefaultPreemptionTest, OnlyUnresolvableNodesAreSkipped) {
   EXPECT_EQ(o.status.code(), Code::kUnschedulable);
   ASSERT_EQ(o.status.reasons().size(), 1u);
   EXPECT_EQ(o.status.reasons()[0], "preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling.");
+}
+
+// After a PreFilter rejection the cycle state is incomplete (Quiet's PreFilter never ran),
+// so no node is dry-run; every node counts as not helpful.
+TEST(DefaultPreemptionTest, PreFilterRejectionTriesNoNode) {
+  auto fw = TestFramework();
+  Snapshot snapshot = Snapshot::Of({SimpleNode("n1", "4"), SimpleNode("n2", "4")},
+                                   {MakePod({.name = "noisy", .cpu = "1", .node = "n1", .labels = {{"noisy", "true"}}})});
+  PodInfoPtr pod =
+      MakePod({.name = "urgent", .cpu = "1", .priority = 100, .labels = {{"gate", "closed"}, {"quiet", "true"}}});
+  Outcome o = Preempt(*fw, snapshot, *pod);
+  EXPECT_EQ(o.status.code(), Code::kUnschedulable);
+  ASSERT_EQ(o.status.reasons().size(), 1u);
+  EXPECT_EQ(o.status.reasons()[0], "preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling.");
+  EXPECT_EQ(o.fit_error,
+            "0/2 nodes are available: gate closed. "
+            "preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling..");
 }
 
 // The doc: only pods of lower priority are preempted; equal priority never is, even when
