@@ -20,6 +20,7 @@ void ApiServer::Start() {
   ho.store_members = options_.store_members;
   ho.watch_window_events = options_.watch_window_events;
   ho.authenticate = options_.authenticate;
+  ho.system_namespaces = options_.system_namespaces;
   ho.token_file = options_.token_file;
   handler_ = std::make_unique<ApiHandler>(env_, store_client_.get(), ho);
   if (Status ts = handler_->Start(); !ts.ok()) {

@@ -25,6 +25,7 @@ struct ApiServerOptions {
   size_t watch_window_events = 100000;
   size_t max_watches_per_connection = 10000;
   bool authenticate = true;  // see HandlerOptions
+  bool system_namespaces = true;  // see HandlerOptions
   std::string token_file;    // static tokens (contents, Kubernetes' CSV format)
 };
 

@@ -250,11 +250,29 @@ uint64_t ApiHandler::Handle(Request request, Reply reply) {
 Status ApiHandler::Start() {
   Status s;
   if (!options_.token_file.empty()) s = TokenAuthenticator::ParseTokenFile(options_.token_file, "token file", &authenticator_);
+  if (options_.system_namespaces) WriteSystemNamespaces();
   if (options_.authenticate) {
     WriteBootstrapPolicy();
     LoadAuthCaches();
   }
   return s;
+}
+
+void ApiHandler::WriteSystemNamespaces() {
+  // Kubernetes' apiserver keeps these four namespaces in existence; components (leader
+  // election in kube-system, node leases in kube-node-lease) assume them. Every apiserver
+  // writes them at start; whoever is second finds them there (AlreadyExists).
+  for (const char* name : {"default", "kube-system", "kube-public", "kube-node-lease"}) {
+    api::Namespace ns;
+    api::ObjectMeta* meta = ns.mutable_metadata();
+    meta->set_name(name);
+    meta->set_uid(NewUid(std::string("bootstrap/namespaces/") + name));
+    SetTime(meta->mutable_creation_timestamp(), env_.clock->WallNow());
+    ns.mutable_spec()->add_finalizers("kubernetes");
+    ns.mutable_status()->set_phase("Active");
+    api::SetTypeMeta(ns);
+    store_.Create(ObjectKey("namespaces", "", name), SerializeDeterministic(ns), {}, [](const WriteResult&) {});
+  }
 }
 
 void ApiHandler::WriteBootstrapPolicy() {

@@ -37,6 +37,9 @@ struct HandlerOptions {
   // member of system:masters (for tests of other layers). On: a request without a known
   // bearer token is 401, one RBAC does not allow is 403, both as Kubernetes Statuses.
   bool authenticate = true;
+  // Creates default, kube-system, kube-public and kube-node-lease at start, as Kubernetes'
+  // apiserver does (tests of namespace semantics turn it off to start from nothing).
+  bool system_namespaces = true;
   std::string token_file;  // static tokens, Kubernetes' CSV format (token,user,uid,"groups")
   size_t watch_window_events = 100000;
   int64_t max_list_page = 10000;  // keys per store range when paging internally
@@ -88,6 +91,7 @@ class ApiHandler {
   void LoadAuthCaches();
   void OnAuthObject(const std::string& resource, const std::string& key, const CachedObjectPtr& object);
   void OnAuthReset(ResourceCache& rc);
+  void WriteSystemNamespaces();
   void WriteBootstrapPolicy();
 
   // Verbs.

@@ -81,7 +81,8 @@ ProfileConfig DefaultProfile() {
               "NodePorts",         "NodeResourcesFit", "PodTopologySpread", "InterPodAffinity"};
   p.post_filter = {"DefaultPreemption"};
   p.pre_score = {"TaintToleration",   "NodeAffinity",     "NodeResourcesFit",
-                 "PodTopologySpread", "InterPodAffinity", "NodeResourcesBalancedAllocation"};
+                 "PodTopologySpread", "InterPodAffinity", "NodeResourcesBalancedAllocation",
+                 "ImageLocality"};
   p.score = {{"TaintToleration", 3},   {"NodeAffinity", 2},     {"NodeResourcesFit", 1},
              {"PodTopologySpread", 2}, {"InterPodAffinity", 2}, {"NodeResourcesBalancedAllocation", 1},
              {"ImageLocality", 1}};

@@ -138,7 +138,10 @@ std::string FitErrorMessage(const Diagnosis& diagnosis) {
     std::sort(parts.begin(), parts.end());
     if (!parts.empty()) msg += fmt::format(" {}.", fmt::join(parts, ", "));
   }
-  if (!diagnosis.post_filter_message.empty()) msg += fmt::format(" {}.", diagnosis.post_filter_message);
+  if (!diagnosis.post_filter_message.empty()) {
+    const std::string& post = diagnosis.post_filter_message;
+    msg += fmt::format(" {}{}", post, post.back() == '.' ? "" : ".");
+  }
   return msg;
 }
 

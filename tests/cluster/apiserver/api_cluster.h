@@ -36,6 +36,7 @@ class ApiCluster {
       o.port = kApiPort;
       o.store_members = store.addresses;
       o.token_file = kTokenFile;
+      o.system_namespaces = false;  // tests create the namespaces they use
       if (tweak) tweak(o);
       const std::string host = "api" + std::to_string(i);
       store.world.AddHost(host).AddProcess("apiserver", [o](Env& env) { return std::make_unique<ApiServer>(env, o); });
