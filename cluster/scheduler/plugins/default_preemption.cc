@@ -117,8 +117,11 @@ Status NewDefaultPreemption(const nlohmann::json& args, std::unique_ptr<Plugin>*
 int64_t PodStartTimeNanos(const PodInfo& pod) {
   if (pod.pod == nullptr || !pod.pod->status().has_start_time()) return std::numeric_limits<int64_t>::max();
   const auto& t = pod.pod->status().start_time();
-  // Timestamps are within years 1..9999, far from overflowing int64 nanoseconds.
-  return t.seconds() * 1'000'000'000 + t.nanos();
+  // int64 nanoseconds reach about 292 years either side of 1970; clamp beyond (Timestamp
+  // allows years 1..9999) rather than overflow.
+  constexpr int64_t kMaxSeconds = 9'000'000'000;
+  const int64_t seconds = std::clamp<int64_t>(t.seconds(), -kMaxSeconds, kMaxSeconds);
+  return seconds * 1'000'000'000 + t.nanos();
 }
 
 bool MoreImportantPod(const PodInfo& a, const PodInfo& b) {
@@ -191,8 +194,8 @@ PluginStatus SelectVictimsOnNode(const Framework& framework, const CycleState& s
     victims->push_back(other);
   }
   if (victims->empty() && !set_aside_terminating) {
-    // The pod fits as the node is: its Filter failure came from elsewhere (pods nominated to
-    // the node). Evicting nothing here would not help it.
+    // The pod fits the node as it is: its Filter failure came from elsewhere (pods nominated
+    // to the node), which no eviction here would change.
     return PluginStatus(Code::kUnschedulableAndUnresolvable, std::string(kNoVictimsReason));
   }
   return PluginStatus::Success();

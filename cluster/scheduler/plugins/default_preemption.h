@@ -57,7 +57,8 @@ struct PreemptionCandidate {
 };
 
 // When a pod started (status.startTime) in nanoseconds since the epoch; a pod that has not
-// started counts as started last (Kubernetes uses "now"; ksim has no clock here).
+// started counts as started last (Kubernetes uses "now"; ksim has no clock here). Times
+// beyond about 285 years from 1970 are clamped.
 int64_t PodStartTimeNanos(const PodInfo& pod);
 
 // Kubernetes' MoreImportantPod: higher priority first, then the earlier start; ksim breaks

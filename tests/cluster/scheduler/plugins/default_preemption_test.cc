@@ -295,8 +295,8 @@ TEST(DefaultPreemptionTest, WhatIfUpdatesPreFilterState) {
   EXPECT_EQ(Names(o.result.victims), std::vector<std::string>{"noisy"});
 }
 
-// The doc: "Pods with preemptionPolicy: Never ... cannot preempt other pods"; Kubernetes'
-// event then ends with the doubled period its FitError format gives.
+// The doc: "Pods with preemptionPolicy: Never ... cannot preempt other pods". (Kubernetes'
+// event ends in ".." here; ksim's FitErrorMessage does not double the period.)
 TEST(DefaultPreemptionTest, PreemptionPolicyNeverDoesNotPreempt) {
   auto fw = TestFramework();
   Snapshot snapshot = Snapshot::Of({SimpleNode("n1", "4")},
@@ -307,7 +307,7 @@ TEST(DefaultPreemptionTest, PreemptionPolicyNeverDoesNotPreempt) {
   EXPECT_EQ(o.result.nominated_node, "");
   EXPECT_TRUE(o.result.victims.empty());
   EXPECT_EQ(o.fit_error,
-            "0/1 nodes are available: 1 Insufficient cpu. preemption: not eligible due to preemptionPolicy=Never..");
+            "0/1 nodes are available: 1 Insufficient cpu. preemption: not eligible due to preemptionPolicy=Never.");
 }
 
 // PodEligibleToPreemptOthers: a pod nominated to a node where a lower-priority pod is
@@ -390,7 +390,7 @@ TEST(DefaultPreemptionTest, NoCandidateMessageCountsEveryNode) {
   EXPECT_EQ(o.fit_error,
             "0/4 nodes are available: 1 node(s) didn't match Pod's node affinity/selector, 3 Insufficient cpu. "
             "preemption: 0/4 nodes are available: 1 No preemption victims found for incoming pod, "
-            "1 Preemption is not helpful for scheduling, 2 Insufficient cpu..");
+            "1 Preemption is not helpful for scheduling, 2 Insufficient cpu.");
 }
 
 // Every node unresolvable: nothing is tried and every node is "not helpful".
@@ -419,7 +419,7 @@ TEST(DefaultPreemptionTest, PreFilterRejectionTriesNoNode) {
   EXPECT_EQ(o.status.reasons()[0], "preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling.");
   EXPECT_EQ(o.fit_error,
             "0/2 nodes are available: gate closed. "
-            "preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling..");
+            "preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling.");
 }
 
 // The doc: only pods of lower priority are preempted; equal priority never is, even when
@@ -502,6 +502,10 @@ TEST(DefaultPreemptionTest, MoreImportantPodOrder) {
   EXPECT_TRUE(MoreImportantPod(*late, *unstarted));
   EXPECT_FALSE(MoreImportantPod(*late, *early));
   EXPECT_FALSE(MoreImportantPod(*early, *early));
+  // Far-off timestamps clamp instead of overflowing: year 9999 still counts as late.
+  PodInfoPtr far = MakePod({.name = "far", .priority = 5, .start_s = 253402300799});
+  EXPECT_TRUE(MoreImportantPod(*late, *far));
+  EXPECT_GT(PodStartTimeNanos(*far), PodStartTimeNanos(*late));
 }
 
 // ---------------------------------------------------------------- candidates and args
