@@ -22,7 +22,9 @@ Host::Host(World* world, uint32_t id, std::string name, const HostOptions& optio
   dataplane_ = std::make_unique<SimDataplane>();
 }
 
-Host::~Host() {
+Host::~Host() { KillProcessesForTeardown(); }
+
+void Host::KillProcessesForTeardown() {
   for (auto& [name, slot] : processes_) {
     if (slot.running) slot.running->Kill(true);
   }

@@ -79,6 +79,9 @@ class Host {
   // Powers off at once: every process dies without closing its connections (peers notice
   // only by timeout), unsynced disk data may be lost, containers die.
   void PowerOff();
+  // Destroys every running process (as at power loss) and nothing else: for the world's
+  // teardown, so that no process outlives a host it may still talk to.
+  void KillProcessesForTeardown();
   // Powers on: the disk recovers, every registered process starts a new incarnation.
   void PowerOn();
   // Freezes every process: timers and arrivals are held, in order, until Resume.

@@ -21,7 +21,9 @@ World::World(uint64_t seed, const WorldOptions& options, const NetworkOptions& n
 }
 
 World::~World() {
-  // Hosts first: their processes may still touch the network while being destroyed.
+  // Processes first, while every host still exists: a dying process may still send to
+  // any host. Then hosts, then the network.
+  for (auto& host : hosts_) host->KillProcessesForTeardown();
   hosts_.clear();
   network_.reset();
 }

@@ -8,6 +8,7 @@
 
 #include "scenarios/api_bench.h"
 #include "scenarios/demo_run.h"
+#include "scenarios/scheduler_bench.h"
 
 namespace ksim::scenarios {
 namespace {
@@ -87,6 +88,35 @@ TEST(Determinism, TheApiBenchReplaysItsSeed) {
     distinct.insert(a.trace_hash);
   }
   EXPECT_EQ(distinct.size(), 3u);
+}
+
+SchedulerBenchResult RunScheduler(const std::string& workload, uint64_t seed) {
+  SchedulerBenchOptions o;
+  o.seed = seed;
+  o.workload = workload;
+  o.nodes = 120;
+  o.pods = 100;
+  SchedulerBench bench(o);
+  bench.Setup();
+  bench.RunScheduling();
+  bench.Verify();
+  return bench.result();
+}
+
+TEST(Determinism, TheSchedulerBenchReplaysItsPlacements) {
+  for (const std::string& workload : SchedulerBenchWorkloads()) {
+    std::set<uint64_t> distinct;
+    for (uint64_t seed = 1; seed <= 2; ++seed) {
+      const SchedulerBenchResult a = RunScheduler(workload, seed);
+      const SchedulerBenchResult b = RunScheduler(workload, seed);
+      EXPECT_EQ(a.placement_hash, b.placement_hash) << workload << " seed " << seed;
+      EXPECT_EQ(a.trace_hash, b.trace_hash) << workload << " seed " << seed;
+      EXPECT_EQ(a.bound, 100u) << workload << " cycles=" << a.cycles << " unschedulable=" << a.unschedulable_cycles;
+      EXPECT_EQ(a.violations, 0u) << workload << ": " << a.first_violation;
+      distinct.insert(a.trace_hash);
+    }
+    EXPECT_EQ(distinct.size(), 2u) << workload;
+  }
 }
 
 }  // namespace

@@ -49,6 +49,10 @@ TEST(Cli, BadFlagsAndValuesExitTwoWithAClearMessage) {
       {{"bench", "api", "--pods", "0"}, "--pods"},
       {{"bench", "api", "--apiservers", "x"}, "--apiservers"},
       {{"bench", "api", "--bogus"}, "--bogus"},
+      {{"bench", "scheduler", "--workload", "fancy"}, "--workload"},
+      {{"bench", "scheduler", "--nodes", "0"}, "--nodes"},
+      {{"bench", "scheduler", "--pods", "-3"}, "--pods"},
+      {{"bench", "scheduler", "--workload", "pod-anti-affinity", "--nodes", "10", "--pods", "11"}, "--pods"},
       {{"bench"}, "subcommand"},
       {{"nosuchcommand"}, "nosuchcommand"},
       {{}, "subcommand"},
@@ -81,6 +85,23 @@ TEST(Cli, BenchApiPrintsItsFigureLastAndReplays) {
   EXPECT_FALSE(hash(a.out).empty());
   EXPECT_EQ(hash(a.out), hash(b.out)) << "a seed replays";
   EXPECT_NE(a.out.find("created=300 failed=0"), std::string::npos) << a.out;
+}
+
+TEST(Cli, BenchSchedulerPrintsItsFigureLastAndReplays) {
+  const std::vector<std::string> argv = {kKsim,      "bench", "scheduler", "--workload", "pod-anti-affinity",
+                                         "--nodes", "200",   "--pods",    "150",        "--seed", "9"};
+  RunResult a = RunCommand(argv);
+  RunResult b = RunCommand(argv);
+  ASSERT_EQ(a.exit_code, 0) << a.out << a.err;
+  EXPECT_TRUE(std::regex_match(LastLine(a.out), std::regex("pods_per_second=[0-9]+"))) << a.out;
+  auto hash = [](const std::string& out) {
+    const size_t at = out.find("placement_hash=");
+    return at == std::string::npos ? std::string() : out.substr(at, 31);
+  };
+  EXPECT_FALSE(hash(a.out).empty());
+  EXPECT_EQ(hash(a.out), hash(b.out)) << "a seed replays its placements";
+  EXPECT_NE(a.out.find("bound=150/150"), std::string::npos) << a.out;
+  EXPECT_NE(a.out.find("violations=0"), std::string::npos) << a.out;
 }
 
 TEST(Cli, HelpExitsZero) {

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "scenarios/api_bench.h"
+#include "scenarios/scheduler_bench.h"
 #include "scenarios/store_bench.h"
 #include "tools/ksim/commands.h"
 #include "tools/ksim/duration.h"
@@ -65,6 +66,34 @@ int RunApiBench(uint64_t seed, int apiservers, int pods) {
   return r.created == static_cast<uint64_t>(pods) && r.listed == r.created ? 0 : 1;
 }
 
+int RunSchedulerBench(const scenarios::SchedulerBenchOptions& o) {
+  scenarios::SchedulerBench bench(o);
+  const auto setup_start = std::chrono::steady_clock::now();
+  bench.Setup();
+  const double setup_wall_s = WallSecondsSince(setup_start);
+  const auto start = std::chrono::steady_clock::now();
+  bench.RunScheduling();
+  const double wall_s = WallSecondsSince(start);
+  bench.Verify();
+  const scenarios::SchedulerBenchResult& r = bench.result();
+  std::printf("ksim bench scheduler: seed=%llu workload=%s nodes=%d pods=%d\n",
+              static_cast<unsigned long long>(o.seed), o.workload.c_str(), o.nodes, o.pods);
+  std::printf("setup: %llu initial pods and %d pending pods created in %.3f wall s\n",
+              static_cast<unsigned long long>(r.initial_pods), o.pods, setup_wall_s);
+  std::printf("bound=%llu/%llu in %.3f wall s (%.2f simulated s)\n", static_cast<unsigned long long>(r.bound),
+              static_cast<unsigned long long>(r.measured_pods), wall_s, r.schedule_sim_seconds);
+  std::printf("cycles=%llu unschedulable_cycles=%llu preemptions=%llu victims=%llu nodes_evaluated_per_cycle=%.0f\n",
+              static_cast<unsigned long long>(r.cycles), static_cast<unsigned long long>(r.unschedulable_cycles),
+              static_cast<unsigned long long>(r.preemptions), static_cast<unsigned long long>(r.victims),
+              r.cycles == 0 ? 0.0 : static_cast<double>(r.nodes_evaluated) / static_cast<double>(r.cycles));
+  std::printf("violations=%llu%s%s\n", static_cast<unsigned long long>(r.violations),
+              r.first_violation.empty() ? "" : " first: ", r.first_violation.c_str());
+  std::printf("placement_hash=%016llx trace_hash=%016llx\n", static_cast<unsigned long long>(r.placement_hash),
+              static_cast<unsigned long long>(r.trace_hash));
+  std::printf("pods_per_second=%.0f\n", static_cast<double>(r.bound) / wall_s);
+  return r.bound == r.measured_pods && r.violations == 0 ? 0 : 1;
+}
+
 }  // namespace
 
 CommandFn AddBenchCommand(CLI::App& app) {
@@ -94,8 +123,24 @@ CommandFn AddBenchCommand(CLI::App& app) {
   a->add_option("--seed", api->seed, "Seed of the run")->check(CLI::NonNegativeNumber)->capture_default_str();
   a->add_option("--apiservers", api->apiservers, "Apiservers (active-active)")->check(CLI::Range(1, 16))->capture_default_str();
   a->add_option("--pods", api->pods, "Pods to create")->check(CLI::Range(1, 2000000))->capture_default_str();
-  return [store, s, api, a]() -> int {
+  auto sched = std::make_shared<scenarios::SchedulerBenchOptions>();
+  CLI::App* sc = bench->add_subcommand(
+      "scheduler", "Scheduler: pods bound per wall second on scheduler_perf-shaped workloads");
+  sc->add_option("--seed", sched->seed, "Seed of the run")->check(CLI::NonNegativeNumber)->capture_default_str();
+  sc->add_option("--workload", sched->workload,
+                 "basic, node-affinity, pod-affinity, pod-anti-affinity, topology-spread or preemption")
+      ->capture_default_str();
+  sc->add_option("--nodes", sched->nodes, "Nodes")->capture_default_str();
+  sc->add_option("--pods", sched->pods, "Pending pods to schedule (measured)")->capture_default_str();
+  return [store, s, api, a, sched, sc]() -> int {
     if (a->parsed()) return RunApiBench(api->seed, api->apiservers, api->pods);
+    if (sc->parsed()) {
+      if (Status st = scenarios::ValidateSchedulerBenchOptions(*sched); !st.ok()) {
+        std::fprintf(stderr, "ksim bench scheduler: error: %s\n", st.message().c_str());
+        return kExitBadInput;
+      }
+      return RunSchedulerBench(*sched);
+    }
     if (!s->parsed()) return kExitBadInput;
     Nanos duration;
     if (Status st = ParseDuration("--duration", store->duration, &duration); !st.ok()) {

@@ -216,10 +216,7 @@ std::string_view TaintEffectName(TaintEffect effect) {
   return "NoSchedule";
 }
 
-std::string TaintString(const Taint& taint) {
-  if (taint.value.empty()) return fmt::format("{{{}}}", taint.key);
-  return fmt::format("{{{}: {}}}", taint.key, taint.value);
-}
+std::string TaintString(const Taint& taint) { return fmt::format("{{{}: {}}}", taint.key, taint.value); }
 
 bool NodeSelectorTerm::Matches(const Labels& node_labels, std::string_view node_name) const {
   // An empty term matches nothing (Kubernetes: a term with no requirements selects no node).

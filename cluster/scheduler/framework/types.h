@@ -45,7 +45,8 @@ struct Toleration {
   bool Tolerates(const Taint& taint) const;
 };
 
-// "{key: value}" or "{key}" as Kubernetes prints a taint in "untolerated taint" reasons.
+// "{key: value}" as Kubernetes prints a taint in "untolerated taint" reasons ("{key: }"
+// when the value is empty).
 std::string TaintString(const Taint& taint);
 std::string_view TaintEffectName(TaintEffect effect);
 
