@@ -74,7 +74,7 @@ std::string RenderExplanation(const Explanation& e, const Framework& framework) 
       out += fmt::format("  filter {:<20} {}\n", f.plugin(), f.ToString());
     }
     for (size_t i = 0; i < n.scores.size() && i < e.score_plugins.size(); ++i) {
-      out += fmt::format("  score  {:<36} {}\n", e.score_plugins[i], n.scores[i]);
+      out += fmt::format("  score  {:<44} {}\n", e.score_plugins[i], n.scores[i]);
     }
   }
   if (!e.best.empty()) {

@@ -10,6 +10,7 @@ namespace ksim::testing {
 namespace {
 
 const std::string kKsim = KSIM_BINARY;
+const std::string kExplainCluster = std::string(KSIM_TESTDATA) + "/explain_cluster.yaml";
 
 std::string LastLine(const std::string& out) {
   std::string s = out;
@@ -54,6 +55,10 @@ TEST(Cli, BadFlagsAndValuesExitTwoWithAClearMessage) {
       {{"bench", "scheduler", "--pods", "-3"}, "--pods"},
       {{"bench", "scheduler", "--workload", "pod-anti-affinity", "--nodes", "10", "--pods", "11"}, "--pods"},
       {{"bench"}, "subcommand"},
+      {{"explain", "--manifests", kExplainCluster, "--pod", "web-0"}, "NAMESPACE/NAME"},
+      {{"explain", "--manifests", kExplainCluster, "--pod", "shop/missing"}, "no pod shop/missing"},
+      {{"explain", "--manifests", "/nonexistent.yaml", "--pod", "a/b"}, "/nonexistent.yaml"},
+      {{"explain", "--pod", "a/b"}, "--manifests"},
       {{"nosuchcommand"}, "nosuchcommand"},
       {{}, "subcommand"},
       {{"demo-node", "--name", "a", "--listen", "nope", "--data-dir", "/tmp/x"}, "--listen"},
@@ -102,6 +107,32 @@ TEST(Cli, BenchSchedulerPrintsItsFigureLastAndReplays) {
   EXPECT_EQ(hash(a.out), hash(b.out)) << "a seed replays its placements";
   EXPECT_NE(a.out.find("bound=150/150"), std::string::npos) << a.out;
   EXPECT_NE(a.out.find("violations=0"), std::string::npos) << a.out;
+}
+
+TEST(Cli, ExplainShowsEachFilterAndScorePerNode) {
+  RunResult r = RunCommand({kKsim, "explain", "--manifests", kExplainCluster, "--pod", "shop/web-0"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("node infra: rejected"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("TaintToleration      UnschedulableAndUnresolvable: node(s) had untolerated taint "
+                       "{dedicated: infra}"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("NodeResourcesFit     UnschedulableAndUnresolvable: Insufficient cpu"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("node large: feasible"), std::string::npos) << r.out;
+  EXPECT_EQ(LastLine(r.out), "best: large");
+}
+
+TEST(Cli, ExplainABadManifestNamesFileAndLine) {
+  const std::string path = ::testing::TempDir() + "/bad_cluster.yaml";
+  FILE* f = std::fopen(path.c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  std::fputs("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containerz: []\n", f);
+  std::fclose(f);
+  RunResult r = RunCommand({kKsim, "explain", "--manifests", path, "--pod", "default/p"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("bad_cluster.yaml:5"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("containerz"), std::string::npos) << r.err;
 }
 
 TEST(Cli, HelpExitsZero) {

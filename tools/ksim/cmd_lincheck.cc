@@ -14,29 +14,12 @@
 #include "faults/lincheck/checker.h"
 #include "faults/lincheck/history.h"
 #include "tools/ksim/commands.h"
+#include "tools/ksim/read_file.h"
 
 namespace ksim::tools {
 namespace {
 
 constexpr int kExitUnknown = 3;
-// Histories are read whole; this bounds the memory a mistaken argument (a disk image, say) costs.
-constexpr uint64_t kMaxFileBytes = uint64_t{1} << 30;
-
-Status ReadFile(const std::string& path, std::string* out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::IOError(fmt::format("cannot read {}: {}", path, std::strerror(errno)));
-  in.seekg(0, std::ios::end);
-  const std::streamoff size = in.tellg();
-  if (size < 0) return Status::IOError(fmt::format("cannot read {}: not a regular file", path));
-  if (static_cast<uint64_t>(size) > kMaxFileBytes) {
-    return Status::InvalidArgument(fmt::format("{}: {} bytes is more than the {} MiB limit", path, size,
-                                               kMaxFileBytes >> 20));
-  }
-  in.seekg(0, std::ios::beg);
-  out->assign(static_cast<size_t>(size), '\0');
-  if (!in.read(out->data(), size)) return Status::IOError(fmt::format("cannot read {}", path));
-  return Status::Ok();
-}
 
 }  // namespace
 
@@ -87,7 +70,7 @@ CommandFn AddLincheckCommand(CLI::App& app) {
       return kExitBadInput;
     }
     std::string text;
-    if (Status s = ReadFile(flags->file, &text); !s.ok()) {
+    if (Status s = ReadInputFile(flags->file, &text); !s.ok()) {
       std::fprintf(stderr, "ksim lincheck: error: %s\n", s.message().c_str());
       return kExitBadInput;
     }

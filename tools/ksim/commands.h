@@ -15,6 +15,7 @@ CommandFn AddDemoCommand(CLI::App& app);
 CommandFn AddDemoNodeCommand(CLI::App& app);
 CommandFn AddBenchCommand(CLI::App& app);
 CommandFn AddLincheckCommand(CLI::App& app);
+CommandFn AddExplainCommand(CLI::App& app);
 
 // Exit code for bad input; printed messages start with "ksim: ".
 inline constexpr int kExitBadInput = 2;
