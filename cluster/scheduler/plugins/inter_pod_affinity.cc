@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "cluster/scheduler/plugins/pod_groups.h"
 #include "cluster/scheduler/plugins/topology_domains.h"
 
 namespace ksim::scheduler {
@@ -63,6 +64,7 @@ struct TableCounts {
 
 struct TopologyKey {
   std::string name;
+  uint32_t group_key_id = UINT32_MAX;  // PodGroups::KeyId(name), once asked
   std::shared_ptr<DomainIndex> domains;  // shared by clones until one adds a domain
   std::array<TableCounts, kNumTables> tables;
 };
@@ -82,7 +84,7 @@ class AffinityState : public StateData {
     for (size_t i = 0; i < keys.size(); ++i) {
       if (keys[i].name == name) return static_cast<uint32_t>(i);
     }
-    keys.push_back(TopologyKey{name, std::make_shared<DomainIndex>(), {}});
+    keys.push_back(TopologyKey{name, UINT32_MAX, std::make_shared<DomainIndex>(), {}});
     return static_cast<uint32_t>(keys.size() - 1);
   }
 
@@ -134,11 +136,12 @@ class AffinityState : public StateData {
 };
 
 // Adds to a state's counts for the pods of one node, looking the node's domain up once per
-// key.
+// key. `value_of(key slot)` gives the node's value of that key (null if absent).
+template <typename ValueOf>
 class NodeCounter {
  public:
-  NodeCounter(AffinityState& state, const NodeInfo& node, const std::shared_ptr<const NodeData>* pin)
-      : state_(state), labels_(node.labels()), pin_(pin) {
+  NodeCounter(AffinityState& state, ValueOf value_of, const std::shared_ptr<const NodeData>* pin)
+      : state_(state), value_of_(value_of), pin_(pin) {
     memo_.fill(kNotLookedUp);
   }
 
@@ -150,16 +153,98 @@ class NodeCounter {
  private:
   uint32_t Domain(uint32_t key) {
     if (key < kMemoKeys && memo_[key] != kNotLookedUp) return memo_[key];
-    const std::string* value = NodeLabel(labels_, state_.keys[key].name);
+    const std::string* value = value_of_(key);
     const uint32_t id = value == nullptr ? kMissingLabel : state_.InternDomain(key, *value, pin_);
     if (key < kMemoKeys) memo_[key] = id;
     return id;
   }
 
   AffinityState& state_;
-  const Labels& labels_;
+  ValueOf value_of_;
   const std::shared_ptr<const NodeData>* pin_;
   std::array<uint32_t, kMemoKeys> memo_;
+};
+
+// A counter reading labels off a NodeInfo.
+auto CounterFor(AffinityState& state, const NodeInfo& node, const std::shared_ptr<const NodeData>* pin) {
+  auto value_of = [&state, &labels = node.labels()](uint32_t key) { return NodeLabel(labels, state.keys[key].name); };
+  return NodeCounter<decltype(value_of)>(state, value_of, pin);
+}
+
+// A node's label values through the group summaries' memo (PodGroups::LabelValue).
+struct GroupValues {
+  PodGroups* groups;
+  AffinityState* state;
+  const PodGroups::NodeGroups* node_groups;
+  const std::string* operator()(uint32_t key) const {
+    TopologyKey& k = state->keys[key];
+    if (k.group_key_id == UINT32_MAX) k.group_key_id = groups->KeyId(k.name);
+    return groups->LabelValue(*node_groups, k.group_key_id);
+  }
+};
+
+// A key for grouping existing pods: everything this plugin reads of one (namespace,
+// labels, and its affinity terms with their weights). Separators are bytes no label,
+// namespace or selector text contains.
+void AppendTerm(const AffinityTerm& term, std::string* key) {
+  *key += term.selector.String();
+  *key += '\x01';
+  for (const std::string& ns : term.namespaces) {
+    *key += ns;
+    *key += ',';
+  }
+  *key += '\x01';
+  if (term.namespace_selector.has_value()) {
+    *key += '+';
+    *key += term.namespace_selector->String();
+  }
+  *key += '\x01';
+  *key += term.topology_key;
+  *key += '\x02';
+}
+
+std::string AffinityGroupKey(const PodInfo& pod) {
+  std::string key = pod.ns;
+  key += '\0';
+  for (const auto& [k, v] : pod.labels) {
+    key += k;
+    key += '=';
+    key += v;
+    key += '\0';
+  }
+  auto terms = [&key](char kind, const std::vector<AffinityTerm>& list) {
+    for (const AffinityTerm& term : list) {
+      key += kind;
+      AppendTerm(term, &key);
+    }
+  };
+  auto weighted = [&key](char kind, const std::vector<WeightedAffinityTerm>& list) {
+    for (const WeightedAffinityTerm& wt : list) {
+      key += kind;
+      key += std::to_string(wt.weight);
+      AppendTerm(wt.term, &key);
+    }
+  };
+  terms('A', pod.required_affinity);
+  terms('N', pod.required_anti_affinity);
+  weighted('a', pod.preferred_affinity);
+  weighted('n', pod.preferred_anti_affinity);
+  return key;
+}
+
+// What one group of existing pods means for the incoming pod's Filter state, computed once
+// per cycle.
+struct FilterEffect {
+  uint64_t cycle = 0;
+  std::vector<uint32_t> existing_anti_keys;  // (a): key slot of each of its anti terms selecting the pod
+  bool selected_by_all = false;              // (b): selected by all the pod's affinity terms
+  std::vector<uint32_t> anti_terms;          // (c): the pod's anti terms selecting it
+};
+
+// What one group means for the incoming pod's score: weight per key slot.
+struct ScoreEffect {
+  uint64_t cycle = 0;
+  std::vector<std::pair<uint32_t, int64_t>> weights;
 };
 
 // The same, read-only, for Filter and Score.
@@ -196,37 +281,48 @@ class InterPodAffinity final : public PreFilterPlugin, public FilterPlugin, publ
   }
 
   PluginStatus PreFilter(CycleState& state, const PodInfo& pod, const Snapshot& snapshot) const override {
+    const bool has_required = !pod.required_affinity.empty() || !pod.required_anti_affinity.empty();
+    if (!has_required && snapshot.have_pods_with_required_anti_affinity().empty()) return PluginStatus::Skip();
     auto s = std::make_unique<AffinityState>();
     const Labels* pod_ns_labels = snapshot.NamespaceLabels(pod.ns);
-    // (a) existing pods whose required anti-affinity selects the pod; only nodes holding
-    // such pods are walked.
-    for (const NodeInfo* node : snapshot.have_pods_with_required_anti_affinity()) {
-      if (node->node() == nullptr) continue;
-      NodeCounter counter(*s, *node, nullptr);
-      for (const PodInfoPtr& existing : node->pods_with_required_anti_affinity()) {
-        for (const AffinityTerm& term : existing->required_anti_affinity) {
-          if (TermSelects(term, pod.ns, [&] { return pod_ns_labels; }, pod.labels)) {
-            counter.Add(kExistingAnti, s->KeySlot(term.topology_key), 1);
+    for (const AffinityTerm& term : pod.required_affinity) s->affinity_keys.push_back(s->KeySlot(term.topology_key));
+    for (const AffinityTerm& term : pod.required_anti_affinity) s->anti_keys.push_back(s->KeySlot(term.topology_key));
+    if (has_required) {
+      // (a), (b), (c) over every node, a group of alike pods at a time.
+      ++cycle_;
+      groups_.Sync(snapshot);
+      const auto& nodes = snapshot.nodes();
+      for (size_t pos = 0; pos < nodes.size(); ++pos) {
+        const PodGroups::NodeGroups& node_groups = groups_.node(pos);
+        if (node_groups.counts.empty() || nodes[pos]->node() == nullptr) continue;
+        auto counter = GroupCounter(*s, node_groups);
+        for (const auto& [group, count] : node_groups.counts) {
+          const FilterEffect& e = EffectOf(group, *s, pod, pod_ns_labels, snapshot);
+          for (uint32_t key : e.existing_anti_keys) counter.Add(kExistingAnti, key, count);
+          if (e.selected_by_all) {
+            for (uint32_t key : s->affinity_keys) counter.Add(kAffinity, key, count);
+          }
+          for (uint32_t term : e.anti_terms) counter.Add(kAnti, s->anti_keys[term], count);
+        }
+      }
+      s->self_selected = SelectedByAll(pod.required_affinity, pod, snapshot);
+    } else {
+      // (a) only: existing pods whose required anti-affinity selects the pod.
+      for (const NodeInfo* node : snapshot.have_pods_with_required_anti_affinity()) {
+        if (node->node() == nullptr) continue;
+        auto counter = CounterFor(*s, *node, nullptr);
+        for (const PodInfoPtr& existing : node->pods_with_required_anti_affinity()) {
+          for (const AffinityTerm& term : existing->required_anti_affinity) {
+            if (TermSelects(term, pod.ns, [&] { return pod_ns_labels; }, pod.labels)) {
+              counter.Add(kExistingAnti, s->KeySlot(term.topology_key), 1);
+            }
           }
         }
       }
     }
-    const bool has_required = !pod.required_affinity.empty() || !pod.required_anti_affinity.empty();
     // Kubernetes skips when nothing can reject a node: no required terms of its own and no
     // existing pod's anti-affinity selecting it.
     if (!has_required && s->nonzero[kExistingAnti] == 0) return PluginStatus::Skip();
-
-    for (const AffinityTerm& term : pod.required_affinity) s->affinity_keys.push_back(s->KeySlot(term.topology_key));
-    for (const AffinityTerm& term : pod.required_anti_affinity) s->anti_keys.push_back(s->KeySlot(term.topology_key));
-    if (has_required) {
-      // (b), (c): every existing pod against the pod's own terms.
-      for (const NodeInfoPtr& node : snapshot.nodes()) {
-        if (node->pods().empty() || node->node() == nullptr) continue;
-        NodeCounter counter(*s, *node, nullptr);
-        for (const PodInfoPtr& existing : node->pods()) CountExisting(*s, pod, *existing, snapshot, counter, 1);
-      }
-      s->self_selected = SelectedByAll(pod.required_affinity, pod, snapshot);
-    }
     state.Set(slot(), std::move(s));
     return PluginStatus::Success();
   }
@@ -279,6 +375,10 @@ class InterPodAffinity final : public PreFilterPlugin, public FilterPlugin, publ
     if (nodes.empty()) return PluginStatus::Skip();
     const bool has_preferred = !pod.preferred_affinity.empty() || !pod.preferred_anti_affinity.empty();
     if (ignore_preferred_terms_of_existing_pods_ && !has_preferred) return PluginStatus::Skip();
+    // Kubernetes walks only pods with affinity terms unless the pod has preferred terms;
+    // the groups below walk every pod, which comes to the same: a pod without terms weighs
+    // in only through the incoming pod's preferred terms.
+    if (!has_preferred && snapshot.have_pods_with_affinity().empty()) return PluginStatus::Skip();
     auto* s = state.Read<AffinityState>(slot());
     if (s == nullptr) {
       auto fresh = std::make_unique<AffinityState>();
@@ -287,46 +387,25 @@ class InterPodAffinity final : public PreFilterPlugin, public FilterPlugin, publ
     }
     for (TopologyKey& key : s->keys) key.tables[kScore] = TableCounts();
     s->nonzero[kScore] = 0;
-
-    std::vector<uint32_t> preferred_keys;
-    std::vector<uint32_t> preferred_anti_keys;
-    for (const auto& wt : pod.preferred_affinity) preferred_keys.push_back(s->KeySlot(wt.term.topology_key));
-    for (const auto& wt : pod.preferred_anti_affinity) preferred_anti_keys.push_back(s->KeySlot(wt.term.topology_key));
+    ++cycle_;
+    groups_.Sync(snapshot);
     const Labels* pod_ns_labels = snapshot.NamespaceLabels(pod.ns);
-    auto selects_pod = [&](const AffinityTerm& term) {
-      return TermSelects(term, pod.ns, [&] { return pod_ns_labels; }, pod.labels);
-    };
-    // Kubernetes' processExistingPod: weights go to the existing pod's domain.
-    auto process = [&](const NodeInfo& node, const std::vector<PodInfoPtr>& pods) {
-      if (node.node() == nullptr || node.labels().empty()) return;
-      NodeCounter counter(*s, node, nullptr);
-      for (const PodInfoPtr& existing : pods) {
-        for (size_t i = 0; i < pod.preferred_affinity.size(); ++i) {
-          const auto& wt = pod.preferred_affinity[i];
-          if (TermSelectsPod(wt.term, *existing, snapshot)) counter.Add(kScore, preferred_keys[i], wt.weight);
+    const auto& all_nodes = snapshot.nodes();
+    for (size_t pos = 0; pos < all_nodes.size(); ++pos) {
+      const PodGroups::NodeGroups& node_groups = groups_.node(pos);
+      if (node_groups.counts.empty()) continue;
+      auto counter = GroupCounter(*s, node_groups);
+      bool node_checked = false;
+      for (const auto& [group, count] : node_groups.counts) {
+        const ScoreEffect& e = ScoreEffectOf(group, *s, pod, pod_ns_labels, snapshot);
+        if (e.weights.empty()) continue;
+        if (!node_checked) {
+          // Kubernetes' processExistingPod: nothing for a node without labels.
+          if (all_nodes[pos]->node() == nullptr || all_nodes[pos]->labels().empty()) break;
+          node_checked = true;
         }
-        for (size_t i = 0; i < pod.preferred_anti_affinity.size(); ++i) {
-          const auto& wt = pod.preferred_anti_affinity[i];
-          if (TermSelectsPod(wt.term, *existing, snapshot)) counter.Add(kScore, preferred_anti_keys[i], -wt.weight);
-        }
-        if (hard_pod_affinity_weight_ > 0) {
-          for (const AffinityTerm& term : existing->required_affinity) {
-            if (selects_pod(term)) counter.Add(kScore, s->KeySlot(term.topology_key), hard_pod_affinity_weight_);
-          }
-        }
-        for (const auto& wt : existing->preferred_affinity) {
-          if (selects_pod(wt.term)) counter.Add(kScore, s->KeySlot(wt.term.topology_key), wt.weight);
-        }
-        for (const auto& wt : existing->preferred_anti_affinity) {
-          if (selects_pod(wt.term)) counter.Add(kScore, s->KeySlot(wt.term.topology_key), -wt.weight);
-        }
+        for (const auto& [key, weight] : e.weights) counter.Add(kScore, key, weight * count);
       }
-    };
-    // Without preferred terms of its own, only pods with affinity terms can weigh in.
-    if (has_preferred) {
-      for (const NodeInfoPtr& node : snapshot.nodes()) process(*node, node->pods());
-    } else {
-      for (const NodeInfo* node : snapshot.have_pods_with_affinity()) process(*node, node->pods_with_affinity());
     }
     // All-zero raw scores normalize to all zeros, the same as not scoring.
     if (s->nonzero[kScore] == 0) return PluginStatus::Skip();
@@ -371,8 +450,9 @@ class InterPodAffinity final : public PreFilterPlugin, public FilterPlugin, publ
 
   // Counts `existing` against the pod's required terms: (b) if all affinity terms select
   // it, one per term in the term's domain; (c) one per anti-affinity term selecting it.
-  static void CountExisting(AffinityState& s, const PodInfo& pod, const PodInfo& existing, const Snapshot& snapshot,
-                            NodeCounter& counter, int64_t delta) {
+  template <typename Counter>
+  static void CountExisting(const AffinityState& s, const PodInfo& pod, const PodInfo& existing,
+                            const Snapshot& snapshot, Counter& counter, int64_t delta) {
     if (SelectedByAll(pod.required_affinity, existing, snapshot)) {
       for (uint32_t key : s.affinity_keys) counter.Add(kAffinity, key, delta);
     }
@@ -381,13 +461,75 @@ class InterPodAffinity final : public PreFilterPlugin, public FilterPlugin, publ
     }
   }
 
+  NodeCounter<GroupValues> GroupCounter(AffinityState& s, const PodGroups::NodeGroups& node_groups) const {
+    return NodeCounter<GroupValues>(s, GroupValues{&groups_, &s, &node_groups}, nullptr);
+  }
+
+  // The Filter-side meaning of a group for this cycle's pod (a), (b), (c), from one of its
+  // pods.
+  const FilterEffect& EffectOf(uint32_t group, AffinityState& s, const PodInfo& pod, const Labels* pod_ns_labels,
+                               const Snapshot& snapshot) const {
+    if (filter_effects_.size() <= group) filter_effects_.resize(groups_.group_id_limit());
+    FilterEffect& e = filter_effects_[group];
+    if (e.cycle == cycle_) return e;
+    e.cycle = cycle_;
+    e.existing_anti_keys.clear();
+    e.anti_terms.clear();
+    const PodInfo& existing = groups_.representative(group);
+    for (const AffinityTerm& term : existing.required_anti_affinity) {
+      if (TermSelects(term, pod.ns, [&] { return pod_ns_labels; }, pod.labels)) {
+        e.existing_anti_keys.push_back(s.KeySlot(term.topology_key));
+      }
+    }
+    e.selected_by_all = SelectedByAll(pod.required_affinity, existing, snapshot);
+    for (size_t i = 0; i < pod.required_anti_affinity.size(); ++i) {
+      if (TermSelectsPod(pod.required_anti_affinity[i], existing, snapshot)) {
+        e.anti_terms.push_back(static_cast<uint32_t>(i));
+      }
+    }
+    return e;
+  }
+
+  // The score-side meaning of a group (Kubernetes' processExistingPod for one of its pods).
+  const ScoreEffect& ScoreEffectOf(uint32_t group, AffinityState& s, const PodInfo& pod, const Labels* pod_ns_labels,
+                                   const Snapshot& snapshot) const {
+    if (score_effects_.size() <= group) score_effects_.resize(groups_.group_id_limit());
+    ScoreEffect& e = score_effects_[group];
+    if (e.cycle == cycle_) return e;
+    e.cycle = cycle_;
+    e.weights.clear();
+    const PodInfo& existing = groups_.representative(group);
+    auto add = [&](const std::string& key, int64_t weight) { e.weights.emplace_back(s.KeySlot(key), weight); };
+    auto selects_pod = [&](const AffinityTerm& term) {
+      return TermSelects(term, pod.ns, [&] { return pod_ns_labels; }, pod.labels);
+    };
+    for (const auto& wt : pod.preferred_affinity) {
+      if (TermSelectsPod(wt.term, existing, snapshot)) add(wt.term.topology_key, wt.weight);
+    }
+    for (const auto& wt : pod.preferred_anti_affinity) {
+      if (TermSelectsPod(wt.term, existing, snapshot)) add(wt.term.topology_key, -wt.weight);
+    }
+    if (hard_pod_affinity_weight_ > 0) {
+      for (const AffinityTerm& term : existing.required_affinity) {
+        if (selects_pod(term)) add(term.topology_key, hard_pod_affinity_weight_);
+      }
+    }
+    for (const auto& wt : existing.preferred_affinity) {
+      if (selects_pod(wt.term)) add(wt.term.topology_key, wt.weight);
+    }
+    for (const auto& wt : existing.preferred_anti_affinity) {
+      if (selects_pod(wt.term)) add(wt.term.topology_key, -wt.weight);
+    }
+    return e;
+  }
+
   // Kubernetes' updateWithPod: `other` counted (delta 1) or uncounted (-1) on `node` as
   // PreFilter counts it, so the what-if state equals PreFilter over the changed cluster.
   PluginStatus Update(CycleState& state, const PodInfo& pod, const PodInfo& other, const NodeInfo& node,
                       const Snapshot& snapshot, int64_t delta) const {
     auto* s = state.Read<AffinityState>(slot());
     if (s == nullptr || node.node() == nullptr) return PluginStatus::Success();
-    NodeCounter counter(*s, node, &node.node_ptr());
+    auto counter = CounterFor(*s, node, &node.node_ptr());
     const Labels* pod_ns_labels = snapshot.NamespaceLabels(pod.ns);
     for (const AffinityTerm& term : other.required_anti_affinity) {
       if (TermSelects(term, pod.ns, [&] { return pod_ns_labels; }, pod.labels)) {
@@ -400,6 +542,12 @@ class InterPodAffinity final : public PreFilterPlugin, public FilterPlugin, publ
 
   int32_t hard_pod_affinity_weight_;
   bool ignore_preferred_terms_of_existing_pods_;
+  // Caches across cycles (pod_groups.h): existing pods grouped, and each group's meaning
+  // for the current cycle's pod (valid while its `cycle` equals cycle_).
+  mutable PodGroups groups_{AffinityGroupKey};
+  mutable uint64_t cycle_ = 0;
+  mutable std::vector<FilterEffect> filter_effects_;
+  mutable std::vector<ScoreEffect> score_effects_;
 };
 
 }  // namespace
