@@ -41,8 +41,8 @@ constexpr std::array<std::string_view, kNumPoints> kPointNames = {"multiPoint", 
 constexpr std::array<std::string_view, 7> kUnsupportedPoints = {"preEnqueue", "queueSort", "reserve", "permit",
                                                                 "preBind",    "bind",      "postBind"};
 constexpr std::array<std::string_view, 9> kUnsupportedTopLevel = {
-    "parallelism",          "leaderElection", "clientConnection", "healthzBindAddress",  "metricsBindAddress",
-    "enableProfiling",      "extenders",      "delayCacheUntilActive", "enableContentionProfiling"};
+    "parallelism",     "leaderElection", "clientConnection",      "healthzBindAddress",       "metricsBindAddress",
+    "enableProfiling", "extenders",      "delayCacheUntilActive", "enableContentionProfiling"};
 
 template <size_t N>
 bool Contains(const std::array<std::string_view, N>& names, std::string_view name) {
@@ -266,7 +266,8 @@ class Reader {
         out->percentage_of_nodes_to_score = static_cast<int32_t>(v);
         return true;
       }
-      if (key == "podInitialBackoffSeconds") return ReadInt(value, path, 1, kMaxBackoffSeconds, &out->initial_backoff_seconds);
+      if (key == "podInitialBackoffSeconds")
+        return ReadInt(value, path, 1, kMaxBackoffSeconds, &out->initial_backoff_seconds);
       if (key == "podMaxBackoffSeconds") {
         out->max_backoff_given = true;
         out->max_backoff_mark = value.Mark();
@@ -319,7 +320,8 @@ class Reader {
       return Fail(node.Mark(), path, "expected a string, got " + Describe(node));
     }
     size_t bad = 0;
-    if (!ValidText(node.Scalar(), false, &bad)) return Fail(node.Mark(), path, "string is not valid UTF-8 text");
+    if (!ValidText(node.Scalar(), false, &bad))
+      return Fail(node.Mark(), path, "string holds invalid UTF-8 or a control character");
     *out = node.Scalar();
     return true;
   }
@@ -378,8 +380,9 @@ class Reader {
       if (!ReadProfile(element, element_path, &profile)) return false;
       for (size_t i = 0; i < out->profiles.size(); ++i) {
         if (out->profiles[i].scheduler_name == profile.scheduler_name) {
-          return Fail(profile.name_mark, profile.name_path,
-                      fmt::format("duplicate schedulerName \"{}\" (also profiles[{}])", Truncated(profile.scheduler_name), i));
+          return Fail(
+              profile.name_mark, profile.name_path,
+              fmt::format("duplicate schedulerName \"{}\" (also profiles[{}])", Truncated(profile.scheduler_name), i));
         }
       }
       out->profiles.push_back(std::move(profile));
@@ -431,25 +434,27 @@ class Reader {
   bool ReadPluginSet(const YAML::Node& node, const std::string& path, PluginSetSpec* out) {
     return ForEachField(node, path, [&](const std::string& key, const YAML::Node& value, const std::string& field) {
       const bool enabled = key == "enabled";
-      if (!enabled && key != "disabled") return Fail(value.Mark(), field, fmt::format("unknown field \"{}\"", Truncated(key)));
+      if (!enabled && key != "disabled")
+        return Fail(value.Mark(), field, fmt::format("unknown field \"{}\"", Truncated(key)));
       std::vector<PluginRef>* list = enabled ? &out->enabled : &out->disabled;
-      return ForEachElement(value, field, kMaxListLength, [&](const YAML::Node& element, const std::string& element_path) {
-        PluginRef ref;
-        if (!ReadPluginRef(element, element_path, enabled, &ref)) return false;
-        if (ref.name == "*") {
-          if (enabled) return Fail(ref.mark, ref.path, "\"*\" can only be disabled");
-          out->disable_all = true;
-        } else if (registry_.Find(ref.name) == nullptr && !(!enabled && IsDefaultPlugin(ref.name))) {
-          return Fail(ref.mark, ref.path, fmt::format("unknown plugin \"{}\"", Truncated(ref.name)));
-        }
-        for (const PluginRef& other : *list) {
-          if (other.name == ref.name) {
-            return Fail(ref.mark, ref.path, fmt::format("plugin \"{}\" is listed twice", Truncated(ref.name)));
-          }
-        }
-        list->push_back(std::move(ref));
-        return true;
-      });
+      return ForEachElement(
+          value, field, kMaxListLength, [&](const YAML::Node& element, const std::string& element_path) {
+            PluginRef ref;
+            if (!ReadPluginRef(element, element_path, enabled, &ref)) return false;
+            if (ref.name == "*") {
+              if (enabled) return Fail(ref.mark, ref.path, "\"*\" can only be disabled");
+              out->disable_all = true;
+            } else if (registry_.Find(ref.name) == nullptr && !(!enabled && IsDefaultPlugin(ref.name))) {
+              return Fail(ref.mark, ref.path, fmt::format("unknown plugin \"{}\"", Truncated(ref.name)));
+            }
+            for (const PluginRef& other : *list) {
+              if (other.name == ref.name) {
+                return Fail(ref.mark, ref.path, fmt::format("plugin \"{}\" is listed twice", Truncated(ref.name)));
+              }
+            }
+            list->push_back(std::move(ref));
+            return true;
+          });
     });
   }
 
@@ -480,41 +485,42 @@ class Reader {
   }
 
   bool ReadPluginConfig(const YAML::Node& node, const std::string& path, ProfileSpec* out) {
-    return ForEachElement(node, path, kMaxPluginConfigs, [&](const YAML::Node& element, const std::string& element_path) {
-      PluginArgs args;
-      bool has_name = false;
-      YAML::Mark name_mark = element.Mark();
-      args.mark = element.Mark();
-      args.path = element_path;  // factories name the field from "args." on
-      bool ok = ForEachField(element, element_path, [&](const std::string& key, const YAML::Node& value,
-                                                        const std::string& field) {
-        if (key == "name") {
-          has_name = true;
-          name_mark = value.Mark();
-          if (!ReadString(value, field, &args.name)) return false;
-          if (registry_.Find(args.name) == nullptr) {
-            return Fail(value.Mark(), field, fmt::format("unknown plugin \"{}\"", Truncated(args.name)));
+    return ForEachElement(
+        node, path, kMaxPluginConfigs, [&](const YAML::Node& element, const std::string& element_path) {
+          PluginArgs args;
+          bool has_name = false;
+          YAML::Mark name_mark = element.Mark();
+          args.mark = element.Mark();
+          args.path = element_path;  // factories name the field from "args." on
+          bool ok = ForEachField(
+              element, element_path, [&](const std::string& key, const YAML::Node& value, const std::string& field) {
+                if (key == "name") {
+                  has_name = true;
+                  name_mark = value.Mark();
+                  if (!ReadString(value, field, &args.name)) return false;
+                  if (registry_.Find(args.name) == nullptr) {
+                    return Fail(value.Mark(), field, fmt::format("unknown plugin \"{}\"", Truncated(args.name)));
+                  }
+                  return true;
+                }
+                if (key == "args") {
+                  args.mark = value.Mark();
+                  int64_t budget = kMaxArgsNodes;
+                  return ToJson(value, field, 0, &budget, &args.args);
+                }
+                return Fail(value.Mark(), field, fmt::format("unknown field \"{}\"", Truncated(key)));
+              });
+          if (!ok) return false;
+          if (!has_name) return Fail(element.Mark(), Join(element_path, "name"), "required field is missing");
+          for (size_t i = 0; i < out->plugin_config.size(); ++i) {
+            if (out->plugin_config[i].name == args.name) {
+              return Fail(name_mark, Join(element_path, "name"),
+                          fmt::format("duplicate plugin \"{}\" (also pluginConfig[{}])", Truncated(args.name), i));
+            }
           }
+          out->plugin_config.push_back(std::move(args));
           return true;
-        }
-        if (key == "args") {
-          args.mark = value.Mark();
-          int64_t budget = kMaxArgsNodes;
-          return ToJson(value, field, 0, &budget, &args.args);
-        }
-        return Fail(value.Mark(), field, fmt::format("unknown field \"{}\"", Truncated(key)));
-      });
-      if (!ok) return false;
-      if (!has_name) return Fail(element.Mark(), Join(element_path, "name"), "required field is missing");
-      for (size_t i = 0; i < out->plugin_config.size(); ++i) {
-        if (out->plugin_config[i].name == args.name) {
-          return Fail(name_mark, Join(element_path, "name"),
-                      fmt::format("duplicate plugin \"{}\" (also pluginConfig[{}])", Truncated(args.name), i));
-        }
-      }
-      out->plugin_config.push_back(std::move(args));
-      return true;
-    });
+        });
   }
 
   // Plugin args as JSON for the plugin's factory, typed by the YAML core schema.
@@ -529,7 +535,8 @@ class Reader {
         const std::string& key = entry.first.Scalar();
         const std::string key_path = Join(path, key);
         size_t bad = 0;
-        if (!ValidText(key, false, &bad)) return Fail(entry.first.Mark(), key_path, "key is not valid UTF-8 text");
+        if (!ValidText(key, false, &bad))
+          return Fail(entry.first.Mark(), key_path, "key holds invalid UTF-8 or a control character");
         if (out->contains(key)) return Fail(entry.first.Mark(), key_path, "duplicate field");
         if (!ToJson(entry.second, key_path, depth + 1, budget, &(*out)[key])) return false;
       }
@@ -580,7 +587,8 @@ class Reader {
         return true;
       case ScalarKind::kInt: {
         int64_t value = 0;
-        if (!ParseInt(text, &value)) return Fail(node.Mark(), path, fmt::format("integer {} out of range", Truncated(text)));
+        if (!ParseInt(text, &value))
+          return Fail(node.Mark(), path, fmt::format("integer {} out of range", Truncated(text)));
         *out = value;
         return true;
       }
@@ -596,7 +604,8 @@ class Reader {
       }
       case ScalarKind::kString: {
         size_t bad = 0;
-        if (!ValidText(text, true, &bad)) return Fail(node.Mark(), path, "string is not valid UTF-8 text");
+        if (!ValidText(text, true, &bad))
+          return Fail(node.Mark(), path, "string holds invalid UTF-8 or a control character");
         *out = text;
         return true;
       }
@@ -706,8 +715,8 @@ std::vector<Resolved>::iterator Find(std::vector<Resolved>& list, std::string_vi
 // the profile's multiPoint disabled/enabled merged in, defaults re-enabled in place), minus
 // what this point disables; plugins this point enables explicitly come first if they were
 // also in the multiPoint set (an override), or last if not.
-bool ResolvePoint(Reader& reader, Instances& instances, const ProfileSpec& profile, const ProfileConfig& defaults_profile,
-                  Point point, std::vector<Resolved>* out) {
+bool ResolvePoint(Reader& reader, Instances& instances, const ProfileSpec& profile,
+                  const ProfileConfig& defaults_profile, Point point, std::vector<Resolved>* out) {
   const PluginSetSpec& multi = profile.points[kMultiPoint];
   const PluginSetSpec& custom = profile.points[point];
   const std::vector<Resolved> defaults = Defaults(defaults_profile, point);
@@ -827,7 +836,8 @@ Status CheckDocuments(std::string_view yaml, std::string_view source) {
     const std::vector<YAML::Mark>& starts = documents.starts;
     const size_t n = starts.size();
     if (n >= 2 && starts[n - 1].pos == starts[n - 2].pos) {
-      return Status::InvalidArgument(fmt::format("{}:{}: invalid YAML: unexpected ','", source, starts[n - 1].line + 1));
+      return Status::InvalidArgument(
+          fmt::format("{}:{}: invalid YAML: unexpected ','", source, starts[n - 1].line + 1));
     }
     if (n > kMaxDocuments) {
       return Status::InvalidArgument(fmt::format("{}: more than {} YAML documents", source, kMaxDocuments));
@@ -852,7 +862,8 @@ Status ParseSchedulerConfig(std::string_view yaml, std::string_view source, cons
   size_t bad = 0;
   if (!ValidText(yaml, true, &bad)) {
     const auto line = 1 + std::count(yaml.begin(), yaml.begin() + static_cast<std::ptrdiff_t>(bad), '\n');
-    return Status::InvalidArgument(fmt::format("{}:{}: text is not valid UTF-8 or holds a control character", source, line));
+    return Status::InvalidArgument(
+        fmt::format("{}:{}: text is not valid UTF-8 or holds a control character", source, line));
   }
   std::vector<YAML::Node> documents;
   try {
@@ -864,8 +875,8 @@ Status ParseSchedulerConfig(std::string_view yaml, std::string_view source, cons
   }
   std::erase_if(documents, [](const YAML::Node& doc) { return doc.IsNull(); });
   if (documents.size() != 1) {
-    return Status::InvalidArgument(fmt::format("{}: expected one KubeSchedulerConfiguration document, found {}",
-                                               source, documents.size()));
+    return Status::InvalidArgument(
+        fmt::format("{}: expected one KubeSchedulerConfiguration document, found {}", source, documents.size()));
   }
 
   Reader reader(source, registry);

@@ -144,7 +144,8 @@ Status SchedulingQueue::Add(PodInfoPtr pod, Nanos now) {
         fmt::format("scheduling queue: pod {} is already assigned to node {}", pod->Key(), pod->node_name));
   }
   if (entries_.contains(pod->uid)) {
-    return Status::AlreadyExists(fmt::format("scheduling queue: pod {} (uid {}) is already queued", pod->Key(), pod->uid));
+    return Status::AlreadyExists(
+        fmt::format("scheduling queue: pod {} (uid {}) is already queued", pod->Key(), pod->uid));
   }
   if (entries_.size() >= options_.max_pods) {
     return Status::Unavailable(
@@ -241,8 +242,8 @@ Status SchedulingQueue::AddUnschedulableIfNotPresent(PodInfoPtr pod, const std::
   }
   Entry& entry = it->second;
   if (entry.queue != QueueName::kInFlight) {
-    return Status::AlreadyExists(fmt::format("scheduling queue: pod {} is already in the {} queue", pod->Key(),
-                                             QueueNameString(entry.queue)));
+    return Status::AlreadyExists(
+        fmt::format("scheduling queue: pod {} is already in the {} queue", pod->Key(), QueueNameString(entry.queue)));
   }
   // An update that arrived during the attempt is newer than the pod the attempt used.
   if (!entry.updated_in_flight) entry.pod = std::move(pod);
@@ -251,7 +252,8 @@ Status SchedulingQueue::AddUnschedulableIfNotPresent(PodInfoPtr pod, const std::
   entry.moved_by.reset();
   // A move request during this attempt may have been the event that makes the pod fit; the
   // attempt did not see it, so retry after the back-off rather than wait for another.
-  const bool retry = rejecting_plugins.empty() || move_request_cycle_ >= pod_scheduling_cycle || entry.updated_in_flight;
+  const bool retry =
+      rejecting_plugins.empty() || move_request_cycle_ >= pod_scheduling_cycle || entry.updated_in_flight;
   entry.updated_in_flight = false;
   Unlink(entry);
   if (retry) {
@@ -270,8 +272,7 @@ void SchedulingQueue::Done(std::string_view uid) {
   RemoveNomination(uid);
 }
 
-size_t SchedulingQueue::MoveAllToActiveOrBackoff(const ClusterEvent& event, Nanos now,
-                                                 const EventMayHelpFn& may_help) {
+size_t SchedulingQueue::MoveAllToActiveOrBackoff(const ClusterEvent& event, Nanos now, const EventMayHelpFn& may_help) {
   size_t moved = 0;
   for (auto uid_it = unschedulable_.begin(); uid_it != unschedulable_.end();) {
     auto it = entries_.find(*uid_it);
@@ -425,8 +426,8 @@ Status SchedulingQueue::CheckInvariants() const {
     if (entry.pod == nullptr || entry.pod->uid != uid) return fail(fmt::format("entry {} holds another pod", uid));
     ++counts[static_cast<int>(entry.queue)];
     // Exactly one place: the ordered set of its queue holds it, the others do not.
-    const bool in_active = active_.contains(
-        ActiveKey{entry.pod->priority, entry.timestamp, entry.pod->Key(), entry.pod->uid});
+    const bool in_active =
+        active_.contains(ActiveKey{entry.pod->priority, entry.timestamp, entry.pod->Key(), entry.pod->uid});
     const bool in_backoff = backoff_.contains(BackoffKey{BackoffExpiry(entry), uid});
     const bool in_unschedulable = unschedulable_.contains(uid);
     const int places = int{in_active} + int{in_backoff} + int{in_unschedulable};

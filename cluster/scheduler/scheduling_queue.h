@@ -56,10 +56,10 @@ std::string_view QueueNameString(QueueName queue);
 // A pod handed out by Pop for one scheduling attempt.
 struct PoppedPod {
   PodInfoPtr pod;
-  int32_t attempts = 0;          // attempts so far, counting this one (the first is 1)
-  int64_t scheduling_cycle = 0;  // pass it back to AddUnschedulableIfNotPresent
-  Nanos first_enqueued_time{0};  // when the pod first entered the queue
-  Nanos initial_attempt_time{0}; // when it was first popped
+  int32_t attempts = 0;           // attempts so far, counting this one (the first is 1)
+  int64_t scheduling_cycle = 0;   // pass it back to AddUnschedulableIfNotPresent
+  Nanos first_enqueued_time{0};   // when the pod first entered the queue
+  Nanos initial_attempt_time{0};  // when it was first popped
 };
 
 // One pod as `ksim explain` and metrics see it.
@@ -67,8 +67,8 @@ struct PendingPod {
   PodInfoPtr pod;
   QueueName queue = QueueName::kActive;
   int32_t attempts = 0;
-  Nanos timestamp{0};       // when it last entered the queue (PrioritySort's tie-break)
-  Nanos backoff_expiry{0};  // when its back-off ends (meaningful once attempted)
+  Nanos timestamp{0};                              // when it last entered the queue (PrioritySort's tie-break)
+  Nanos backoff_expiry{0};                         // when its back-off ends (meaningful once attempted)
   std::vector<std::string> unschedulable_plugins;  // from its last failed attempt
   std::string nominated_node;
   // The cluster event that last moved it out of unschedulable (none: never moved, or by

@@ -4,6 +4,8 @@
 // examples (disable a score plugin, change weights, a "no-scoring-scheduler" profile,
 // multiPoint), errors with line and field path, and a RapidCheck property that mutated
 // files never crash the parser and leave its output alone when they fail.
+#include "cluster/scheduler/config.h"
+
 #include <gtest/gtest.h>
 #include <rapidcheck.h>
 #include <rapidcheck/gtest.h>
@@ -15,8 +17,6 @@
 #include <utility>
 #include <vector>
 
-#include "cluster/scheduler/config.h"
-
 namespace ksim::scheduler {
 namespace {
 
@@ -24,7 +24,9 @@ namespace {
 
 class PreFilterPoint : public PreFilterPlugin {
  public:
-  PluginStatus PreFilter(CycleState&, const PodInfo&, const Snapshot&) const override { return PluginStatus::Success(); }
+  PluginStatus PreFilter(CycleState&, const PodInfo&, const Snapshot&) const override {
+    return PluginStatus::Success();
+  }
 };
 class FilterPoint : public FilterPlugin {
  public:
@@ -74,9 +76,8 @@ constexpr unsigned kPreFilter = 1, kFilter = 2, kPostFilter = 4, kPreScore = 8, 
 template <size_t... M>
 std::unique_ptr<Plugin> MakeFake(unsigned mask, std::string name, std::index_sequence<M...>) {
   using Maker = std::unique_ptr<Plugin> (*)(std::string);
-  static constexpr Maker makers[] = {[](std::string n) -> std::unique_ptr<Plugin> {
-    return std::make_unique<Fake<M>>(std::move(n));
-  }...};
+  static constexpr Maker makers[] = {
+      [](std::string n) -> std::unique_ptr<Plugin> { return std::make_unique<Fake<M>>(std::move(n)); }...};
   return makers[mask](std::move(name));
 }
 
@@ -419,19 +420,22 @@ TEST(SchedulerConfig, ErrorsNameTheLineAndTheField) {
        "sched.yaml:4: profiles[0].plugins.score.enabled[0].weight: must be in 1..100"},
       {"profiles:\n- plugins: {score: {enabled: [{name: MyCustomPluginA, weight: \"5\"}]}}\n",
        "sched.yaml:4: profiles[0].plugins.score.enabled[0].weight: expected an integer, got string \"5\""},
-      {"percentageOfNodesToScor: 5\n", "sched.yaml:3: percentageOfNodesToScor: unknown field \"percentageOfNodesToScor\""},
+      {"percentageOfNodesToScor: 5\n",
+       "sched.yaml:3: percentageOfNodesToScor: unknown field \"percentageOfNodesToScor\""},
       {"percentageOfNodesToScore: 101\n", "sched.yaml:3: percentageOfNodesToScore: must be in 0..100"},
       {"podInitialBackoffSeconds: 5\npodMaxBackoffSeconds: 2\n",
        "sched.yaml:4: podMaxBackoffSeconds: must be at least podInitialBackoffSeconds (5)"},
       {"podInitialBackoffSeconds: 0\n", "sched.yaml:3: podInitialBackoffSeconds: must be in 1..86400"},
       {"extenders: []\n", "sched.yaml:3: extenders: not supported by ksim"},
-      {"profiles:\n- schedulerName: a\n  scheduler: b\n", "sched.yaml:5: profiles[0].scheduler: unknown field \"scheduler\""},
+      {"profiles:\n- schedulerName: a\n  scheduler: b\n",
+       "sched.yaml:5: profiles[0].scheduler: unknown field \"scheduler\""},
       {"profiles:\n- plugins:\n    filter:\n      enabled: [{name: Nope}]\n",
        "sched.yaml:6: profiles[0].plugins.filter.enabled[0].name: unknown plugin \"Nope\""},
       {"profiles:\n- plugins:\n    filter:\n      disabled: [{name: Nope}]\n",
        "sched.yaml:6: profiles[0].plugins.filter.disabled[0].name: unknown plugin \"Nope\""},
       {"profiles:\n- plugins:\n    filter:\n      enabled: [{name: MyCustomPluginA}]\n",
-       "sched.yaml:6: profiles[0].plugins.filter.enabled[0].name: plugin \"MyCustomPluginA\" does not implement filter"},
+       "sched.yaml:6: profiles[0].plugins.filter.enabled[0].name: plugin \"MyCustomPluginA\" does not implement "
+       "filter"},
       {"profiles:\n- plugins:\n    filter:\n      enabled: [{name: '*'}]\n",
        "sched.yaml:6: profiles[0].plugins.filter.enabled[0].name: \"*\" can only be disabled"},
       {"profiles:\n- plugins:\n    filter:\n      enabled: [{name: MyFilter}, {name: MyFilter}]\n",
@@ -455,7 +459,8 @@ TEST(SchedulerConfig, ErrorsNameTheLineAndTheField) {
       {"profiles:\n- pluginConfig:\n  - {name: Leveled, args: {level: .inf}}\n",
        "sched.yaml:5: profiles[0].pluginConfig[0].args.level: number must be finite"},
       {"profiles: {a: b}\n", "sched.yaml:3: profiles: expected a list, got an object"},
-      {"profiles:\n- plugins:\n    score: [a]\n", "sched.yaml:5: profiles[0].plugins.score: expected an object, got a list"},
+      {"profiles:\n- plugins:\n    score: [a]\n",
+       "sched.yaml:5: profiles[0].plugins.score: expected an object, got a list"},
       {"profiles: [\n", "sched.yaml:4: invalid YAML"},
   };
   for (const Case& c : cases) {
@@ -490,8 +495,8 @@ TEST(SchedulerConfig, ProfilesAreCheckedByTheFramework) {
   // whole again.
   SchedulerConfig config;
   Status s = ParseSchedulerConfig(
-      std::string(kHeader) + "profiles:\n- plugins: {multiPoint: {disabled: [{name: ImageLocality}]}}\n",
-      "sched.yaml", without, &config);
+      std::string(kHeader) + "profiles:\n- plugins: {multiPoint: {disabled: [{name: ImageLocality}]}}\n", "sched.yaml",
+      without, &config);
   EXPECT_TRUE(s.ok()) << s.ToString();
 }
 
@@ -511,8 +516,10 @@ bool IsMarker(const SchedulerConfig& config) {
 TEST(SchedulerConfig, OutputIsUntouchedOnError) {
   SchedulerConfig config = Marker();
   // Fails in the second profile, after the first resolved.
-  Status s = ParseSchedulerConfig(std::string(kHeader) + "profiles:\n- schedulerName: a\n- plugins: {filter: {enabled: [{name: MyCustomPluginA}]}}\n",
-                                  "sched.yaml", Registry(), &config);
+  Status s = ParseSchedulerConfig(
+      std::string(kHeader) +
+          "profiles:\n- schedulerName: a\n- plugins: {filter: {enabled: [{name: MyCustomPluginA}]}}\n",
+      "sched.yaml", Registry(), &config);
   ASSERT_FALSE(s.ok());
   EXPECT_TRUE(IsMarker(config));
 }

@@ -2,6 +2,8 @@
 // PrioritySort order, the back-off table, the moveRequestCycle rule, event-gated moves,
 // the 5-minute leftover flush, updates, the nominator, the bound; and a RapidCheck
 // property over random operation sequences.
+#include "cluster/scheduler/scheduling_queue.h"
+
 #include <gtest/gtest.h>
 #include <rapidcheck.h>
 #include <rapidcheck/gtest.h>
@@ -13,7 +15,6 @@
 #include <vector>
 
 #include "cluster/scheduler/framework/framework.h"
-#include "cluster/scheduler/scheduling_queue.h"
 #include "tests/cluster/scheduler/scheduler_testing.h"
 
 namespace ksim::scheduler::testing {
@@ -21,8 +22,8 @@ namespace {
 
 // A pending pod "default/<name>" (uid = name) with a priority, labels and optionally a
 // nominatedNodeName in its status.
-PodInfoPtr QueuePod(const std::string& name, int32_t priority = 0, const std::map<std::string, std::string>& labels = {},
-                    const std::string& nominated_node = "") {
+PodInfoPtr QueuePod(const std::string& name, int32_t priority = 0,
+                    const std::map<std::string, std::string>& labels = {}, const std::string& nominated_node = "") {
   auto pod = std::make_shared<api::Pod>();
   pod->mutable_metadata()->set_name(name);
   pod->mutable_metadata()->set_namespace_("default");
@@ -267,7 +268,8 @@ class FitStandIn : public FilterPlugin {
  public:
   std::string_view Name() const override { return "NodeResourcesFit"; }
   std::vector<ClusterEvent> EventsToRegister() const override {
-    return {{EventResource::kAssignedPod, kEventDelete}, {EventResource::kNode, kEventAdd | kEventUpdateNodeAllocatable}};
+    return {{EventResource::kAssignedPod, kEventDelete},
+            {EventResource::kNode, kEventAdd | kEventUpdateNodeAllocatable}};
   }
   PluginStatus Filter(const CycleState&, const PodInfo&, const NodeInfo&) const override {
     return PluginStatus::Success();
@@ -297,8 +299,7 @@ TEST(SchedulingQueue, EventsMoveOnlyPodsTheyMayHelp) {
   EXPECT_EQ(queue.MoveAllToActiveOrBackoff(kNamespaceAdd, At(0) + Milliseconds(500), may_help(kNamespaceAdd)), 0u);
   EXPECT_EQ(WhereIs(queue, "big"), QueueName::kUnschedulable);
   // A deleted pod does; the pod is still backing off (1 s), so it waits in backoffQ.
-  EXPECT_EQ(queue.MoveAllToActiveOrBackoff(kAssignedPodDelete, At(0) + Milliseconds(500),
-                                           may_help(kAssignedPodDelete)),
+  EXPECT_EQ(queue.MoveAllToActiveOrBackoff(kAssignedPodDelete, At(0) + Milliseconds(500), may_help(kAssignedPodDelete)),
             1u);
   EXPECT_EQ(WhereIs(queue, "big"), QueueName::kBackoff);
   EXPECT_EQ(queue.Lookup("big")->moved_by->resource, EventResource::kAssignedPod);
@@ -344,7 +345,8 @@ TEST(SchedulingQueue, UpdateThatMayHelpMovesAnUnschedulablePod) {
   ASSERT_TRUE(queue.Update(pod, status_only, At(5)).ok());
   EXPECT_EQ(WhereIs(queue, "p"), QueueName::kUnschedulable);
 
-  PodInfoPtr relabeled = Changed(status_only, [](api::Pod& p) { (*p.mutable_metadata()->mutable_labels())["app"] = "db"; });
+  PodInfoPtr relabeled =
+      Changed(status_only, [](api::Pod& p) { (*p.mutable_metadata()->mutable_labels())["app"] = "db"; });
   ASSERT_TRUE(queue.Update(status_only, relabeled, At(5)).ok());
   EXPECT_EQ(WhereIs(queue, "p"), QueueName::kActive);  // back-off (1 s from t=0) is over
   EXPECT_EQ(queue.Pop(At(5))->pod->labels.at("app"), "db");
