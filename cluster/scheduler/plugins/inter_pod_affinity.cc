@@ -64,15 +64,15 @@ struct TableCounts {
 
 struct TopologyKey {
   std::string name;
-  uint32_t group_key_id = UINT32_MAX;  // PodGroups::KeyId(name), once asked
-  std::shared_ptr<DomainIndex> domains;  // shared by clones until one adds a domain
+  uint32_t group_key_id = 0;              // PodGroups::KeyId(name)
+  std::shared_ptr<DomainTable> domains;  // the plugin's, shared by every state (append-only)
   std::array<TableCounts, kNumTables> tables;
 };
 
 // A node's domain per topology key: not looked up yet, node lacks the key, or an id
 // (DomainIndex::kNone when the value is no known domain: every count is 0 there).
-constexpr uint32_t kNotLookedUp = DomainIndex::kNone - 1;
-constexpr uint32_t kMissingLabel = DomainIndex::kNone - 2;
+constexpr uint32_t kMissingLabel = PodGroups::kNoLabel;
+constexpr uint32_t kNotLookedUp = PodGroups::kNoLabel - 1;
 // Lookups per node are memoized for this many keys (a pod names one or two keys).
 constexpr size_t kMemoKeys = 8;
 
@@ -80,27 +80,13 @@ class AffinityState : public StateData {
  public:
   std::unique_ptr<StateData> Clone() const override { return std::make_unique<AffinityState>(*this); }
 
-  uint32_t KeySlot(const std::string& name) {
+  uint32_t KeySlot(const std::string& name, PodGroups& groups) {
     for (size_t i = 0; i < keys.size(); ++i) {
       if (keys[i].name == name) return static_cast<uint32_t>(i);
     }
-    keys.push_back(TopologyKey{name, UINT32_MAX, std::make_shared<DomainIndex>(), {}});
+    const uint32_t key_id = groups.KeyId(name);
+    keys.push_back(TopologyKey{name, key_id, groups.Domains(key_id), {}});
     return static_cast<uint32_t>(keys.size() - 1);
-  }
-
-  // The id of `value` in key `key`'s domains, adding it. `pin` keeps the labels of a node
-  // from outside the snapshot alive.
-  uint32_t InternDomain(uint32_t key, std::string_view value, const std::shared_ptr<const NodeData>* pin) {
-    TopologyKey& k = keys[key];
-    if (k.domains.use_count() > 1) {
-      const uint32_t id = k.domains->Find(value);
-      if (id != DomainIndex::kNone) return id;
-      k.domains = std::make_shared<DomainIndex>(*k.domains);
-    }
-    const size_t known = k.domains->size();
-    const uint32_t id = k.domains->Intern(value);
-    if (id == known && pin != nullptr) k.domains->Pin(*pin);
-    return id;
   }
 
   void Add(Table table, uint32_t key, uint32_t id, int64_t delta) {
@@ -136,50 +122,54 @@ class AffinityState : public StateData {
 };
 
 // Adds to a state's counts for the pods of one node, looking the node's domain up once per
-// key. `value_of(key slot)` gives the node's value of that key (null if absent).
-template <typename ValueOf>
+// key. `domain_of(key slot)` gives the node's domain id in that key's table, or
+// kMissingLabel.
+template <typename DomainOf>
 class NodeCounter {
  public:
-  NodeCounter(AffinityState& state, ValueOf value_of, const std::shared_ptr<const NodeData>* pin)
-      : state_(state), value_of_(value_of), pin_(pin) {
+  NodeCounter(AffinityState& state, DomainOf domain_of) : state_(state), domain_of_(domain_of) {
     memo_.fill(kNotLookedUp);
   }
 
   void Add(Table table, uint32_t key, int64_t delta) {
-    const uint32_t id = Domain(key);
+    uint32_t id;
+    if (key < kMemoKeys) {
+      if (memo_[key] == kNotLookedUp) memo_[key] = domain_of_(key);
+      id = memo_[key];
+    } else {
+      id = domain_of_(key);
+    }
     if (id != kMissingLabel) state_.Add(table, key, id, delta);
   }
 
  private:
-  uint32_t Domain(uint32_t key) {
-    if (key < kMemoKeys && memo_[key] != kNotLookedUp) return memo_[key];
-    const std::string* value = value_of_(key);
-    const uint32_t id = value == nullptr ? kMissingLabel : state_.InternDomain(key, *value, pin_);
-    if (key < kMemoKeys) memo_[key] = id;
-    return id;
-  }
-
   AffinityState& state_;
-  ValueOf value_of_;
-  const std::shared_ptr<const NodeData>* pin_;
+  DomainOf domain_of_;
   std::array<uint32_t, kMemoKeys> memo_;
 };
 
-// A counter reading labels off a NodeInfo.
-auto CounterFor(AffinityState& state, const NodeInfo& node, const std::shared_ptr<const NodeData>* pin) {
-  auto value_of = [&state, &labels = node.labels()](uint32_t key) { return NodeLabel(labels, state.keys[key].name); };
-  return NodeCounter<decltype(value_of)>(state, value_of, pin);
+// A counter reading the labels of a NodeInfo (any copy, for AddPod/RemovePod).
+auto CounterFor(AffinityState& state, const NodeInfo& node) {
+  auto domain_of = [&state, &labels = node.labels()](uint32_t key) {
+    const std::string* value = NodeLabel(labels, state.keys[key].name);
+    return value == nullptr ? kMissingLabel : state.keys[key].domains->Intern(*value);
+  };
+  return NodeCounter<decltype(domain_of)>(state, domain_of);
 }
 
-// A node's label values through the group summaries' memo (PodGroups::LabelValue).
-struct GroupValues {
+// Domains of a snapshot node through the group summaries' memo.
+struct GroupDomains {
   PodGroups* groups;
   AffinityState* state;
   const PodGroups::NodeGroups* node_groups;
-  const std::string* operator()(uint32_t key) const {
-    TopologyKey& k = state->keys[key];
-    if (k.group_key_id == UINT32_MAX) k.group_key_id = groups->KeyId(k.name);
-    return groups->LabelValue(*node_groups, k.group_key_id);
+  uint32_t operator()(uint32_t key) const {
+    const TopologyKey& k = state->keys[key];
+    // A state made before the plugin replaced the table interns on its own.
+    if (k.domains != groups->Domains(k.group_key_id)) {
+      const std::string* value = groups->LabelValue(*node_groups, k.group_key_id);
+      return value == nullptr ? kMissingLabel : k.domains->Intern(*value);
+    }
+    return groups->Domain(*node_groups, k.group_key_id);
   }
 };
 
@@ -285,8 +275,8 @@ class InterPodAffinity final : public PreFilterPlugin, public FilterPlugin, publ
     if (!has_required && snapshot.have_pods_with_required_anti_affinity().empty()) return PluginStatus::Skip();
     auto s = std::make_unique<AffinityState>();
     const Labels* pod_ns_labels = snapshot.NamespaceLabels(pod.ns);
-    for (const AffinityTerm& term : pod.required_affinity) s->affinity_keys.push_back(s->KeySlot(term.topology_key));
-    for (const AffinityTerm& term : pod.required_anti_affinity) s->anti_keys.push_back(s->KeySlot(term.topology_key));
+    for (const AffinityTerm& term : pod.required_affinity) s->affinity_keys.push_back(s->KeySlot(term.topology_key, groups_));
+    for (const AffinityTerm& term : pod.required_anti_affinity) s->anti_keys.push_back(s->KeySlot(term.topology_key, groups_));
     if (has_required) {
       // (a), (b), (c) over every node, a group of alike pods at a time.
       ++cycle_;
@@ -310,11 +300,11 @@ class InterPodAffinity final : public PreFilterPlugin, public FilterPlugin, publ
       // (a) only: existing pods whose required anti-affinity selects the pod.
       for (const NodeInfo* node : snapshot.have_pods_with_required_anti_affinity()) {
         if (node->node() == nullptr) continue;
-        auto counter = CounterFor(*s, *node, nullptr);
+        auto counter = CounterFor(*s, *node);
         for (const PodInfoPtr& existing : node->pods_with_required_anti_affinity()) {
           for (const AffinityTerm& term : existing->required_anti_affinity) {
             if (TermSelects(term, pod.ns, [&] { return pod_ns_labels; }, pod.labels)) {
-              counter.Add(kExistingAnti, s->KeySlot(term.topology_key), 1);
+              counter.Add(kExistingAnti, s->KeySlot(term.topology_key, groups_), 1);
             }
           }
         }
@@ -461,8 +451,8 @@ class InterPodAffinity final : public PreFilterPlugin, public FilterPlugin, publ
     }
   }
 
-  NodeCounter<GroupValues> GroupCounter(AffinityState& s, const PodGroups::NodeGroups& node_groups) const {
-    return NodeCounter<GroupValues>(s, GroupValues{&groups_, &s, &node_groups}, nullptr);
+  NodeCounter<GroupDomains> GroupCounter(AffinityState& s, const PodGroups::NodeGroups& node_groups) const {
+    return NodeCounter<GroupDomains>(s, GroupDomains{&groups_, &s, &node_groups});
   }
 
   // The Filter-side meaning of a group for this cycle's pod (a), (b), (c), from one of its
@@ -478,7 +468,7 @@ class InterPodAffinity final : public PreFilterPlugin, public FilterPlugin, publ
     const PodInfo& existing = groups_.representative(group);
     for (const AffinityTerm& term : existing.required_anti_affinity) {
       if (TermSelects(term, pod.ns, [&] { return pod_ns_labels; }, pod.labels)) {
-        e.existing_anti_keys.push_back(s.KeySlot(term.topology_key));
+        e.existing_anti_keys.push_back(s.KeySlot(term.topology_key, groups_));
       }
     }
     e.selected_by_all = SelectedByAll(pod.required_affinity, existing, snapshot);
@@ -499,7 +489,7 @@ class InterPodAffinity final : public PreFilterPlugin, public FilterPlugin, publ
     e.cycle = cycle_;
     e.weights.clear();
     const PodInfo& existing = groups_.representative(group);
-    auto add = [&](const std::string& key, int64_t weight) { e.weights.emplace_back(s.KeySlot(key), weight); };
+    auto add = [&](const std::string& key, int64_t weight) { e.weights.emplace_back(s.KeySlot(key, groups_), weight); };
     auto selects_pod = [&](const AffinityTerm& term) {
       return TermSelects(term, pod.ns, [&] { return pod_ns_labels; }, pod.labels);
     };
@@ -529,11 +519,11 @@ class InterPodAffinity final : public PreFilterPlugin, public FilterPlugin, publ
                       const Snapshot& snapshot, int64_t delta) const {
     auto* s = state.Read<AffinityState>(slot());
     if (s == nullptr || node.node() == nullptr) return PluginStatus::Success();
-    auto counter = CounterFor(*s, node, &node.node_ptr());
+    auto counter = CounterFor(*s, node);
     const Labels* pod_ns_labels = snapshot.NamespaceLabels(pod.ns);
     for (const AffinityTerm& term : other.required_anti_affinity) {
       if (TermSelects(term, pod.ns, [&] { return pod_ns_labels; }, pod.labels)) {
-        counter.Add(kExistingAnti, s->KeySlot(term.topology_key), delta);
+        counter.Add(kExistingAnti, s->KeySlot(term.topology_key, groups_), delta);
       }
     }
     CountExisting(*s, pod, other, snapshot, counter, delta);

@@ -15,6 +15,9 @@ const std::string* NotLookedUp() {
 
 void PodGroups::Sync(const Snapshot& snapshot) {
   const auto& nodes = snapshot.nodes();
+  for (auto& table : tables_) {
+    if (table->size() > 2 * nodes.size() + 1024) table = std::make_shared<DomainTable>(++table_generation_);
+  }
   while (nodes_.size() > nodes.size()) {
     for (const auto& [pod, group] : nodes_.back().pod_groups) Unref(group);
     nodes_.pop_back();
@@ -105,7 +108,26 @@ uint32_t PodGroups::KeyId(const std::string& key) {
     if (keys_[i] == key) return static_cast<uint32_t>(i);
   }
   keys_.push_back(key);
+  tables_.push_back(std::make_shared<DomainTable>(++table_generation_));
   return static_cast<uint32_t>(keys_.size() - 1);
+}
+
+const std::shared_ptr<DomainTable>& PodGroups::Domains(uint32_t key_id) {
+  assert(key_id < tables_.size());
+  return tables_[key_id];
+}
+
+uint32_t PodGroups::Domain(const NodeGroups& groups, uint32_t key_id) {
+  DomainTable& table = *tables_[key_id];
+  auto& memo = groups.domains;
+  if (memo.size() <= key_id) memo.resize(keys_.size(), {0, 0});
+  auto& [generation, id] = memo[key_id];
+  if (generation != table.generation()) {
+    const std::string* value = LabelValue(groups, key_id);
+    generation = table.generation();
+    id = value == nullptr ? kNoLabel : table.Intern(*value);
+  }
+  return id;
 }
 
 const std::string* PodGroups::LabelValue(const NodeGroups& groups, uint32_t key_id) const {

@@ -22,6 +22,7 @@
 
 #include "cluster/scheduler/framework/snapshot.h"
 #include "cluster/scheduler/framework/types.h"
+#include "cluster/scheduler/plugins/topology_domains.h"
 
 namespace ksim::scheduler {
 
@@ -37,7 +38,12 @@ class PodGroups {
     std::vector<std::pair<const PodInfo*, uint32_t>> pod_groups;
     // Memo of node label values by key id: kNotLookedUp, null (no such label) or the value.
     mutable std::vector<const std::string*> label_values;
+    // Memo of the node's domain by key id: (table generation, id or kNoLabel).
+    mutable std::vector<std::pair<uint64_t, uint32_t>> domains;
   };
+
+  // What Domain gives for a node without the label.
+  static constexpr uint32_t kNoLabel = UINT32_MAX - 1;
 
   explicit PodGroups(KeyFn key) : key_(std::move(key)) {}
   PodGroups(const PodGroups&) = delete;
@@ -60,6 +66,13 @@ class PodGroups {
   // The value of label `key_id` on the node of `groups` (null if absent), memoized.
   const std::string* LabelValue(const NodeGroups& groups, uint32_t key_id) const;
 
+  // The interned values of label `key_id` on every node seen. Replaced by a fresh table
+  // (and the old one left to whoever holds it) when stale values from departed or
+  // relabelled nodes outnumber live ones, so it stays O(nodes).
+  const std::shared_ptr<DomainTable>& Domains(uint32_t key_id);
+  // The node's id in Domains(key_id) (kNoLabel if it lacks the label), memoized.
+  uint32_t Domain(const NodeGroups& groups, uint32_t key_id);
+
  private:
   struct Group {
     PodInfoPtr representative;  // null when the id is free
@@ -77,6 +90,8 @@ class PodGroups {
   std::map<std::string, uint32_t, std::less<>> by_key_;
   std::vector<uint32_t> free_ids_;
   std::vector<std::string> keys_;  // label keys by id
+  std::vector<std::shared_ptr<DomainTable>> tables_;  // by key id
+  uint64_t table_generation_ = 0;
 };
 
 }  // namespace ksim::scheduler

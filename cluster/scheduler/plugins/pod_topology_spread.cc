@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "cluster/scheduler/plugins/pod_groups.h"
 #include "cluster/scheduler/plugins/topology_domains.h"
 
 namespace ksim::scheduler {
@@ -21,6 +22,7 @@ constexpr std::string_view kHostnameLabel = "kubernetes.io/hostname";
 // A pod has a handful of constraints; the per-node scratch arrays are sized for this many
 // and PreFilter/PreScore refuse more (Kubernetes bounds nothing, but no real pod comes close).
 constexpr size_t kMaxConstraints = 16;
+static_assert(kMaxConstraints <= 32, "match masks are 32-bit");
 
 // Kubernetes' RequiredNodeAffinity.Match: spec.nodeSelector and required node affinity.
 bool MatchesRequiredNodeAffinity(const PodInfo& pod, const NodeData& node) {
@@ -60,6 +62,19 @@ int64_t CountMatching(const std::vector<PodInfoPtr>& pods, const api::LabelMatch
   return count;
 }
 
+// What this plugin reads of an existing pod: namespace, labels, and whether it terminates.
+std::string SpreadGroupKey(const PodInfo& pod) {
+  std::string key = pod.ns;
+  key += pod.terminating ? "\x01T" : "\x01L";
+  for (const auto& [k, v] : pod.labels) {
+    key += '\0';
+    key += k;
+    key += '=';
+    key += v;
+  }
+  return key;
+}
+
 // Whether a node counts for a constraint (nodeAffinityPolicy / nodeTaintsPolicy). The two
 // node-wide checks are computed at most once per node.
 class NodeInclusion {
@@ -87,34 +102,36 @@ class NodeInclusion {
 // One DoNotSchedule constraint's counts of matching pods per domain, with the minimum kept
 // exact under AddPod/RemovePod (Kubernetes keeps the two smallest, which can go stale after
 // several updates; a rescan when the last domain at the minimum moves up costs O(domains)).
+// Domain ids are those of the plugin's table for the key, so only some ids are domains of
+// this constraint (values on nodes it includes).
 struct FilterConstraint {
   size_t index = 0;  // into PodInfo::spread_constraints
   bool self_match = false;
-  std::shared_ptr<DomainIndex> domains;  // shared by clones until one adds a domain
+  uint32_t key_id = 0;                   // PodGroups::KeyId of the topology key
+  std::shared_ptr<DomainTable> domains;  // the plugin's, shared by every state (append-only)
   std::vector<int64_t> counts;           // by domain id
+  std::vector<uint8_t> is_domain;        // by domain id
+  int64_t num_domains = 0;
   int64_t min_count = std::numeric_limits<int64_t>::max();
   int64_t domains_at_min = 0;
 
-  int64_t Count(uint32_t id) const { return id < counts.size() ? counts[id] : 0; }
+  int64_t Count(uint32_t id) const { return id < counts.size() && is_domain[id] ? counts[id] : 0; }
 
   // The global minimum as Filter uses it: 0 while there are fewer domains than minDomains.
   int64_t Min(int32_t min_domains) const {
-    if (counts.size() < static_cast<size_t>(min_domains)) return 0;
+    if (num_domains < min_domains) return 0;
     return min_count;
   }
 
-  // Adds `delta` to the domain `value` (creating it), for PreFilter and AddPod/RemovePod.
-  // `pin` (AddPod/RemovePod) keeps the node's labels alive if its value is a new domain.
-  void Add(std::string_view value, int64_t delta, const std::shared_ptr<const NodeData>* pin) {
-    if (domains.use_count() > 1 && domains->Find(value) == DomainIndex::kNone) {
-      domains = std::make_shared<DomainIndex>(*domains);
+  // Adds `delta` to domain `id` (making it one of this constraint's domains).
+  void Add(uint32_t id, int64_t delta) {
+    if (id >= counts.size()) {
+      counts.resize(id + 1, 0);
+      is_domain.resize(id + 1, 0);
     }
-    const size_t known = domains->size();
-    const uint32_t id = domains->Intern(value);
-    if (id == known) {
-      if (pin != nullptr) domains->Pin(*pin);
-      assert(id == counts.size());
-      counts.push_back(0);
+    if (!is_domain[id]) {
+      is_domain[id] = 1;
+      ++num_domains;
       Track(0);
     }
     const int64_t old = counts[id];
@@ -138,7 +155,9 @@ struct FilterConstraint {
   void Rescan() {
     min_count = std::numeric_limits<int64_t>::max();
     domains_at_min = 0;
-    for (int64_t c : counts) Track(c);
+    for (size_t id = 0; id < counts.size(); ++id) {
+      if (is_domain[id]) Track(counts[id]);
+    }
   }
 };
 
@@ -146,9 +165,12 @@ struct FilterConstraint {
 struct ScoreConstraint {
   size_t index = 0;
   bool per_node = false;  // hostname: the node's own pods are counted in Score
-  DomainIndex domains;    // domains of the filtered nodes
-  std::vector<int64_t> counts;
+  std::shared_ptr<DomainTable> domains;  // the plugin's table for the key
+  std::vector<uint8_t> is_domain;        // by domain id: a feasible node is in it
+  std::vector<int64_t> counts;           // by domain id
   double weight = 0;  // log(domains + 2), so small topologies are not watered down
+
+  int64_t Count(uint32_t id) const { return id < counts.size() ? counts[id] : 0; }
 };
 
 struct ScoreData {
@@ -195,26 +217,27 @@ class PodTopologySpread final : public PreFilterPlugin, public FilterPlugin, pub
       FilterConstraint fc;
       fc.index = i;
       fc.self_match = c.selector.Matches(pod.labels);
-      fc.domains = std::make_shared<DomainIndex>();
+      fc.key_id = groups_.KeyId(c.topology_key);
+      fc.domains = groups_.Domains(fc.key_id);
       s->filter.push_back(std::move(fc));
     }
     if (s->filter.empty()) return PluginStatus::Skip();
     if (s->filter.size() > kMaxConstraints) {
       return PluginStatus(Code::kError, fmt::format("more than {} topology spread constraints", kMaxConstraints));
     }
-    auto key_of = [&pod](const FilterConstraint& fc) -> const std::string& {
-      return pod.spread_constraints[fc.index].topology_key;
-    };
-    std::array<const std::string*, kMaxConstraints> values{};
-    for (const NodeInfoPtr& info : snapshot.nodes()) {
-      const NodeData* node = info->node();
-      if (node == nullptr || !NodeValues(node->labels, s->filter, key_of, &values)) continue;
-      NodeInclusion inclusion(pod, *node);
+    std::array<const SpreadConstraint*, kMaxConstraints> constraints{};
+    for (size_t i = 0; i < s->filter.size(); ++i) constraints[i] = &pod.spread_constraints[s->filter[i].index];
+    const PassSetup pass = StartPass(snapshot, std::span(constraints.data(), s->filter.size()));
+    // StartPass may have replaced a table the state took above.
+    for (FilterConstraint& fc : s->filter) fc.domains = groups_.Domains(fc.key_id);
+    std::array<uint32_t, kMaxConstraints> domains{};
+    std::array<int64_t, kMaxConstraints> counts{};
+    const auto& nodes = snapshot.nodes();
+    for (size_t pos = 0; pos < nodes.size(); ++pos) {
+      if (!NodeCounts(pos, pod, pass, &domains, &counts)) continue;
+      NodeInclusion inclusion(pod, *nodes[pos]->node());
       for (size_t i = 0; i < s->filter.size(); ++i) {
-        FilterConstraint& fc = s->filter[i];
-        const SpreadConstraint& c = pod.spread_constraints[fc.index];
-        if (!inclusion.Includes(c)) continue;
-        fc.Add(*values[i], CountMatching(info->pods(), c.selector, pod.ns), nullptr);
+        if (inclusion.Includes(*constraints[i])) s->filter[i].Add(domains[i], counts[i]);
       }
     }
     state.Set(slot(), std::move(s));
@@ -266,11 +289,18 @@ class PodTopologySpread final : public PreFilterPlugin, public FilterPlugin, pub
     if (data->constraints.size() > kMaxConstraints) {
       return PluginStatus(Code::kError, fmt::format("more than {} topology spread constraints", kMaxConstraints));
     }
+    std::array<const SpreadConstraint*, kMaxConstraints> constraints{};
+    for (size_t i = 0; i < data->constraints.size(); ++i) {
+      constraints[i] = &pod.spread_constraints[data->constraints[i].index];
+    }
+    const PassSetup pass = StartPass(snapshot, std::span(constraints.data(), data->constraints.size()));
+    for (size_t i = 0; i < data->constraints.size(); ++i) data->constraints[i].domains = groups_.Domains(pass.key_ids[i]);
+    // Domains are those of the feasible nodes; nodes lacking a key score 0 (ignored).
     auto key_of = [&pod](const ScoreConstraint& sc) -> const std::string& {
       return pod.spread_constraints[sc.index].topology_key;
     };
     std::array<const std::string*, kMaxConstraints> values{};
-    // Domains are those of the feasible nodes; nodes lacking a key score 0 (ignored).
+    std::array<size_t, kMaxConstraints> num_domains{};
     size_t ignored = 0;
     for (const NodeInfo* info : nodes) {
       if (info->node() == nullptr || !NodeValues(info->labels(), data->constraints, key_of, &values)) {
@@ -278,33 +308,38 @@ class PodTopologySpread final : public PreFilterPlugin, public FilterPlugin, pub
         continue;
       }
       for (size_t i = 0; i < data->constraints.size(); ++i) {
-        if (!data->constraints[i].per_node) data->constraints[i].domains.Intern(*values[i]);
+        ScoreConstraint& sc = data->constraints[i];
+        if (sc.per_node) continue;
+        const uint32_t id = sc.domains->Intern(*values[i]);
+        if (id >= sc.is_domain.size()) sc.is_domain.resize(id + 1, 0);
+        if (!sc.is_domain[id]) {
+          sc.is_domain[id] = 1;
+          ++num_domains[i];
+        }
       }
     }
     bool any_domain_counts = false;
-    for (ScoreConstraint& sc : data->constraints) {
-      const size_t size = sc.per_node ? nodes.size() - ignored : sc.domains.size();
+    for (size_t i = 0; i < data->constraints.size(); ++i) {
+      ScoreConstraint& sc = data->constraints[i];
+      const size_t size = sc.per_node ? nodes.size() - ignored : num_domains[i];
       sc.weight = std::log(static_cast<double>(size + 2));
-      sc.counts.assign(sc.domains.size(), 0);
+      sc.counts.assign(sc.is_domain.size(), 0);
       any_domain_counts = any_domain_counts || !sc.per_node;
     }
     // Matching pods are counted over every node of the cluster that the constraint
     // includes, but only in domains some feasible node is in.
     if (any_domain_counts) {
-      for (const NodeInfoPtr& info : snapshot.nodes()) {
-        const NodeData* node = info->node();
-        if (node == nullptr || info->pods().empty() || !NodeValues(node->labels, data->constraints, key_of, &values)) {
-          continue;
-        }
-        NodeInclusion inclusion(pod, *node);
+      std::array<uint32_t, kMaxConstraints> domains{};
+      std::array<int64_t, kMaxConstraints> counts{};
+      const auto& all_nodes = snapshot.nodes();
+      for (size_t pos = 0; pos < all_nodes.size(); ++pos) {
+        if (groups_.node(pos).counts.empty() || !NodeCounts(pos, pod, pass, &domains, &counts)) continue;
+        NodeInclusion inclusion(pod, *all_nodes[pos]->node());
         for (size_t i = 0; i < data->constraints.size(); ++i) {
           ScoreConstraint& sc = data->constraints[i];
-          if (sc.per_node) continue;
-          const SpreadConstraint& c = pod.spread_constraints[sc.index];
-          if (!inclusion.Includes(c)) continue;
-          const uint32_t id = sc.domains.Find(*values[i]);
-          if (id == DomainIndex::kNone) continue;
-          sc.counts[id] += CountMatching(info->pods(), c.selector, pod.ns);
+          if (sc.per_node || counts[i] == 0 || !inclusion.Includes(*constraints[i])) continue;
+          const uint32_t id = domains[i];
+          if (id < sc.is_domain.size() && sc.is_domain[id]) sc.counts[id] += counts[i];
         }
       }
     }
@@ -335,8 +370,7 @@ class PodTopologySpread final : public PreFilterPlugin, public FilterPlugin, pub
       if (sc.per_node) {
         count = CountMatching(node.pods(), c.selector, pod.ns);
       } else {
-        const uint32_t id = sc.domains.Find(*value);
-        count = id == DomainIndex::kNone ? 0 : sc.counts[id];
+        count = sc.Count(sc.domains->Find(*value));
       }
       // Kubernetes' scoreForCount: maxSkew-1 waters down differences between domains.
       score += static_cast<double>(count) * sc.weight + static_cast<double>(c.max_skew - 1);
@@ -369,6 +403,57 @@ class PodTopologySpread final : public PreFilterPlugin, public FilterPlugin, pub
   }
 
  private:
+  // One walk over the snapshot's nodes for some constraints (at most kMaxConstraints).
+  struct PassSetup {
+    std::span<const SpreadConstraint* const> constraints;
+    std::array<uint32_t, kMaxConstraints> key_ids{};  // PodGroups::KeyId of each topology key
+  };
+
+  PassSetup StartPass(const Snapshot& snapshot, std::span<const SpreadConstraint* const> constraints) const {
+    ++cycle_;
+    groups_.Sync(snapshot);
+    PassSetup pass;
+    pass.constraints = constraints;
+    for (size_t i = 0; i < constraints.size(); ++i) pass.key_ids[i] = groups_.KeyId(constraints[i]->topology_key);
+    return pass;
+  }
+
+  // The node at `pos`'s domain for each constraint's key (ids of the plugin's tables) and
+  // its count of matching pods; false if a key is missing (the node is in no domain).
+  bool NodeCounts(size_t pos, const PodInfo& pod, const PassSetup& pass, std::array<uint32_t, kMaxConstraints>* domains,
+                  std::array<int64_t, kMaxConstraints>* counts) const {
+    const PodGroups::NodeGroups& node_groups = groups_.node(pos);
+    const size_t n = pass.constraints.size();
+    for (size_t i = 0; i < n; ++i) {
+      (*domains)[i] = groups_.Domain(node_groups, pass.key_ids[i]);
+      if ((*domains)[i] == PodGroups::kNoLabel) return false;
+    }
+    std::fill(counts->begin(), counts->begin() + static_cast<ptrdiff_t>(n), 0);
+    for (const auto& [group, pods] : node_groups.counts) {
+      const uint32_t mask = MatchMask(group, pod, pass.constraints);
+      for (size_t i = 0; i < n; ++i) {
+        if ((mask >> i) & 1u) (*counts)[i] += pods;
+      }
+    }
+    return true;
+  }
+
+  // Which constraints count the pods of `group` (CountMatching's rule), once per cycle.
+  uint32_t MatchMask(uint32_t group, const PodInfo& pod, std::span<const SpreadConstraint* const> constraints) const {
+    if (match_masks_.size() <= group) match_masks_.resize(groups_.group_id_limit());
+    auto& [cycle, mask] = match_masks_[group];
+    if (cycle == cycle_) return mask;
+    cycle = cycle_;
+    mask = 0;
+    const PodInfo& existing = groups_.representative(group);
+    if (existing.terminating || existing.ns != pod.ns) return mask;
+    for (size_t i = 0; i < constraints.size(); ++i) {
+      const api::LabelMatcher& selector = constraints[i]->selector;
+      if (!selector.Empty() && selector.Matches(existing.labels)) mask |= 1u << i;
+    }
+    return mask;
+  }
+
   // A feasible node missing one of the scoring constraints' keys is left out of scoring.
   static bool Ignored(const ScoreData& data, const PodInfo& pod, const NodeInfo& node) {
     if (node.node() == nullptr) return true;
@@ -397,10 +482,17 @@ class PodTopologySpread final : public PreFilterPlugin, public FilterPlugin, pub
       const SpreadConstraint& c = pod.spread_constraints[fc.index];
       if (c.selector.Empty() || !c.selector.Matches(other.labels)) continue;
       if (!inclusion.Includes(c)) continue;
-      fc.Add(*values[i], delta, &node.node_ptr());
+      fc.Add(fc.domains->Intern(*values[i]), delta);
     }
     return PluginStatus::Success();
   }
+
+  // Caches across cycles (pod_groups.h): existing pods grouped by namespace, labels and
+  // whether they terminate; and per group, for the current pass, which constraints count
+  // it (valid while its cycle equals cycle_).
+  mutable PodGroups groups_{SpreadGroupKey};
+  mutable uint64_t cycle_ = 0;
+  mutable std::vector<std::pair<uint64_t, uint32_t>> match_masks_;
 };
 
 }  // namespace

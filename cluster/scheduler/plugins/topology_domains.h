@@ -1,17 +1,18 @@
 // DomainIndex: the values one topology key takes on the nodes (a zone name, a hostname),
 // interned as dense ids 0..n-1 so the pod-placement plugins keep per-domain counts in
 // plain vectors and Filter finds a node's domain without building "key=value" strings.
+// DomainTable owns the strings it interns, so a plugin keeps one per key across cycles
+// (cluster/scheduler/plugins/pod_groups.h) and every cycle state indexes counts by its ids.
 //
 // Lookup is open addressing on FNV-1a of the value's bytes: a fixed function, so one
 // cluster gives the same ids in every run (ids are handed out in first-seen order and
-// nothing iterates the slots). Values are views of node label strings: the index must not
-// outlive the snapshot whose nodes it was built from, and a caller adding the value of a
-// node from elsewhere (preemption's what-if copies) pins that node's data.
+// nothing iterates the slots).
 #pragma once
 
 #include <cassert>
 #include <cstdint>
-#include <memory>
+#include <deque>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -19,6 +20,7 @@
 
 namespace ksim::scheduler {
 
+// Values are views: the strings must outlive the index (DomainTable's own them).
 class DomainIndex {
  public:
   static constexpr uint32_t kNone = UINT32_MAX;
@@ -39,15 +41,6 @@ class DomainIndex {
     hashes_.push_back(hash);
     Place(id);
     return id;
-  }
-
-  // Keeps `node`'s label strings alive as long as this index (for values not from the
-  // snapshot the index was built over).
-  void Pin(std::shared_ptr<const NodeData> node) {
-    for (const auto& pinned : pins_) {
-      if (pinned == node) return;
-    }
-    pins_.push_back(std::move(node));
   }
 
  private:
@@ -87,7 +80,32 @@ class DomainIndex {
   std::vector<uint32_t> slots_;  // id + 1; 0 is empty; size is a power of two
   std::vector<std::string_view> values_;
   std::vector<uint32_t> hashes_;
-  std::vector<std::shared_ptr<const NodeData>> pins_;
+};
+
+// The values of one topology key, interned and owned (their ids never change, values are
+// only ever added), so a plugin can keep one across cycles and share it with every cycle
+// state it makes.
+class DomainTable {
+ public:
+  explicit DomainTable(uint64_t generation) : generation_(generation) {}
+  DomainTable(const DomainTable&) = delete;
+  DomainTable& operator=(const DomainTable&) = delete;
+
+  // Tells tables apart when a plugin replaces one (memos made against another are stale).
+  uint64_t generation() const { return generation_; }
+  size_t size() const { return index_.size(); }
+  uint32_t Find(std::string_view value) const { return index_.Find(value); }
+  uint32_t Intern(std::string_view value) {
+    const uint32_t id = index_.Find(value);
+    if (id != DomainIndex::kNone) return id;
+    values_.emplace_back(value);  // a deque: earlier strings stay put
+    return index_.Intern(values_.back());
+  }
+
+ private:
+  uint64_t generation_;
+  std::deque<std::string> values_;
+  DomainIndex index_;  // views of values_
 };
 
 // The value of label `key` on a node, or null.

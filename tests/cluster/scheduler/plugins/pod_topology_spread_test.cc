@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <map>
 #include <ostream>
@@ -344,32 +345,40 @@ void PrintTo(const ScoreCase& c, std::ostream* os) { *os << c.name; }
 
 class PtsScore : public ::testing::TestWithParam<ScoreCase> {};
 
+// PreScore with every node feasible, Score on each, NormalizeScore: node -> score; nullopt
+// when PreScore skips.
+std::optional<std::map<std::string, int64_t>> ScoreAll(const Pts& pts, const PodInfo& pod, const Snapshot& snap) {
+  CycleState state(1);
+  std::vector<const NodeInfo*> nodes;
+  for (const auto& n : snap.nodes()) nodes.push_back(n.get());
+  PluginStatus pre = pts.pre_score->PreScore(state, pod, nodes, snap);
+  if (pre.IsSkip()) return std::nullopt;
+  EXPECT_TRUE(pre.ok()) << pre.ToString();
+  std::vector<int64_t> scores;
+  for (const NodeInfo* n : nodes) {
+    PluginStatus s;
+    scores.push_back(pts.score->Score(state, pod, *n, &s));
+    EXPECT_TRUE(s.ok()) << s.ToString();
+  }
+  pts.score->NormalizeScore(state, pod, nodes, scores);
+  std::map<std::string, int64_t> out;
+  for (size_t i = 0; i < nodes.size(); ++i) out[nodes[i]->name()] = scores[i];
+  return out;
+}
+
 TEST_P(PtsScore, FewerMatchingPodsScoreHigher) {
   const ScoreCase& c = GetParam();
   std::vector<PodInfoPtr> pods;
   for (const P& p : c.existing) pods.push_back(Pod(p));
   Snapshot snap = Snapshot::Of(c.nodes, pods);
-  PodInfoPtr pod = Pod(c.pod);
   Pts pts;
-  CycleState state(1);
-  std::vector<const NodeInfo*> nodes;
-  for (const auto& n : snap.nodes()) nodes.push_back(n.get());
-  PluginStatus pre = pts.pre_score->PreScore(state, *pod, nodes, snap);
+  auto got = ScoreAll(pts, *Pod(c.pod), snap);
   if (c.want.empty()) {
-    EXPECT_TRUE(pre.IsSkip()) << pre.ToString();
+    EXPECT_FALSE(got.has_value());
     return;
   }
-  ASSERT_TRUE(pre.ok()) << pre.ToString();
-  std::vector<int64_t> scores;
-  for (const NodeInfo* n : nodes) {
-    PluginStatus s;
-    scores.push_back(pts.score->Score(state, *pod, *n, &s));
-    ASSERT_TRUE(s.ok()) << s.ToString();
-  }
-  pts.score->NormalizeScore(state, *pod, nodes, scores);
-  std::map<std::string, int64_t> got;
-  for (size_t i = 0; i < nodes.size(); ++i) got[nodes[i]->name()] = scores[i];
-  EXPECT_EQ(got, c.want);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(*got, c.want);
 }
 
 std::map<std::string, int64_t> Scores4(int64_t n1, int64_t n2, int64_t n3, int64_t n4) {
@@ -481,8 +490,31 @@ std::string BruteForceVerdict(const PodInfo& pod, const std::vector<PodInfoPtr>&
 
 std::string Pick(const std::vector<std::string>& options) { return *rc::gen::elementOf(options); }
 
-RC_GTEST_PROP(PodTopologySpreadProperty, IncrementalFilterEqualsBruteForce, ()) {
+// A random small cluster: nodes in zones a-c (or none), some in pool main, most in a rack,
+// some tainted; pods of two namespaces, some terminating, each maybe placed.
+struct RandomCluster {
   std::vector<std::shared_ptr<const NodeData>> nodes;
+  std::vector<PodInfoPtr> all;
+  std::vector<bool> placed;
+
+  std::vector<PodInfoPtr> Placed() const {
+    std::vector<PodInfoPtr> out;
+    for (size_t i = 0; i < all.size(); ++i) {
+      if (placed[i]) out.push_back(all[i]);
+    }
+    return out;
+  }
+};
+
+std::map<std::string, std::string> RandomLabels() {
+  std::map<std::string, std::string> labels;
+  const std::string app = Pick({"x", "y", ""});
+  if (!app.empty()) labels["app"] = app;
+  return labels;
+}
+
+RandomCluster GenCluster() {
+  RandomCluster c;
   std::vector<std::string> node_names;
   const int num_nodes = *rc::gen::inRange(1, 7);
   for (int i = 0; i < num_nodes; ++i) {
@@ -490,64 +522,190 @@ RC_GTEST_PROP(PodTopologySpreadProperty, IncrementalFilterEqualsBruteForce, ()) 
     std::map<std::string, std::string> extra;
     if (*rc::gen::arbitrary<bool>()) extra["pool"] = Pick({"main", "spare"});
     if (*rc::gen::inRange(0, 4) != 0) extra["rack"] = Pick({"r1", "r2"});
-    nodes.push_back(ZoneNode(name, Pick({"a", "b", "c", ""}), *rc::gen::inRange(0, 4) == 0, extra));
+    c.nodes.push_back(ZoneNode(name, Pick({"a", "b", "c", ""}), *rc::gen::inRange(0, 4) == 0, extra));
     node_names.push_back(name);
   }
-  auto random_labels = [] {
-    std::map<std::string, std::string> labels;
-    const std::string app = Pick({"x", "y", ""});
-    if (!app.empty()) labels["app"] = app;
-    return labels;
-  };
   const int num_pods = *rc::gen::inRange(0, 12);
-  std::vector<PodInfoPtr> all;
-  std::vector<bool> placed;
   for (int i = 0; i < num_pods; ++i) {
-    all.push_back(Pod({.name = "e" + std::to_string(i),
-                       .labels = random_labels(),
-                       .node = *rc::gen::elementOf(node_names),
-                       .ns = Pick({"default", "other"}),
-                       .terminating = *rc::gen::inRange(0, 6) == 0}));
-    placed.push_back(*rc::gen::arbitrary<bool>());
+    c.all.push_back(Pod({.name = "e" + std::to_string(i),
+                         .labels = RandomLabels(),
+                         .node = *rc::gen::elementOf(node_names),
+                         .ns = Pick({"default", "other"}),
+                         .terminating = *rc::gen::inRange(0, 6) == 0}));
+    c.placed.push_back(*rc::gen::arbitrary<bool>());
   }
-  P incoming{.name = "p", .labels = random_labels()};
+  return c;
+}
+
+// A pending pod with 1-2 constraints (DoNotSchedule only unless `soft`), maybe a
+// nodeSelector and a toleration of the taint.
+PodInfoPtr GenIncoming(const std::string& name, bool soft) {
+  P incoming{.name = name, .labels = RandomLabels()};
   const int num_constraints = *rc::gen::inRange(1, 3);
   for (int i = 0; i < num_constraints; ++i) {
-    json extra = {{"minDomains", *rc::gen::inRange(1, 5)},
-                  {"nodeAffinityPolicy", Pick({"Honor", "Ignore"})},
-                  {"nodeTaintsPolicy", Pick({"Honor", "Ignore"})}};
+    const bool hard = !soft || *rc::gen::arbitrary<bool>();
+    json extra = {{"nodeAffinityPolicy", Pick({"Honor", "Ignore"})}, {"nodeTaintsPolicy", Pick({"Honor", "Ignore"})}};
+    if (hard) extra["minDomains"] = *rc::gen::inRange(1, 5);
     const std::string app = Pick({"x", "y", ""});
     json match = app.empty() ? json(nullptr) : json{{"app", app}};
-    incoming.constraints.push_back(
-        Constraint(Pick({kZone, kHost, "rack"}), *rc::gen::inRange(1, 3), match, "DoNotSchedule", extra));
+    incoming.constraints.push_back(Constraint(Pick({kZone, kHost, "rack"}), *rc::gen::inRange(1, 4), match,
+                                              hard ? "DoNotSchedule" : "ScheduleAnyway", extra));
   }
   if (*rc::gen::arbitrary<bool>()) incoming.node_selector["pool"] = "main";
   if (*rc::gen::arbitrary<bool>()) incoming.tolerations.push_back({{"key", "dedicated"}, {"operator", "Exists"}});
-  const PodInfoPtr pod = Pod(incoming);
+  return Pod(incoming);
+}
 
-  auto placed_pods = [&] {
-    std::vector<PodInfoPtr> out;
-    for (size_t i = 0; i < all.size(); ++i) {
-      if (placed[i]) out.push_back(all[i]);
-    }
-    return out;
-  };
-  Snapshot snap = Snapshot::Of(nodes, placed_pods());
+RC_GTEST_PROP(PodTopologySpreadProperty, IncrementalFilterEqualsBruteForce, ()) {
+  RandomCluster cluster = GenCluster();
+  const PodInfoPtr pod = GenIncoming("p", false);
+  Snapshot snap = Snapshot::Of(cluster.nodes, cluster.Placed());
   Pts pts;
   CycleState state(1);
   RC_ASSERT(pts.pre->PreFilter(state, *pod, snap).ok());
   const int steps = *rc::gen::inRange(0, 10);
-  for (int step = 0; step < steps && !all.empty(); ++step) {
-    const size_t i = *rc::gen::inRange<size_t>(0, all.size());
-    NodeInfo node = *snap.Find(all[i]->node_name);
-    PluginStatus s = placed[i] ? pts.pre->RemovePod(state, *pod, *all[i], node, snap)
-                               : pts.pre->AddPod(state, *pod, *all[i], node, snap);
+  for (int step = 0; step < steps && !cluster.all.empty(); ++step) {
+    const size_t i = *rc::gen::inRange<size_t>(0, cluster.all.size());
+    const PodInfo& other = *cluster.all[i];
+    NodeInfo node = *snap.Find(other.node_name);
+    PluginStatus s = cluster.placed[i] ? pts.pre->RemovePod(state, *pod, other, node, snap)
+                                       : pts.pre->AddPod(state, *pod, other, node, snap);
     RC_ASSERT(s.ok());
-    placed[i] = !placed[i];
+    cluster.placed[i] = !cluster.placed[i];
   }
-  for (const auto& node : nodes) {
+  for (const auto& node : cluster.nodes) {
     const std::string got = pts.filter->Filter(state, *pod, *snap.Find(node->name)).ToString();
-    RC_ASSERT(got == BruteForceVerdict(*pod, placed_pods(), nodes, *node));
+    RC_ASSERT(got == BruteForceVerdict(*pod, cluster.Placed(), cluster.nodes, *node));
+  }
+}
+
+// Kubernetes' ScheduleAnyway scoring read plainly, every node feasible: nodes lacking a key
+// score 0; per constraint, weight log(domains + 2); a node's raw score sums count * weight +
+// maxSkew - 1 (hostname counts the node's own pods; other keys the pods of every included
+// node in the domain); then max * (max + min - raw) / max.
+std::map<std::string, int64_t> BruteForceScores(const PodInfo& pod, const std::vector<PodInfoPtr>& placed,
+                                                const std::vector<std::shared_ptr<const NodeData>>& nodes) {
+  std::vector<const SpreadConstraint*> soft;
+  for (const SpreadConstraint& c : pod.spread_constraints) {
+    if (!c.do_not_schedule) soft.push_back(&c);
+  }
+  auto has_all_keys = [&](const NodeData& n) {
+    for (const SpreadConstraint* c : soft) {
+      if (!n.labels.contains(c->topology_key)) return false;
+    }
+    return true;
+  };
+  auto counted = [&](const SpreadConstraint& c, const NodeData& n) {
+    int64_t count = 0;
+    for (const PodInfoPtr& q : placed) {
+      if (q->node_name != n.name || q->ns != pod.ns || q->terminating) continue;
+      if (!c.selector.Empty() && c.selector.Matches(q->labels)) ++count;
+    }
+    return count;
+  };
+  auto included = [&](const SpreadConstraint& c, const NodeData& n) {
+    if (c.honor_node_affinity) {
+      for (const auto& [k, v] : pod.node_selector) {
+        auto it = n.labels.find(k);
+        if (it == n.labels.end() || it->second != v) return false;
+      }
+    }
+    if (c.honor_node_taints) {
+      for (const Taint& taint : n.taints) {
+        bool ok = taint.effect == TaintEffect::kPreferNoSchedule;
+        for (const Toleration& t : pod.tolerations) ok = ok || t.Tolerates(taint);
+        if (!ok) return false;
+      }
+    }
+    return true;
+  };
+  size_t scored = 0;
+  for (const auto& n : nodes) scored += has_all_keys(*n) ? 1 : 0;
+  std::map<std::string, int64_t> raw;
+  for (const auto& n : nodes) {
+    if (!has_all_keys(*n)) continue;
+    double score = 0;
+    for (const SpreadConstraint* c : soft) {
+      std::set<std::string> domains;
+      for (const auto& m : nodes) {
+        if (has_all_keys(*m)) domains.insert(m->labels.at(c->topology_key));
+      }
+      const bool hostname = c->topology_key == kHost;
+      const double weight = std::log(static_cast<double>((hostname ? scored : domains.size()) + 2));
+      int64_t count = 0;
+      if (hostname) {
+        count = counted(*c, *n);
+      } else {
+        for (const auto& m : nodes) {
+          if (has_all_keys(*m) && included(*c, *m) &&
+              m->labels.at(c->topology_key) == n->labels.at(c->topology_key)) {
+            count += counted(*c, *m);
+          }
+        }
+      }
+      score += static_cast<double>(count) * weight + static_cast<double>(c->max_skew - 1);
+    }
+    raw[n->name] = static_cast<int64_t>(std::round(score));
+  }
+  int64_t min = std::numeric_limits<int64_t>::max();
+  int64_t max = 0;
+  for (const auto& [name, score] : raw) {
+    min = std::min(min, score);
+    max = std::max(max, score);
+  }
+  std::map<std::string, int64_t> out;
+  for (const auto& n : nodes) {
+    auto it = raw.find(n->name);
+    if (it == raw.end()) {
+      out[n->name] = 0;
+    } else {
+      out[n->name] = max == 0 ? kMaxNodeScore : kMaxNodeScore * (max + min - it->second) / max;
+    }
+  }
+  return out;
+}
+
+// One plugin instance across cycles while the cluster changes the way the scheduler cache
+// changes it (a node replaced by a copy with a pod more or less, or a snapshot built anew):
+// its cached pod groups must never show.
+RC_GTEST_PROP(PodTopologySpreadProperty, LongLivedPluginAgreesWithBruteForceAsTheClusterChanges, ()) {
+  RandomCluster cluster = GenCluster();
+  Snapshot snap = Snapshot::Of(cluster.nodes, cluster.Placed());
+  Pts pts;
+  const int cycles = *rc::gen::inRange(1, 8);
+  for (int cycle = 0; cycle < cycles; ++cycle) {
+    if (*rc::gen::inRange(0, 4) == 0 || cluster.all.empty()) {
+      snap = Snapshot::Of(cluster.nodes, cluster.Placed());
+    } else {
+      const size_t i = *rc::gen::inRange<size_t>(0, cluster.all.size());
+      const size_t pos = snap.IndexOf(cluster.all[i]->node_name);
+      auto copy = std::make_shared<NodeInfo>(*snap.nodes()[pos]);
+      if (cluster.placed[i]) {
+        RC_ASSERT(copy->RemovePod(cluster.all[i]->uid));
+      } else {
+        copy->AddPod(cluster.all[i]);
+      }
+      cluster.placed[i] = !cluster.placed[i];
+      snap.ReplaceNode(pos, copy);
+      snap.FinishReplacing();
+    }
+    const PodInfoPtr pod = GenIncoming("p" + std::to_string(cycle), true);
+    const bool any_hard = std::any_of(pod->spread_constraints.begin(), pod->spread_constraints.end(),
+                                      [](const SpreadConstraint& c) { return c.do_not_schedule; });
+    const bool any_soft = std::any_of(pod->spread_constraints.begin(), pod->spread_constraints.end(),
+                                      [](const SpreadConstraint& c) { return !c.do_not_schedule; });
+    const auto verdicts = Verdicts(pts, *pod, snap);
+    for (const auto& node : cluster.nodes) {
+      const std::string& got = verdicts.at(node->name);
+      if (!any_hard) {
+        RC_ASSERT(got == kSkipped);
+      } else {
+        RC_ASSERT(got == BruteForceVerdict(*pod, cluster.Placed(), cluster.nodes, *node));
+      }
+    }
+    const auto scores = ScoreAll(pts, *pod, snap);
+    RC_ASSERT(scores.has_value() == any_soft);
+    if (any_soft) RC_ASSERT(*scores == BruteForceScores(*pod, cluster.Placed(), cluster.nodes));
   }
 }
 
