@@ -273,14 +273,20 @@ class InterPodAffinity final : public PreFilterPlugin, public FilterPlugin, publ
   PluginStatus PreFilter(CycleState& state, const PodInfo& pod, const Snapshot& snapshot) const override {
     const bool has_required = !pod.required_affinity.empty() || !pod.required_anti_affinity.empty();
     if (!has_required && snapshot.have_pods_with_required_anti_affinity().empty()) return PluginStatus::Skip();
+    if (has_required) {
+      ++cycle_;
+      groups_.Sync(snapshot);  // first: it may replace the domain tables states take
+    }
     auto s = std::make_unique<AffinityState>();
     const Labels* pod_ns_labels = snapshot.NamespaceLabels(pod.ns);
-    for (const AffinityTerm& term : pod.required_affinity) s->affinity_keys.push_back(s->KeySlot(term.topology_key, groups_));
-    for (const AffinityTerm& term : pod.required_anti_affinity) s->anti_keys.push_back(s->KeySlot(term.topology_key, groups_));
+    for (const AffinityTerm& term : pod.required_affinity) {
+      s->affinity_keys.push_back(s->KeySlot(term.topology_key, groups_));
+    }
+    for (const AffinityTerm& term : pod.required_anti_affinity) {
+      s->anti_keys.push_back(s->KeySlot(term.topology_key, groups_));
+    }
     if (has_required) {
       // (a), (b), (c) over every node, a group of alike pods at a time.
-      ++cycle_;
-      groups_.Sync(snapshot);
       const auto& nodes = snapshot.nodes();
       for (size_t pos = 0; pos < nodes.size(); ++pos) {
         const PodGroups::NodeGroups& node_groups = groups_.node(pos);
@@ -550,7 +556,9 @@ Status NewInterPodAffinity(const nlohmann::json& args, std::unique_ptr<Plugin>* 
     for (const auto& [field, value] : args.items()) {
       if (field == "apiVersion" || field == "kind") continue;
       if (field == "hardPodAffinityWeight") {
-        if (!value.is_number_integer()) return Status::InvalidArgument("args.hardPodAffinityWeight: must be an integer");
+        if (!value.is_number_integer()) {
+          return Status::InvalidArgument("args.hardPodAffinityWeight: must be an integer");
+        }
         const int64_t w = value.get<int64_t>();
         if (w < 0 || w > 100) {
           return Status::InvalidArgument(fmt::format("args.hardPodAffinityWeight: {} is not in the range [0, 100]", w));

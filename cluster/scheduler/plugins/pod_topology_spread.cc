@@ -107,7 +107,6 @@ class NodeInclusion {
 struct FilterConstraint {
   size_t index = 0;  // into PodInfo::spread_constraints
   bool self_match = false;
-  uint32_t key_id = 0;                   // PodGroups::KeyId of the topology key
   std::shared_ptr<DomainTable> domains;  // the plugin's, shared by every state (append-only)
   std::vector<int64_t> counts;           // by domain id
   std::vector<uint8_t> is_domain;        // by domain id
@@ -217,8 +216,6 @@ class PodTopologySpread final : public PreFilterPlugin, public FilterPlugin, pub
       FilterConstraint fc;
       fc.index = i;
       fc.self_match = c.selector.Matches(pod.labels);
-      fc.key_id = groups_.KeyId(c.topology_key);
-      fc.domains = groups_.Domains(fc.key_id);
       s->filter.push_back(std::move(fc));
     }
     if (s->filter.empty()) return PluginStatus::Skip();
@@ -228,8 +225,7 @@ class PodTopologySpread final : public PreFilterPlugin, public FilterPlugin, pub
     std::array<const SpreadConstraint*, kMaxConstraints> constraints{};
     for (size_t i = 0; i < s->filter.size(); ++i) constraints[i] = &pod.spread_constraints[s->filter[i].index];
     const PassSetup pass = StartPass(snapshot, std::span(constraints.data(), s->filter.size()));
-    // StartPass may have replaced a table the state took above.
-    for (FilterConstraint& fc : s->filter) fc.domains = groups_.Domains(fc.key_id);
+    for (size_t i = 0; i < s->filter.size(); ++i) s->filter[i].domains = groups_.Domains(pass.key_ids[i]);
     std::array<uint32_t, kMaxConstraints> domains{};
     std::array<int64_t, kMaxConstraints> counts{};
     const auto& nodes = snapshot.nodes();
@@ -294,7 +290,9 @@ class PodTopologySpread final : public PreFilterPlugin, public FilterPlugin, pub
       constraints[i] = &pod.spread_constraints[data->constraints[i].index];
     }
     const PassSetup pass = StartPass(snapshot, std::span(constraints.data(), data->constraints.size()));
-    for (size_t i = 0; i < data->constraints.size(); ++i) data->constraints[i].domains = groups_.Domains(pass.key_ids[i]);
+    for (size_t i = 0; i < data->constraints.size(); ++i) {
+      data->constraints[i].domains = groups_.Domains(pass.key_ids[i]);
+    }
     // Domains are those of the feasible nodes; nodes lacking a key score 0 (ignored).
     auto key_of = [&pod](const ScoreConstraint& sc) -> const std::string& {
       return pod.spread_constraints[sc.index].topology_key;
@@ -353,7 +351,8 @@ class PodTopologySpread final : public PreFilterPlugin, public FilterPlugin, pub
     return PluginStatus::Success();
   }
 
-  int64_t Score(const CycleState& state, const PodInfo& pod, const NodeInfo& node, PluginStatus* status) const override {
+  int64_t Score(const CycleState& state, const PodInfo& pod, const NodeInfo& node,
+                PluginStatus* status) const override {
     const auto* s = state.Read<SpreadState>(slot());
     if (s == nullptr || s->score == nullptr) {
       *status = PluginStatus(Code::kError, "PodTopologySpread: Score without PreScore");

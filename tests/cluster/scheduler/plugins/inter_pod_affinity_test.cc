@@ -725,8 +725,11 @@ std::map<std::string, int64_t> BruteForceScores(const PodInfo& pod, const std::v
     max = std::max(max, score);
   }
   for (auto& [name, score] : raw) {
-    score = max > min ? static_cast<int64_t>(100.0 * (static_cast<double>(score - min) / static_cast<double>(max - min)))
-                      : 0;
+    if (max == min) {
+      score = 0;
+      continue;
+    }
+    score = static_cast<int64_t>(100.0 * (static_cast<double>(score - min) / static_cast<double>(max - min)));
   }
   return raw;
 }

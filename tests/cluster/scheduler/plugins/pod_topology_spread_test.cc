@@ -106,7 +106,9 @@ std::shared_ptr<const NodeData> ZoneNode(const std::string& name, const std::str
   if (!zone.empty()) labels[kZone] = zone;
   json node = {{"metadata", {{"name", name}, {"labels", labels}}},
                {"status", {{"allocatable", {{"cpu", "4"}, {"memory", "8Gi"}, {"pods", "110"}}}}}};
-  if (tainted) node["spec"]["taints"] = json::array({{{"key", "dedicated"}, {"value", "infra"}, {"effect", "NoSchedule"}}});
+  if (tainted) {
+    node["spec"]["taints"] = json::array({{{"key", "dedicated"}, {"value", "infra"}, {"effect", "NoSchedule"}}});
+  }
   return NodeFromYaml(node.dump());
 }
 
@@ -385,7 +387,9 @@ std::map<std::string, int64_t> Scores4(int64_t n1, int64_t n2, int64_t n3, int64
   return {{"node1", n1}, {"node2", n2}, {"node3", n3}, {"node4", n4}};
 }
 
-json Soft(const std::string& key, int max_skew) { return Constraint(key, max_skew, {{"foo", "bar"}}, "ScheduleAnyway"); }
+json Soft(const std::string& key, int max_skew) {
+  return Constraint(key, max_skew, {{"foo", "bar"}}, "ScheduleAnyway");
+}
 
 INSTANTIATE_TEST_SUITE_P(
     PodTopologySpread, PtsScore,
