@@ -333,6 +333,17 @@ void Scheduler::ScheduleOne(const PoppedPod& queued) {
   stats_.nodes_evaluated += result.evaluated_nodes;
   const Nanos now = env_.clock->MonotonicNow();
   if (status.ok()) {
+    if (options_.verify_binds) {
+      const NodeInfo* chosen = snapshot_.Find(result.node);
+      CycleState fresh = framework.NewCycleState();
+      if (chosen == nullptr || !framework.RunPreFilter(fresh, *pod, snapshot_).ok()) {
+        ++stats_.filter_violations;
+      } else {
+        for (const PluginStatus& v : framework.RunFilterAll(fresh, *pod, *chosen)) {
+          if (!v.ok() && !v.IsSkip()) ++stats_.filter_violations;
+        }
+      }
+    }
     auto assumed = std::make_shared<PodInfo>(*pod);
     assumed->node_name = result.node;
     Status s = cache_.AssumePod(assumed);
@@ -416,6 +427,12 @@ void Scheduler::Preempt(const Framework& framework, CycleState& state, const Pod
     ++stats_.victims;
     // An ordinary delete: the victim keeps its terminationGracePeriodSeconds.
     client_->Delete(Kind("", "pods"), victim->ns, victim->name, [](const client::ApiResult&) {});
+    // Until the informer reports the deletion, the cache holds the victim as terminating:
+    // the preemptor then waits for it instead of preempting again (DefaultPreemption's
+    // eligibility rule), and no other preemption picks it twice.
+    auto leaving = std::make_shared<PodInfo>(*victim);
+    leaving->terminating = true;
+    cache_.AddOrUpdatePod(leaving);
     api::Event ev;
     ev.mutable_metadata()->set_namespace_(victim->ns);
     ev.mutable_metadata()->set_name(fmt::format("{}.{:x}", victim->name, ++event_seq_));

@@ -47,6 +47,9 @@ struct SchedulerOptions {
   // count placements).
   bool report_unschedulable = true;
   Nanos leftover_flush_period = Seconds(30);
+  // Re-runs every Filter plugin on the chosen node before assuming (tests): a verdict other
+  // than Success/Skip counts in stats().filter_violations.
+  bool verify_binds = false;
 };
 
 struct SchedulerStats {
@@ -59,6 +62,7 @@ struct SchedulerStats {
   uint64_t victims = 0;         // pods deleted by preemption
   uint64_t nodes_evaluated = 0;
   uint64_t events_emitted = 0;
+  uint64_t filter_violations = 0;  // with verify_binds
 };
 
 class Scheduler : public Process {

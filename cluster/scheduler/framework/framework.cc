@@ -156,6 +156,7 @@ Status Framework::Create(const ProfileConfig& config, const PluginRegistry& regi
     }
     fw->score_.emplace_back(typed, ref.weight);
   }
+  for (const auto& plugin : fw->plugins_) fw->events_[std::string(plugin->Name())] = plugin->EventsToRegister();
   *out = std::move(fw);
   return Status::Ok();
 }
@@ -285,11 +286,10 @@ PluginStatus Framework::RunPostFilter(CycleState& state, const PodInfo& pod, con
 
 bool Framework::EventMayHelp(const ClusterEvent& event, const std::vector<std::string>& rejecting_plugins) const {
   if (rejecting_plugins.empty()) return true;
-  for (const auto& plugin : plugins_) {
-    if (std::find(rejecting_plugins.begin(), rejecting_plugins.end(), plugin->Name()) == rejecting_plugins.end()) {
-      continue;
-    }
-    for (const ClusterEvent& registered : plugin->EventsToRegister()) {
+  for (const std::string& name : rejecting_plugins) {
+    auto it = events_.find(name);
+    if (it == events_.end()) continue;
+    for (const ClusterEvent& registered : it->second) {
       if (registered.Matches(event)) return true;
     }
   }

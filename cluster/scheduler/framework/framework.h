@@ -121,6 +121,8 @@ class Framework {
   std::vector<const PostFilterPlugin*> post_filter_;
   std::vector<const PreScorePlugin*> pre_score_;
   std::vector<std::pair<const ScorePlugin*, int32_t>> score_;
+  // Each plugin's EventsToRegister(), asked once (the queue consults them per pod per event).
+  std::map<std::string, std::vector<ClusterEvent>, std::less<>> events_;
 };
 
 }  // namespace ksim::scheduler

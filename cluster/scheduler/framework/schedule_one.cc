@@ -52,6 +52,7 @@ PluginStatus SchedulePod(const Framework& framework, const Snapshot& snapshot, c
   const auto& nodes = snapshot.nodes();
   const size_t n = nodes.size();
   diagnosis->num_nodes = n;
+  diagnosis->nominated = nominated;
   if (n == 0) {
     return PluginStatus(Code::kUnschedulableAndUnresolvable, "no nodes available to schedule pods");
   }

@@ -28,6 +28,9 @@ struct Diagnosis {
   // Set by the caller when PostFilter (preemption) also failed: "preemption: ...".
   std::string post_filter_message;
   size_t num_nodes = 0;
+  // The nominated pods the cycle filtered with (null: none), so that preemption's what-if
+  // counts them too and two preemptors do not count on the same room.
+  const std::map<std::string, std::vector<PodInfoPtr>, std::less<>>* nominated = nullptr;
 };
 
 // Pods that preemption nominated onto a node but that are not bound yet, by node name.

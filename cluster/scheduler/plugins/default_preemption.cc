@@ -135,7 +135,8 @@ bool MoreImportantPod(const PodInfo& a, const PodInfo& b) {
 // ---------------------------------------------------------------- victims on one node
 
 PluginStatus SelectVictimsOnNode(const Framework& framework, const CycleState& state, const PodInfo& pod,
-                                 const NodeInfo& node, const Snapshot& snapshot, std::vector<PodInfoPtr>* victims) {
+                                 const NodeInfo& node, const Snapshot& snapshot, std::vector<PodInfoPtr>* victims,
+                                 const NominatedPods* nominated) {
   victims->clear();
   NodeInfo what_if = node;
   CycleState what_if_state = state.Clone();
@@ -177,7 +178,7 @@ PluginStatus SelectVictimsOnNode(const Framework& framework, const CycleState& s
 
   // Not fitting even with every lower-priority pod gone: this node cannot help. (Kubernetes
   // does not look for the case where the pod needs affinity to a victim.)
-  PluginStatus fits = FilterWithNominatedPods(framework, what_if_state, pod, what_if, snapshot, nullptr);
+  PluginStatus fits = FilterWithNominatedPods(framework, what_if_state, pod, what_if, snapshot, nominated);
   if (!fits.ok()) return fits;
 
   // Reprieve from the most important down, so the least important pods are the victims.
@@ -186,7 +187,7 @@ PluginStatus SelectVictimsOnNode(const Framework& framework, const CycleState& s
   for (const PodInfoPtr& other : potential) {
     PluginStatus s = add(other);
     if (!s.ok()) return as_error(std::move(s));
-    PluginStatus still = FilterWithNominatedPods(framework, what_if_state, pod, what_if, snapshot, nullptr);
+    PluginStatus still = FilterWithNominatedPods(framework, what_if_state, pod, what_if, snapshot, nominated);
     if (still.ok()) continue;
     if (still.code() == Code::kError) return still;
     s = remove(other);
@@ -299,7 +300,7 @@ PluginStatus DefaultPreemption::PostFilter(CycleState& state, const PodInfo& pod
     for (size_t i = 0; i < potential.size() && candidates.size() < want; ++i) {
       const NodeInfo& node = *potential[(offset + i) % potential.size()];
       std::vector<PodInfoPtr> victims;
-      PluginStatus s = SelectVictimsOnNode(framework, state, pod, node, snapshot, &victims);
+      PluginStatus s = SelectVictimsOnNode(framework, state, pod, node, snapshot, &victims, diagnosis.nominated);
       if (s.ok()) {
         candidates.push_back({node.name(), std::move(victims)});
       } else if (s.IsRejection()) {

@@ -75,8 +75,10 @@ bool MoreImportantPod(const PodInfo& a, const PodInfo& b);
 // or when the pod fits with nothing evicted and nothing leaving (Kubernetes calls that an
 // error; it happens when the pod failed only for pods nominated to the node); the Filter
 // verdict when the pod does not fit even without them; kError on a plugin error.
+// `nominated` (may be null): pods nominated to nodes, counted as present as in a cycle.
 PluginStatus SelectVictimsOnNode(const Framework& framework, const CycleState& state, const PodInfo& pod,
-                                 const NodeInfo& node, const Snapshot& snapshot, std::vector<PodInfoPtr>* victims);
+                                 const NodeInfo& node, const Snapshot& snapshot, std::vector<PodInfoPtr>* victims,
+                                 const NominatedPods* nominated = nullptr);
 
 // Kubernetes' pickOneNodeForPreemption without PDBs: a candidate with no victims wins
 // outright; else the lowest highest-victim priority, then the smallest sum of victim
