@@ -1,4 +1,5 @@
 #include "cluster/api/codec.h"
+#include "cluster/api/yaml_documents.h"
 
 #include <google/protobuf/descriptor.pb.h>
 #include <google/protobuf/io/coded_stream.h>
@@ -974,10 +975,11 @@ class DocumentStarts : public YAML::EventHandler {
   std::vector<YAML::Mark> starts;
 };
 
-// YAML::LoadAll, guarded. yaml-cpp 0.7 never consumes a ',' at document level (", x" or
-// "'a', b") and reports empty documents forever until memory runs out; a first pass over
-// the events spots a document that starts where the previous one did and reports it.
-Status LoadDocuments(std::string_view text, std::string_view source, std::vector<YAML::Node>* docs) {
+}  // namespace
+
+// ---------------------------------------------------------------- decoding
+
+Status LoadYamlDocuments(std::string_view text, std::string_view source, std::vector<YAML::Node>* docs) {
   if (Status s = CheckText(text, source); !s.ok()) return s;
   try {
     std::istringstream stream{std::string(text)};
@@ -997,13 +999,10 @@ Status LoadDocuments(std::string_view text, std::string_view source, std::vector
   return Status::Ok();
 }
 
-}  // namespace
-
-// ---------------------------------------------------------------- decoding
 
 Status DecodeYaml(std::string_view text, std::string_view source, std::vector<Object>* out) {
   std::vector<YAML::Node> docs;
-  if (Status s = LoadDocuments(text, source, &docs); !s.ok()) return s;
+  if (Status s = LoadYamlDocuments(text, source, &docs); !s.ok()) return s;
   Decoder decoder(source);
   std::vector<Object> decoded;
   try {
@@ -1051,7 +1050,7 @@ Status DecodeJson(std::string_view text, std::string_view source, Object* out) {
 Status DecodeInto(std::string_view text, std::string_view source, google::protobuf::Message* message) {
   message->Clear();
   std::vector<YAML::Node> docs;
-  if (Status s = LoadDocuments(text, source, &docs); !s.ok()) return s;
+  if (Status s = LoadYamlDocuments(text, source, &docs); !s.ok()) return s;
   docs.erase(std::remove_if(docs.begin(), docs.end(), [](const YAML::Node& d) { return d.IsNull(); }), docs.end());
   if (docs.size() != 1) {
     return Status::InvalidArgument(std::string(source) + ":1: expected one object, got " +

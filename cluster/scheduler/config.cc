@@ -1,7 +1,6 @@
 #include "cluster/scheduler/config.h"
 
 #include <fmt/format.h>
-#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -16,6 +15,8 @@
 #include <sstream>
 #include <string>
 #include <utility>
+
+#include "cluster/api/yaml_documents.h"
 
 namespace ksim::scheduler {
 
@@ -807,45 +808,6 @@ bool ResolveProfile(Reader& reader, const PluginRegistry& registry, const FileSp
   return true;
 }
 
-// Records where each document starts; nothing else.
-class DocumentStarts : public YAML::EventHandler {
- public:
-  void OnDocumentStart(const YAML::Mark& mark) override { starts.push_back(mark); }
-  void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
-  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
-  void OnSequenceEnd() override {}
-  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
-  void OnMapEnd() override {}
-
-  std::vector<YAML::Mark> starts;
-};
-
-// yaml-cpp 0.7 never consumes a ',' at document level (",a: b") and reports empty
-// documents at the same place until memory runs out, so the documents are walked once as
-// events first, stopping at a document that starts where the previous one did. May throw
-// YAML::Exception.
-Status CheckDocuments(std::string_view yaml, std::string_view source) {
-  constexpr size_t kMaxDocuments = 16;
-  std::istringstream stream{std::string(yaml)};
-  YAML::Parser parser(stream);
-  DocumentStarts documents;
-  while (parser.HandleNextDocument(documents)) {
-    const std::vector<YAML::Mark>& starts = documents.starts;
-    const size_t n = starts.size();
-    if (n >= 2 && starts[n - 1].pos == starts[n - 2].pos) {
-      return Status::InvalidArgument(
-          fmt::format("{}:{}: invalid YAML: unexpected ','", source, starts[n - 1].line + 1));
-    }
-    if (n > kMaxDocuments) {
-      return Status::InvalidArgument(fmt::format("{}: more than {} YAML documents", source, kMaxDocuments));
-    }
-  }
-  return Status::Ok();
-}
-
 }  // namespace
 
 SchedulerConfig DefaultSchedulerConfig() {
@@ -866,13 +828,7 @@ Status ParseSchedulerConfig(std::string_view yaml, std::string_view source, cons
         fmt::format("{}:{}: text is not valid UTF-8 or holds a control character", source, line));
   }
   std::vector<YAML::Node> documents;
-  try {
-    if (Status s = CheckDocuments(yaml, source); !s.ok()) return s;
-    documents = YAML::LoadAll(std::string(yaml));
-  } catch (const YAML::Exception& e) {
-    const int line = e.mark.line < 0 ? 1 : e.mark.line + 1;
-    return Status::InvalidArgument(fmt::format("{}:{}: invalid YAML: {}", source, line, e.msg));
-  }
+  if (Status s = api::LoadYamlDocuments(yaml, source, &documents); !s.ok()) return s;
   std::erase_if(documents, [](const YAML::Node& doc) { return doc.IsNull(); });
   if (documents.size() != 1) {
     return Status::InvalidArgument(
