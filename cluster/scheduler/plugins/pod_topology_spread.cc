@@ -124,6 +124,7 @@ struct FilterConstraint {
 
   // Adds `delta` to domain `id` (making it one of this constraint's domains).
   void Add(uint32_t id, int64_t delta) {
+    if (delta == 0 && id < is_domain.size() && is_domain[id]) return;  // most nodes of a big domain
     if (id >= counts.size()) {
       counts.resize(id + 1, 0);
       is_domain.resize(id + 1, 0);
