@@ -297,6 +297,7 @@ void SchedulerBench::RunScheduling() {
   s.result.unschedulable_cycles = st.unschedulable;
   s.result.preemptions = st.preemptions;
   s.result.victims = st.victims;
+  s.result.bind_failures = st.bind_failures;
   s.result.nodes_evaluated = st.nodes_evaluated;
   s.result.schedule_sim_seconds = static_cast<double>((s.world.now() - start).count()) / 1e9;
 }

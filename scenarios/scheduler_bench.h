@@ -46,6 +46,7 @@ struct SchedulerBenchResult {
   uint64_t unschedulable_cycles = 0;
   uint64_t preemptions = 0;
   uint64_t victims = 0;
+  uint64_t bind_failures = 0;
   uint64_t nodes_evaluated = 0;
   uint64_t violations = 0;     // placements that break the workload's rules (must be 0)
   std::string first_violation;

@@ -287,7 +287,7 @@ void Scheduler::Turn() {
   const Nanos now = env_.clock->MonotonicNow();
   queue_->FlushBackoffCompleted(now);
   size_t cycles = 0;
-  for (; cycles < options_.cycles_per_turn; ++cycles) {
+  for (; cycles < options_.cycles_per_turn && binds_in_flight_ < options_.max_binds_in_flight; ++cycles) {
     std::shared_ptr<const PoppedPod> next = queue_->Pop(now);
     if (next == nullptr) break;
     ScheduleOne(*next);
@@ -388,8 +388,11 @@ void Scheduler::Bind(const PodInfoPtr& pod, int64_t scheduling_cycle) {
   r.set_namespace_(pod->ns);
   r.set_name(pod->name);
   r.set_body(SerializeDeterministic(binding));
+  ++binds_in_flight_;
   client_->Do(std::move(r), [this, pod, scheduling_cycle, alive = alive_](const client::ApiResult& result) {
     if (!*alive) return;
+    assert(binds_in_flight_ > 0);
+    if (binds_in_flight_-- == options_.max_binds_in_flight) Kick();  // scheduling was paused on the limit
     if (result.ok()) {
       ++stats_.scheduled;
       queue_->Done(pod->uid);

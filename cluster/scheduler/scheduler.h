@@ -42,6 +42,9 @@ struct SchedulerOptions {
   std::string lease_name = "kube-scheduler";
   // Scheduling cycles per event-loop turn before yielding to I/O.
   size_t cycles_per_turn = 256;
+  // Bindings sent and not yet answered, at most; scheduling pauses at the limit so the
+  // apiservers are not flooded faster than they answer (answers then time out and retry).
+  size_t max_binds_in_flight = 512;
   size_t max_pending_pods = 2'000'000;
   // FailedScheduling Events and PodScheduled conditions (off for benchmarks that only
   // count placements).
@@ -122,6 +125,7 @@ class Scheduler : public Process {
   std::unique_ptr<ScheduleCursor> cursor_;
 
   bool turn_pending_ = false;
+  size_t binds_in_flight_ = 0;
   TimerId backoff_timer_ = 0;
   Nanos backoff_timer_at_{0};
   TimerId leftover_timer_ = 0;

@@ -82,9 +82,11 @@ int RunSchedulerBench(const scenarios::SchedulerBenchOptions& o) {
               static_cast<unsigned long long>(r.initial_pods), o.pods, setup_wall_s);
   std::printf("bound=%llu/%llu in %.3f wall s (%.2f simulated s)\n", static_cast<unsigned long long>(r.bound),
               static_cast<unsigned long long>(r.measured_pods), wall_s, r.schedule_sim_seconds);
-  std::printf("cycles=%llu unschedulable_cycles=%llu preemptions=%llu victims=%llu nodes_evaluated_per_cycle=%.0f\n",
+  std::printf("cycles=%llu unschedulable_cycles=%llu preemptions=%llu victims=%llu bind_failures=%llu "
+              "nodes_evaluated_per_cycle=%.0f\n",
               static_cast<unsigned long long>(r.cycles), static_cast<unsigned long long>(r.unschedulable_cycles),
               static_cast<unsigned long long>(r.preemptions), static_cast<unsigned long long>(r.victims),
+              static_cast<unsigned long long>(r.bind_failures),
               r.cycles == 0 ? 0.0 : static_cast<double>(r.nodes_evaluated) / static_cast<double>(r.cycles));
   std::printf("violations=%llu%s%s\n", static_cast<unsigned long long>(r.violations),
               r.first_violation.empty() ? "" : " first: ", r.first_violation.c_str());
