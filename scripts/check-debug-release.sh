@@ -33,5 +33,17 @@ for seed in 1 2; do
     fail=1
   fi
 done
+# The scheduler (scores use floating point: balanced allocation, spread weights), on
+# small runs of the workloads that score the most.
+for workload in basic pod-affinity topology-spread; do
+  args=(bench scheduler --seed 3 --workload "$workload" --nodes 300 --pods 600)
+  d=$(build-debug/bin/ksim "${args[@]}" | grep placement_hash)
+  r=$(build-release/bin/ksim "${args[@]}" | grep placement_hash)
+  if [ "$d" != "$r" ]; then
+    echo "check-debug-release: bench scheduler $workload: Debug $d, Release $r" >&2
+    fail=1
+  fi
+done
 if [ $fail -ne 0 ]; then exit 1; fi
-echo "check-debug-release: Debug and Release agree on seeds: $seeds (demo) and 1 2 (bench api)"
+echo "check-debug-release: Debug and Release agree on seeds: $seeds (demo), 1 2 (bench api)," \
+  "3 (bench scheduler: basic, pod-affinity, topology-spread)"
