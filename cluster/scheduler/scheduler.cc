@@ -111,13 +111,7 @@ void Scheduler::Start() {
   } else {
     leading_ = true;
   }
-  leftover_timer_ = env_.clock->Schedule(options_.leftover_flush_period, [this, alive = alive_] {
-    if (!*alive) return;
-    leftover_timer_ = 0;
-    queue_->FlushUnschedulableLeftover(env_.clock->MonotonicNow());
-    Kick();
-    leftover_timer_ = 0;
-  });
+  ArmLeftoverTimer();
   Kick();
 }
 
@@ -294,6 +288,17 @@ void Scheduler::Turn() {
   }
   if (cycles == options_.cycles_per_turn) Kick();
   ArmBackoffTimer();
+}
+
+void Scheduler::ArmLeftoverTimer() {
+  // Kubernetes flushes pods unschedulable for over 5 minutes every 30 s, so a pod whose
+  // event was missed (or never registered) is not stuck forever.
+  leftover_timer_ = env_.clock->Schedule(options_.leftover_flush_period, [this, alive = alive_] {
+    if (!*alive) return;
+    leftover_timer_ = 0;
+    if (queue_->FlushUnschedulableLeftover(env_.clock->MonotonicNow()) > 0) Kick();
+    ArmLeftoverTimer();
+  });
 }
 
 void Scheduler::ArmBackoffTimer() {

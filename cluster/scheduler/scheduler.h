@@ -101,6 +101,7 @@ class Scheduler : public Process {
   void Kick();
   void Turn();
   void ArmBackoffTimer();
+  void ArmLeftoverTimer();
   void ScheduleOne(const PoppedPod& queued);
   void Bind(const PodInfoPtr& pod, int64_t scheduling_cycle);
   void Preempt(const Framework& framework, CycleState& state, const PodInfo& pod, Diagnosis* diagnosis);

@@ -75,6 +75,20 @@ status: {allocatable: {cpu: "8", memory: 16Gi, pods: "110"}}
   EXPECT_EQ(c.Placements()["big"], "large");
 }
 
+TEST(Scheduler, AnUnschedulablePodIsRetriedAfterFiveMinutesWithoutAnEvent) {
+  SchedCluster c;
+  c.CreateNode("small", "1");
+  c.CreatePod("big", "2");
+  c.AddScheduler(1);
+  c.Run(Seconds(5));
+  const uint64_t cycles = c.Get(1)->stats().cycles;
+  ASSERT_GE(cycles, 1u);
+  c.Run(Seconds(200));  // no event any plugin registered for: the pod waits
+  EXPECT_EQ(c.Get(1)->stats().cycles, cycles);
+  c.Run(Seconds(150));  // past 5 minutes: the leftover flush retries it (Kubernetes' podMaxInUnschedulablePodsDuration)
+  EXPECT_GT(c.Get(1)->stats().cycles, cycles);
+}
+
 TEST(Scheduler, PreemptsALowerPriorityPodAndBindsOnItsNode) {
   SchedCluster c;
   c.CreateNode("only", "2");
