@@ -3,14 +3,17 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "cluster/api/codec.h"
+#include "cluster/scheduler/framework/plugin.h"
 #include "cluster/scheduler/framework/snapshot.h"
 #include "cluster/scheduler/framework/types.h"
 
@@ -92,6 +95,52 @@ inline PodInfoPtr BoundTo(const PodInfoPtr& pod, const std::string& node) {
   Status s = PodInfo::Build(copy, &info);
   EXPECT_TRUE(s.ok()) << s.ToString();
   return info;
+}
+
+}  // namespace ksim::scheduler::testing
+
+namespace ksim::scheduler::testing {
+
+// One plugin built by its factory, seen through each extension point it implements (null
+// for the others), with its cycle-state slot 0.
+struct PluginUnderTest {
+  PluginUnderTest(Status (*factory)(const nlohmann::json&, std::unique_ptr<Plugin>*),
+                  const nlohmann::json& args = nullptr) {
+    Status s = factory(args, &plugin);
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    plugin->set_slot(0);
+    pre = dynamic_cast<const PreFilterPlugin*>(plugin.get());
+    filter = dynamic_cast<const FilterPlugin*>(plugin.get());
+    pre_score = dynamic_cast<const PreScorePlugin*>(plugin.get());
+    score = dynamic_cast<const ScorePlugin*>(plugin.get());
+  }
+  std::unique_ptr<Plugin> plugin;
+  const PreFilterPlugin* pre = nullptr;
+  const FilterPlugin* filter = nullptr;
+  const PreScorePlugin* pre_score = nullptr;
+  const ScorePlugin* score = nullptr;
+};
+
+// PreScore with every node of the snapshot feasible, Score on each, NormalizeScore:
+// node -> score; nullopt when PreScore skips.
+inline std::optional<std::map<std::string, int64_t>> ScoreAllNodes(const PluginUnderTest& p, const PodInfo& pod,
+                                                                   const Snapshot& snap) {
+  CycleState state(1);
+  std::vector<const NodeInfo*> nodes;
+  for (const auto& n : snap.nodes()) nodes.push_back(n.get());
+  PluginStatus pre = p.pre_score->PreScore(state, pod, nodes, snap);
+  if (pre.IsSkip()) return std::nullopt;
+  EXPECT_TRUE(pre.ok()) << pre.ToString();
+  std::vector<int64_t> scores;
+  for (const NodeInfo* n : nodes) {
+    PluginStatus s;
+    scores.push_back(p.score->Score(state, pod, *n, &s));
+    EXPECT_TRUE(s.ok()) << s.ToString();
+  }
+  p.score->NormalizeScore(state, pod, nodes, scores);
+  std::map<std::string, int64_t> out;
+  for (size_t i = 0; i < nodes.size(); ++i) out[nodes[i]->name()] = scores[i];
+  return out;
 }
 
 }  // namespace ksim::scheduler::testing

@@ -40,21 +40,8 @@ const std::string kAffinityFail = "UnschedulableAndUnresolvable: node(s) didn't 
 const std::string kAntiFail = "Unschedulable: node(s) didn't match pod anti-affinity rules";
 const std::string kExistingFail = "Unschedulable: node(s) didn't satisfy existing pods anti-affinity rules";
 
-struct Ipa {
-  explicit Ipa(const json& args = nullptr) {
-    Status s = NewInterPodAffinity(args, &plugin);
-    EXPECT_TRUE(s.ok()) << s.ToString();
-    plugin->set_slot(0);
-    pre = dynamic_cast<const PreFilterPlugin*>(plugin.get());
-    filter = dynamic_cast<const FilterPlugin*>(plugin.get());
-    pre_score = dynamic_cast<const PreScorePlugin*>(plugin.get());
-    score = dynamic_cast<const ScorePlugin*>(plugin.get());
-  }
-  std::unique_ptr<Plugin> plugin;
-  const PreFilterPlugin* pre = nullptr;
-  const FilterPlugin* filter = nullptr;
-  const PreScorePlugin* pre_score = nullptr;
-  const ScorePlugin* score = nullptr;
+struct Ipa : PluginUnderTest {
+  explicit Ipa(const json& args = nullptr) : PluginUnderTest(NewInterPodAffinity, args) {}
 };
 
 // ---------------------------------------------------------------- building pods and nodes
@@ -407,25 +394,6 @@ void PrintTo(const ScoreCase& c, std::ostream* os) { *os << c.name; }
 
 class IpaScore : public ::testing::TestWithParam<ScoreCase> {};
 
-// PreScore, Score on every node, NormalizeScore: node -> score; nullopt when PreScore skips.
-std::optional<std::map<std::string, int64_t>> ScoreAll(const Ipa& ipa, const PodInfo& pod, const Snapshot& snap) {
-  CycleState state(1);
-  std::vector<const NodeInfo*> nodes;
-  for (const auto& n : snap.nodes()) nodes.push_back(n.get());
-  PluginStatus pre = ipa.pre_score->PreScore(state, pod, nodes, snap);
-  if (pre.IsSkip()) return std::nullopt;
-  EXPECT_TRUE(pre.ok()) << pre.ToString();
-  std::vector<int64_t> scores;
-  for (const NodeInfo* n : nodes) {
-    PluginStatus s;
-    scores.push_back(ipa.score->Score(state, pod, *n, &s));
-    EXPECT_TRUE(s.ok()) << s.ToString();
-  }
-  ipa.score->NormalizeScore(state, pod, nodes, scores);
-  std::map<std::string, int64_t> out;
-  for (size_t i = 0; i < nodes.size(); ++i) out[nodes[i]->name()] = scores[i];
-  return out;
-}
 
 TEST_P(IpaScore, NormalizesLikeKubernetes) {
   const ScoreCase& c = GetParam();
@@ -433,7 +401,7 @@ TEST_P(IpaScore, NormalizesLikeKubernetes) {
   for (const P& p : c.existing) pods.push_back(Pod(p));
   Snapshot snap = Snapshot::Of(FourNodes(), pods);
   Ipa ipa(c.args);
-  auto got = ScoreAll(ipa, *Pod(c.pod), snap);
+  auto got = ScoreAllNodes(ipa, *Pod(c.pod), snap);
   if (c.want.empty()) {
     EXPECT_FALSE(got.has_value());
     return;
@@ -798,7 +766,7 @@ RC_GTEST_PROP(InterPodAffinityProperty, LongLivedPluginAgreesWithBruteForceAsThe
       }
     }
     const auto want_scores = BruteForceScores(*pod, placed_pods(), nodes, ns_labels);
-    const auto got_scores = ScoreAll(ipa, *pod, snap);
+    const auto got_scores = ScoreAllNodes(ipa, *pod, snap);
     if (got_scores.has_value()) {
       RC_ASSERT(*got_scores == want_scores);
     } else {

@@ -41,21 +41,8 @@ const std::string kSkewFail = "Unschedulable: node(s) didn't match pod topology 
 const std::string kLabelFail =
     "UnschedulableAndUnresolvable: node(s) didn't match pod topology spread constraints (missing required label)";
 
-struct Pts {
-  explicit Pts(const json& args = nullptr) {
-    Status s = NewPodTopologySpread(args, &plugin);
-    EXPECT_TRUE(s.ok()) << s.ToString();
-    plugin->set_slot(0);
-    pre = dynamic_cast<const PreFilterPlugin*>(plugin.get());
-    filter = dynamic_cast<const FilterPlugin*>(plugin.get());
-    pre_score = dynamic_cast<const PreScorePlugin*>(plugin.get());
-    score = dynamic_cast<const ScorePlugin*>(plugin.get());
-  }
-  std::unique_ptr<Plugin> plugin;
-  const PreFilterPlugin* pre = nullptr;
-  const FilterPlugin* filter = nullptr;
-  const PreScorePlugin* pre_score = nullptr;
-  const ScorePlugin* score = nullptr;
+struct Pts : PluginUnderTest {
+  explicit Pts(const json& args = nullptr) : PluginUnderTest(NewPodTopologySpread, args) {}
 };
 
 // ---------------------------------------------------------------- building pods and nodes
@@ -347,26 +334,6 @@ void PrintTo(const ScoreCase& c, std::ostream* os) { *os << c.name; }
 
 class PtsScore : public ::testing::TestWithParam<ScoreCase> {};
 
-// PreScore with every node feasible, Score on each, NormalizeScore: node -> score; nullopt
-// when PreScore skips.
-std::optional<std::map<std::string, int64_t>> ScoreAll(const Pts& pts, const PodInfo& pod, const Snapshot& snap) {
-  CycleState state(1);
-  std::vector<const NodeInfo*> nodes;
-  for (const auto& n : snap.nodes()) nodes.push_back(n.get());
-  PluginStatus pre = pts.pre_score->PreScore(state, pod, nodes, snap);
-  if (pre.IsSkip()) return std::nullopt;
-  EXPECT_TRUE(pre.ok()) << pre.ToString();
-  std::vector<int64_t> scores;
-  for (const NodeInfo* n : nodes) {
-    PluginStatus s;
-    scores.push_back(pts.score->Score(state, pod, *n, &s));
-    EXPECT_TRUE(s.ok()) << s.ToString();
-  }
-  pts.score->NormalizeScore(state, pod, nodes, scores);
-  std::map<std::string, int64_t> out;
-  for (size_t i = 0; i < nodes.size(); ++i) out[nodes[i]->name()] = scores[i];
-  return out;
-}
 
 TEST_P(PtsScore, FewerMatchingPodsScoreHigher) {
   const ScoreCase& c = GetParam();
@@ -374,7 +341,7 @@ TEST_P(PtsScore, FewerMatchingPodsScoreHigher) {
   for (const P& p : c.existing) pods.push_back(Pod(p));
   Snapshot snap = Snapshot::Of(c.nodes, pods);
   Pts pts;
-  auto got = ScoreAll(pts, *Pod(c.pod), snap);
+  auto got = ScoreAllNodes(pts, *Pod(c.pod), snap);
   if (c.want.empty()) {
     EXPECT_FALSE(got.has_value());
     return;
@@ -707,7 +674,7 @@ RC_GTEST_PROP(PodTopologySpreadProperty, LongLivedPluginAgreesWithBruteForceAsTh
         RC_ASSERT(got == BruteForceVerdict(*pod, cluster.Placed(), cluster.nodes, *node));
       }
     }
-    const auto scores = ScoreAll(pts, *pod, snap);
+    const auto scores = ScoreAllNodes(pts, *pod, snap);
     RC_ASSERT(scores.has_value() == any_soft);
     if (any_soft) RC_ASSERT(*scores == BruteForceScores(*pod, cluster.Placed(), cluster.nodes));
   }
