@@ -60,7 +60,7 @@ bool IsQuantity(const FieldDescriptor* field) { return field->options().GetExten
 // 1.2 core schema; quoted ones are strings. Kubernetes' strictness then applies: a string
 // is not accepted where a number is expected, nor the other way round.
 
-enum class ScalarKind { kNull, kBool, kInt, kFloat, kString };
+using ScalarKind = YamlScalarKind;
 
 bool IsCoreNull(std::string_view s) { return s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL"; }
 
@@ -978,6 +978,10 @@ class DocumentStarts : public YAML::EventHandler {
 }  // namespace
 
 // ---------------------------------------------------------------- decoding
+
+YamlScalarKind ResolvePlainYamlScalar(std::string_view scalar) { return ResolvePlain(scalar); }
+
+std::string_view YamlScalarKindName(YamlScalarKind kind) { return KindName(kind); }
 
 Status LoadYamlDocuments(std::string_view text, std::string_view source, std::vector<YAML::Node>* docs) {
   if (Status s = CheckText(text, source); !s.ok()) return s;

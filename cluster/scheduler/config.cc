@@ -104,63 +104,10 @@ bool ValidText(std::string_view text, bool allow_newlines, size_t* bad_offset) {
   return true;
 }
 
-// YAML 1.2 core schema resolution of a plain (unquoted) scalar.
-enum class ScalarKind { kNull, kBool, kInt, kFloat, kString };
-
-bool AllDigits(std::string_view s, bool (*is_digit)(char)) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), is_digit);
-}
-
-ScalarKind ResolvePlain(std::string_view s) {
-  if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return ScalarKind::kNull;
-  if (s == "true" || s == "True" || s == "TRUE" || s == "false" || s == "False" || s == "FALSE") {
-    return ScalarKind::kBool;
-  }
-  auto dec = [](char c) { return c >= '0' && c <= '9'; };
-  auto oct = [](char c) { return c >= '0' && c <= '7'; };
-  auto hex = [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); };
-  std::string_view unsigned_part = (s[0] == '-' || s[0] == '+') ? s.substr(1) : s;
-  if (AllDigits(unsigned_part, dec)) return ScalarKind::kInt;
-  if (s.starts_with("0o") && AllDigits(s.substr(2), oct)) return ScalarKind::kInt;
-  if (s.starts_with("0x") && AllDigits(s.substr(2), hex)) return ScalarKind::kInt;
-  std::string_view f = unsigned_part;
-  if (f == ".inf" || f == ".Inf" || f == ".INF" || s == ".nan" || s == ".NaN" || s == ".NAN") return ScalarKind::kFloat;
-  // [0-9]*(\.[0-9]*)?([eE][-+]?[0-9]+)? with at least one digit before the exponent.
-  size_t i = 0;
-  auto skip_digits = [&] {
-    const size_t start = i;
-    while (i < f.size() && dec(f[i])) ++i;
-    return i - start;
-  };
-  size_t digits = skip_digits();
-  if (i < f.size() && f[i] == '.') {
-    ++i;
-    digits += skip_digits();
-  }
-  if (digits == 0) return ScalarKind::kString;
-  if (i < f.size() && (f[i] == 'e' || f[i] == 'E')) {
-    ++i;
-    if (i < f.size() && (f[i] == '-' || f[i] == '+')) ++i;
-    if (skip_digits() == 0) return ScalarKind::kString;
-  }
-  return i == f.size() ? ScalarKind::kFloat : ScalarKind::kString;
-}
-
-std::string_view KindName(ScalarKind kind) {
-  switch (kind) {
-    case ScalarKind::kNull:
-      return "null";
-    case ScalarKind::kBool:
-      return "boolean";
-    case ScalarKind::kInt:
-      return "integer";
-    case ScalarKind::kFloat:
-      return "number";
-    case ScalarKind::kString:
-      return "string";
-  }
-  return "value";
-}
+// Scalars resolve as the manifest decoder resolves them (api/yaml_documents.h).
+using ScalarKind = api::YamlScalarKind;
+ScalarKind ResolvePlain(std::string_view s) { return api::ResolvePlainYamlScalar(s); }
+std::string_view KindName(ScalarKind kind) { return api::YamlScalarKindName(kind); }
 
 std::string Truncated(std::string_view text) {
   constexpr size_t kMax = 40;
