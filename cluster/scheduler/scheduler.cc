@@ -424,12 +424,30 @@ void Scheduler::Bind(const PodInfoPtr& pod, int64_t scheduling_cycle) {
 void Scheduler::Preempt(const Framework& framework, CycleState& state, const PodInfo& pod, Diagnosis* diagnosis) {
   PostFilterResult result;
   PluginStatus s = framework.RunPostFilter(state, pod, snapshot_, *diagnosis, &result);
-  if (!s.ok()) {
-    if (!s.reasons().empty()) diagnosis->post_filter_message = s.reasons()[0];
+  if (!s.ok() || result.nominated_node.empty()) {
+    if (!s.ok() && !s.reasons().empty()) diagnosis->post_filter_message = s.reasons()[0];
+    // Preemption found no room: an earlier nomination no longer holds (Kubernetes
+    // overrides it with none).
+    if (!queue_->NominatedNode(pod.uid).empty() || !pod.pod->status().nominated_node_name().empty()) {
+      queue_->ClearNominatedNode(pod.uid);
+      PatchNominatedNodeName(pod, "");
+    }
     return;
   }
-  if (result.nominated_node.empty()) return;
   ++stats_.preemptions;
+  // Lower-priority pods nominated to that node may no longer fit there: their nominations
+  // go (Kubernetes' prepareCandidate), and they look again when next scheduled.
+  auto on_node = queue_->nominated_pods().find(result.nominated_node);
+  if (on_node != queue_->nominated_pods().end()) {
+    std::vector<PodInfoPtr> lower;
+    for (const PodInfoPtr& other : on_node->second) {
+      if (other->uid != pod.uid && other->priority < pod.priority) lower.push_back(other);
+    }
+    for (const PodInfoPtr& other : lower) {
+      queue_->ClearNominatedNode(other->uid);
+      PatchNominatedNodeName(*other, "");
+    }
+  }
   for (const PodInfoPtr& victim : result.victims) {
     if (victim->terminating) continue;
     ++stats_.victims;
@@ -458,7 +476,13 @@ void Scheduler::Preempt(const Framework& framework, CycleState& state, const Pod
     client_->Create(Kind("", "events"), ev, [](const client::ApiResult&) {});
   }
   (void)queue_->SetNominatedNode(pod.uid, result.nominated_node);
-  nlohmann::json patch = {{"status", {{"nominatedNodeName", result.nominated_node}}}};
+  PatchNominatedNodeName(pod, result.nominated_node);
+}
+
+void Scheduler::PatchNominatedNodeName(const PodInfo& pod, const std::string& node) {
+  // A JSON merge patch: null removes the field.
+  nlohmann::json value = node.empty() ? nlohmann::json(nullptr) : nlohmann::json(node);
+  nlohmann::json patch = {{"status", {{"nominatedNodeName", value}}}};
   client_->Patch(Kind("", "pods"), pod.ns, pod.name, "application/merge-patch+json", patch.dump(),
                  [](const client::ApiResult&) {}, "status");
 }

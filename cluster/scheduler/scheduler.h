@@ -106,6 +106,8 @@ class Scheduler : public Process {
   void Bind(const PodInfoPtr& pod, int64_t scheduling_cycle);
   void Preempt(const Framework& framework, CycleState& state, const PodInfo& pod, Diagnosis* diagnosis);
   void ReportUnschedulable(const PodInfo& pod, const std::string& message);
+  // Sets (or, with "", removes) the pod's status.nominatedNodeName.
+  void PatchNominatedNodeName(const PodInfo& pod, const std::string& node);
 
   Env& env_;
   SchedulerOptions options_;

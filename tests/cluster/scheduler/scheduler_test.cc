@@ -108,6 +108,32 @@ TEST(Scheduler, PreemptsALowerPriorityPodAndBindsOnItsNode) {
   EXPECT_TRUE(preempted_event);
 }
 
+TEST(Scheduler, AHigherPriorityPreemptorTakesOverALowerNomination) {
+  SchedCluster c;
+  c.CreateNode("only", "2");
+  // The victim takes its 30 s grace period (no kubelet confirms it here): the room it frees
+  // stays nominated.
+  c.CreatePodYaml(R"(
+metadata: {name: low}
+spec:
+  priority: 1
+  terminationGracePeriodSeconds: 30
+  containers: [{name: c, image: nginx, resources: {requests: {cpu: "2"}}}]
+)");
+  c.AddScheduler(1);
+  ASSERT_TRUE(c.WaitBound({"low"}));
+  c.CreatePod("mid", "2", {}, /*priority=*/50);
+  c.Run(Seconds(3));
+  ASSERT_EQ(c.Pods()["mid"].status().nominated_node_name(), "only");
+  ASSERT_TRUE(c.Pods()["low"].metadata().has_deletion_timestamp());
+  c.CreatePod("high", "2", {}, /*priority=*/100);
+  c.Run(Seconds(3));
+  auto pods = c.Pods();
+  EXPECT_EQ(pods["high"].status().nominated_node_name(), "only");
+  EXPECT_EQ(pods["mid"].status().nominated_node_name(), "") << "a lower nomination on the node is cleared";
+  EXPECT_EQ(c.Get(1)->stats().victims, 1u) << "the terminating pod is not preempted twice";
+}
+
 TEST(Scheduler, OnlyTheLeaderSchedulesAndTheOtherTakesOver) {
   SchedCluster c;
   for (int i = 0; i < 4; ++i) c.CreateNode("node-" + std::to_string(i), "8");
