@@ -13,62 +13,13 @@
 #include <type_traits>
 
 #include "cluster/scheduler/config.h"
+#include "tests/cluster/scheduler/stand_in_plugins.h"
 
 namespace {
 
 using namespace ksim::scheduler;
 
-class PreFilterPoint : public PreFilterPlugin {
- public:
-  PluginStatus PreFilter(CycleState&, const PodInfo&, const Snapshot&) const override { return {}; }
-};
-class FilterPoint : public FilterPlugin {
- public:
-  PluginStatus Filter(const CycleState&, const PodInfo&, const NodeInfo&) const override { return {}; }
-};
-class PostFilterPoint : public PostFilterPlugin {
- public:
-  PluginStatus PostFilter(CycleState&, const PodInfo&, const Snapshot&, const Framework&, const Diagnosis&,
-                          PostFilterResult*) const override {
-    return {};
-  }
-};
-class PreScorePoint : public PreScorePlugin {
- public:
-  PluginStatus PreScore(CycleState&, const PodInfo&, std::span<const NodeInfo* const>, const Snapshot&) const override {
-    return {};
-  }
-};
-class ScorePoint : public ScorePlugin {
- public:
-  int64_t Score(const CycleState&, const PodInfo&, const NodeInfo&, PluginStatus*) const override { return 0; }
-};
-
-template <int N>
-struct NoPoint {};
-// Implements the points in mask M (bits: PreFilter, Filter, PostFilter, PreScore, Score).
-template <unsigned M>
-class Fake final : public virtual Plugin,
-                   public std::conditional_t<(M & 1u) != 0, PreFilterPoint, NoPoint<0>>,
-                   public std::conditional_t<(M & 2u) != 0, FilterPoint, NoPoint<1>>,
-                   public std::conditional_t<(M & 4u) != 0, PostFilterPoint, NoPoint<2>>,
-                   public std::conditional_t<(M & 8u) != 0, PreScorePoint, NoPoint<3>>,
-                   public std::conditional_t<(M & 16u) != 0, ScorePoint, NoPoint<4>> {
- public:
-  explicit Fake(std::string name) : name_(std::move(name)) {}
-  std::string_view Name() const override { return name_; }
-
- private:
-  std::string name_;
-};
-
-template <size_t... M>
-std::unique_ptr<Plugin> MakeFake(unsigned mask, std::string name, std::index_sequence<M...>) {
-  using Maker = std::unique_ptr<Plugin> (*)(std::string);
-  static constexpr Maker makers[] = {
-      [](std::string n) -> std::unique_ptr<Plugin> { return std::make_unique<Fake<M>>(std::move(n)); }...};
-  return makers[mask % 32](std::move(name));
-}
+using ksim::scheduler::testing::MakeStandIn;
 
 void RegisterFake(PluginRegistry& registry, const std::string& name, unsigned mask, bool check_args) {
   registry.Register(name, [name, mask, check_args](const nlohmann::json& args, std::unique_ptr<Plugin>* out) {
@@ -79,7 +30,7 @@ void RegisterFake(PluginRegistry& registry, const std::string& name, unsigned ma
       }
       if (args.dump().size() > 1'000'000) return ksim::Status::InvalidArgument("args: too large");
     }
-    *out = MakeFake(mask, name, std::make_index_sequence<32>());
+    *out = MakeStandIn(mask, name);
     return ksim::Status::Ok();
   });
 }
@@ -87,14 +38,7 @@ void RegisterFake(PluginRegistry& registry, const std::string& name, unsigned ma
 const PluginRegistry& Registry() {
   static const PluginRegistry* registry = [] {
     auto* r = new PluginRegistry();
-    const ProfileConfig d = DefaultProfile();
-    std::map<std::string, unsigned> masks;
-    for (const auto& name : d.pre_filter) masks[name] |= 1u;
-    for (const auto& name : d.filter) masks[name] |= 2u;
-    for (const auto& name : d.post_filter) masks[name] |= 4u;
-    for (const auto& name : d.pre_score) masks[name] |= 8u;
-    for (const auto& ref : d.score) masks[ref.name] |= 16u;
-    for (const auto& [name, mask] : masks) RegisterFake(*r, name, mask, false);
+    ksim::scheduler::testing::RegisterDefaultStandIns(*r);
     RegisterFake(*r, "CustomScore", 16u, false);
     RegisterFake(*r, "CustomFilter", 2u, false);
     RegisterFake(*r, "Everywhere", 31u, false);

@@ -634,11 +634,7 @@ void ApiHandler::AdmitCreate(std::shared_ptr<Call> call, std::shared_ptr<gp::Mes
       }
     }
     if (!call->info->namespaced) return WriteCreate(call, obj, {}, 0);
-    EnsureCache(*api::Registry::Default().ByGroupResource("", "resourcequotas"), [this, call, obj](ResourceCache& rc) {
-      WatchFilter f;
-      f.namespace_ = call->request.namespace_();
-      std::vector<StoredObject> quotas;
-      for (const CachedObjectPtr& q : rc.cache.List(f)) quotas.push_back({q->key, q->bytes, q->resource_version, 0});
+    WithNamespaceQuotas(call->request.namespace_(), [this, call, obj](std::vector<StoredObject> quotas) {
       WriteCreate(call, obj, std::move(quotas), 0);
     });
   };
@@ -1120,13 +1116,22 @@ void ApiHandler::Delete(std::shared_ptr<Call> call) {
 
 void ApiHandler::DeleteNow(std::shared_ptr<Call> call, const StoredObject& current) {
   if (!call->info->namespaced) return WriteDelete(call, current, {}, 0);
-  EnsureCache(*api::Registry::Default().ByGroupResource("", "resourcequotas"), [this, call, current](ResourceCache& rc) {
-    WatchFilter f;
-    f.namespace_ = call->request.namespace_();
-    std::vector<StoredObject> quotas;
-    for (const CachedObjectPtr& q : rc.cache.List(f)) quotas.push_back({q->key, q->bytes, q->resource_version, 0});
+  WithNamespaceQuotas(call->request.namespace_(), [this, call, current](std::vector<StoredObject> quotas) {
     WriteDelete(call, current, std::move(quotas), 0);
   });
+}
+
+void ApiHandler::WithNamespaceQuotas(const std::string& ns, std::function<void(std::vector<StoredObject>)> then) {
+  EnsureCache(*api::Registry::Default().ByGroupResource("", "resourcequotas"),
+              [ns, then = std::move(then)](ResourceCache& rc) {
+                WatchFilter f;
+                f.namespace_ = ns;
+                std::vector<StoredObject> quotas;
+                for (const CachedObjectPtr& q : rc.cache.List(f)) {
+                  quotas.push_back({q->key, q->bytes, q->resource_version, 0});
+                }
+                then(std::move(quotas));
+              });
 }
 
 void ApiHandler::WriteDelete(std::shared_ptr<Call> call, const StoredObject& current, std::vector<StoredObject> quotas,

@@ -121,6 +121,8 @@ class ApiHandler {
   void DeleteNow(std::shared_ptr<Call> call, const StoredObject& current);
   void WriteDelete(std::shared_ptr<Call> call, const StoredObject& current, std::vector<StoredObject> quotas,
                    int attempt);
+  // The namespace's ResourceQuotas, from the cache, as the guarded write needs them.
+  void WithNamespaceQuotas(const std::string& ns, std::function<void(std::vector<StoredObject>)> then);
   void EnsureCache(const api::KindInfo& info, std::function<void(ResourceCache&)> then);
   void LoadCache(ResourceCache& rc, std::string start_key, int64_t revision, std::vector<CachedObjectPtr> acc);
   void OnStoreEvents(ResourceCache& rc, const std::vector<const store::Event*>& events);

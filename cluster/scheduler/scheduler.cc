@@ -148,18 +148,20 @@ PodInfoPtr Scheduler::Parse(const client::ObjectPtr& object) {
   return info;
 }
 
-bool Scheduler::Responsible(const api::Pod& pod) const {
-  const std::string& name = pod.spec().scheduler_name().empty() ? std::string("default-scheduler")
-                                                                 : pod.spec().scheduler_name();
-  return frameworks_.count(name) != 0;
+const Framework* Scheduler::FrameworkFor(const api::Pod& pod) const {
+  // An empty schedulerName is the default (the apiserver's defaulting sets it anyway).
+  const std::string& name = pod.spec().scheduler_name();
+  auto it = frameworks_.find(name.empty() ? std::string_view("default-scheduler") : std::string_view(name));
+  return it == frameworks_.end() ? nullptr : it->second.get();
 }
+
+bool Scheduler::Responsible(const api::Pod& pod) const { return FrameworkFor(pod) != nullptr; }
 
 void Scheduler::MoveOnEvent(ClusterEvent event) {
   size_t moved = queue_->MoveAllToActiveOrBackoff(
       event, env_.clock->MonotonicNow(), [this, &event](const PodInfo& pod, const std::vector<std::string>& plugins) {
-        const std::string& name = pod.pod->spec().scheduler_name();
-        auto it = frameworks_.find(name.empty() ? "default-scheduler" : name);
-        return it != frameworks_.end() && it->second->EventMayHelp(event, plugins);
+        const Framework* framework = FrameworkFor(*pod.pod);
+        return framework != nullptr && framework->EventMayHelp(event, plugins);
       });
   if (moved > 0) Kick();
 }
@@ -321,13 +323,12 @@ void Scheduler::ScheduleOne(const PoppedPod& queued) {
     queue_->Done(pod->uid);
     return;
   }
-  const std::string& profile = pod->pod->spec().scheduler_name();
-  auto fw_it = frameworks_.find(profile.empty() ? "default-scheduler" : profile);
-  if (fw_it == frameworks_.end()) {
+  const Framework* profile = FrameworkFor(*pod->pod);
+  if (profile == nullptr) {
     queue_->Done(pod->uid);
     return;
   }
-  const Framework& framework = *fw_it->second;
+  const Framework& framework = *profile;
   ++stats_.cycles;
   cache_.UpdateSnapshot(&snapshot_);
   CycleState state = framework.NewCycleState();
@@ -459,24 +460,35 @@ void Scheduler::Preempt(const Framework& framework, CycleState& state, const Pod
     auto leaving = std::make_shared<PodInfo>(*victim);
     leaving->terminating = true;
     cache_.AddOrUpdatePod(leaving);
-    api::Event ev;
-    ev.mutable_metadata()->set_namespace_(victim->ns);
-    ev.mutable_metadata()->set_name(fmt::format("{}.{:x}", victim->name, ++event_seq_));
-    ev.mutable_involved_object()->set_kind("Pod");
-    ev.mutable_involved_object()->set_namespace_(victim->ns);
-    ev.mutable_involved_object()->set_name(victim->name);
-    ev.mutable_involved_object()->set_uid(victim->uid);
-    ev.set_reason("Preempted");
-    ev.set_message(fmt::format("Preempted by pod {} on node {}", pod.uid, result.nominated_node));
-    ev.set_type("Normal");
-    ev.mutable_source()->set_component("default-scheduler");
-    ev.set_reporting_component("default-scheduler");
-    ev.set_count(1);
-    ++stats_.events_emitted;
-    client_->Create(Kind("", "events"), ev, [](const client::ApiResult&) {});
+    EmitPodEvent(*victim, "Preempted", "Normal",
+                 fmt::format("Preempted by pod {} on node {}", pod.uid, result.nominated_node));
   }
   (void)queue_->SetNominatedNode(pod.uid, result.nominated_node);
   PatchNominatedNodeName(pod, result.nominated_node);
+}
+
+void Scheduler::EmitPodEvent(const PodInfo& pod, const std::string& reason, const std::string& type,
+                             const std::string& message) {
+  api::Event ev;
+  ev.mutable_metadata()->set_namespace_(pod.ns);
+  ev.mutable_metadata()->set_name(fmt::format("{}.{:x}", pod.name, ++event_seq_));
+  ev.mutable_involved_object()->set_kind("Pod");
+  ev.mutable_involved_object()->set_api_version("v1");
+  ev.mutable_involved_object()->set_namespace_(pod.ns);
+  ev.mutable_involved_object()->set_name(pod.name);
+  ev.mutable_involved_object()->set_uid(pod.uid);
+  ev.set_reason(reason);
+  ev.set_message(message);
+  ev.set_type(type);
+  ev.mutable_source()->set_component("default-scheduler");
+  ev.set_reporting_component("default-scheduler");
+  ev.set_reporting_instance(env_.host);
+  ev.set_count(1);
+  const int64_t wall_s = env_.clock->WallNow().count() / 1'000'000'000;
+  ev.mutable_first_timestamp()->set_seconds(wall_s);
+  ev.mutable_last_timestamp()->set_seconds(wall_s);
+  ++stats_.events_emitted;
+  client_->Create(Kind("", "events"), ev, [](const client::ApiResult&) {});
 }
 
 void Scheduler::PatchNominatedNodeName(const PodInfo& pod, const std::string& node) {
@@ -492,26 +504,8 @@ void Scheduler::ReportUnschedulable(const PodInfo& pod, const std::string& messa
   auto it = reported_.find(pod.uid);
   if (it != reported_.end() && it->second == message) return;
   reported_[pod.uid] = message;
-  api::Event ev;
-  ev.mutable_metadata()->set_namespace_(pod.ns);
-  ev.mutable_metadata()->set_name(fmt::format("{}.{:x}", pod.name, ++event_seq_));
-  ev.mutable_involved_object()->set_kind("Pod");
-  ev.mutable_involved_object()->set_api_version("v1");
-  ev.mutable_involved_object()->set_namespace_(pod.ns);
-  ev.mutable_involved_object()->set_name(pod.name);
-  ev.mutable_involved_object()->set_uid(pod.uid);
-  ev.set_reason("FailedScheduling");
-  ev.set_message(message);
-  ev.set_type("Warning");
-  ev.mutable_source()->set_component("default-scheduler");
-  ev.set_reporting_component("default-scheduler");
-  ev.set_reporting_instance(env_.host);
-  ev.set_count(1);
+  EmitPodEvent(pod, "FailedScheduling", "Warning", message);
   const int64_t wall_s = env_.clock->WallNow().count() / 1'000'000'000;
-  ev.mutable_first_timestamp()->set_seconds(wall_s);
-  ev.mutable_last_timestamp()->set_seconds(wall_s);
-  ++stats_.events_emitted;
-  client_->Create(Kind("", "events"), ev, [](const client::ApiResult&) {});
   // The condition as a strategic merge patch (conditions merge by type).
   api::Pod patch;
   api::PodCondition* c = patch.mutable_status()->add_conditions();
@@ -529,11 +523,12 @@ std::string Scheduler::Explain(const std::string& key) {
   if (object == nullptr) return fmt::format("pod {} not found\n", key);
   PodInfoPtr pod = Parse(object);
   if (pod == nullptr) return fmt::format("pod {} cannot be parsed\n", key);
-  const std::string& profile = pod->pod->spec().scheduler_name();
-  auto it = frameworks_.find(profile.empty() ? "default-scheduler" : profile);
-  if (it == frameworks_.end()) return fmt::format("pod {}: no profile \"{}\"\n", key, profile);
+  const Framework* framework = FrameworkFor(*pod->pod);
+  if (framework == nullptr) {
+    return fmt::format("pod {}: no profile \"{}\"\n", key, pod->pod->spec().scheduler_name());
+  }
   cache_.UpdateSnapshot(&snapshot_);
-  return RenderExplanation(ExplainPod(*it->second, snapshot_, *pod), *it->second);
+  return RenderExplanation(ExplainPod(*framework, snapshot_, *pod), *framework);
 }
 
 }  // namespace ksim::scheduler

@@ -95,6 +95,8 @@ class Scheduler : public Process {
   void OnNamespace(const client::ObjectPtr& object, bool deleted);
 
   PodInfoPtr Parse(const client::ObjectPtr& object);
+  // The profile named by the pod's schedulerName; null if this scheduler has none.
+  const Framework* FrameworkFor(const api::Pod& pod) const;
   bool Responsible(const api::Pod& pod) const;
   void MoveOnEvent(ClusterEvent event);
 
@@ -106,6 +108,9 @@ class Scheduler : public Process {
   void Bind(const PodInfoPtr& pod, int64_t scheduling_cycle);
   void Preempt(const Framework& framework, CycleState& state, const PodInfo& pod, Diagnosis* diagnosis);
   void ReportUnschedulable(const PodInfo& pod, const std::string& message);
+  // Writes a core/v1 Event about the pod from "default-scheduler".
+  void EmitPodEvent(const PodInfo& pod, const std::string& reason, const std::string& type,
+                    const std::string& message);
   // Sets (or, with "", removes) the pod's status.nominatedNodeName.
   void PatchNominatedNodeName(const PodInfo& pod, const std::string& node);
 

@@ -17,94 +17,28 @@
 #include <utility>
 #include <vector>
 
+#include "tests/cluster/scheduler/stand_in_plugins.h"
+
 namespace ksim::scheduler {
 namespace {
 
 // ---------------------------------------------------------------- stand-in plugins
 
-class PreFilterPoint : public PreFilterPlugin {
- public:
-  PluginStatus PreFilter(CycleState&, const PodInfo&, const Snapshot&) const override {
-    return PluginStatus::Success();
-  }
-};
-class FilterPoint : public FilterPlugin {
- public:
-  PluginStatus Filter(const CycleState&, const PodInfo&, const NodeInfo&) const override {
-    return PluginStatus::Success();
-  }
-};
-class PostFilterPoint : public PostFilterPlugin {
- public:
-  PluginStatus PostFilter(CycleState&, const PodInfo&, const Snapshot&, const Framework&, const Diagnosis&,
-                          PostFilterResult*) const override {
-    return PluginStatus(Code::kUnschedulable, "no");
-  }
-};
-class PreScorePoint : public PreScorePlugin {
- public:
-  PluginStatus PreScore(CycleState&, const PodInfo&, std::span<const NodeInfo* const>, const Snapshot&) const override {
-    return PluginStatus::Success();
-  }
-};
-class ScorePoint : public ScorePlugin {
- public:
-  int64_t Score(const CycleState&, const PodInfo&, const NodeInfo&, PluginStatus*) const override { return 0; }
-};
+using testing::kFilter;
+using testing::kPostFilter;
+using testing::kPreFilter;
+using testing::kPreScore;
+using testing::kScore;
+using testing::MakeStandIn;
+using testing::RegisterStandIn;
 
-// A plugin named `name` implementing the points in mask M (bits: PreFilter, Filter,
-// PostFilter, PreScore, Score).
-template <int N>
-struct NoPoint {};
-template <unsigned M>
-class Fake final : public virtual Plugin,
-                   public std::conditional_t<(M & 1u) != 0, PreFilterPoint, NoPoint<0>>,
-                   public std::conditional_t<(M & 2u) != 0, FilterPoint, NoPoint<1>>,
-                   public std::conditional_t<(M & 4u) != 0, PostFilterPoint, NoPoint<2>>,
-                   public std::conditional_t<(M & 8u) != 0, PreScorePoint, NoPoint<3>>,
-                   public std::conditional_t<(M & 16u) != 0, ScorePoint, NoPoint<4>> {
- public:
-  explicit Fake(std::string name) : name_(std::move(name)) {}
-  std::string_view Name() const override { return name_; }
-
- private:
-  std::string name_;
-};
-
-constexpr unsigned kPreFilter = 1, kFilter = 2, kPostFilter = 4, kPreScore = 8, kScore = 16;
-
-template <size_t... M>
-std::unique_ptr<Plugin> MakeFake(unsigned mask, std::string name, std::index_sequence<M...>) {
-  using Maker = std::unique_ptr<Plugin> (*)(std::string);
-  static constexpr Maker makers[] = {
-      [](std::string n) -> std::unique_ptr<Plugin> { return std::make_unique<Fake<M>>(std::move(n)); }...};
-  return makers[mask](std::move(name));
-}
-
-void RegisterFake(PluginRegistry& registry, const std::string& name, unsigned mask) {
-  registry.Register(name, [name, mask](const nlohmann::json&, std::unique_ptr<Plugin>* out) {
-    *out = MakeFake(mask, name, std::make_index_sequence<32>());
-    return Status::Ok();
-  });
-}
-
-// Kubernetes' default plugins at the points DefaultProfile() lists them, plus custom ones.
 PluginRegistry StandInRegistry(bool with_image_locality = true) {
   PluginRegistry r;
-  const ProfileConfig d = DefaultProfile();
-  std::map<std::string, unsigned> masks;
-  for (const auto& name : d.pre_filter) masks[name] |= kPreFilter;
-  for (const auto& name : d.filter) masks[name] |= kFilter;
-  for (const auto& name : d.post_filter) masks[name] |= kPostFilter;
-  for (const auto& name : d.pre_score) masks[name] |= kPreScore;
-  for (const auto& ref : d.score) masks[ref.name] |= kScore;
-  for (const auto& [name, mask] : masks) {
-    if (name != "ImageLocality" || with_image_locality) RegisterFake(r, name, mask);
-  }
-  RegisterFake(r, "MyCustomPluginA", kScore);
-  RegisterFake(r, "MyCustomPluginB", kScore);
-  RegisterFake(r, "MyFilter", kFilter);
-  RegisterFake(r, "MyPlugin", kPreFilter | kFilter | kScore);
+  testing::RegisterDefaultStandIns(r, with_image_locality);
+  RegisterStandIn(r, "MyCustomPluginA", kScore);
+  RegisterStandIn(r, "MyCustomPluginB", kScore);
+  RegisterStandIn(r, "MyFilter", kFilter);
+  RegisterStandIn(r, "MyPlugin", kPreFilter | kFilter | kScore);
   // Takes args {level: 0..10}; anything else is an error naming the field.
   r.Register("Leveled", [](const nlohmann::json& args, std::unique_ptr<Plugin>* out) {
     if (!args.is_null()) {
@@ -116,7 +50,7 @@ PluginRegistry StandInRegistry(bool with_image_locality = true) {
         }
       }
     }
-    *out = MakeFake(kFilter, "Leveled", std::make_index_sequence<32>());
+    *out = MakeStandIn(kFilter, "Leveled");
     return Status::Ok();
   });
   return r;

@@ -121,6 +121,30 @@ struct PluginUnderTest {
   const ScorePlugin* score = nullptr;
 };
 
+// What a node's Filter verdict reads as when PreFilter said Skip.
+inline const std::string kSkipped = "Skip";
+
+// Filter on every node with `state` from a PreFilter that returned `pre`: node -> status
+// text (kSkipped for every node when PreFilter skipped).
+inline std::map<std::string, std::string> FilterAllNodes(const PluginUnderTest& p, const CycleState& state,
+                                                         const PodInfo& pod, const Snapshot& snap,
+                                                         const PluginStatus& pre) {
+  std::map<std::string, std::string> out;
+  for (const auto& node : snap.nodes()) {
+    out[node->name()] = pre.IsSkip() ? kSkipped : p.filter->Filter(state, pod, *node).ToString();
+  }
+  return out;
+}
+
+// PreFilter on a fresh state, then Filter on every node.
+inline std::map<std::string, std::string> Verdicts(const PluginUnderTest& p, const PodInfo& pod,
+                                                   const Snapshot& snap) {
+  CycleState state(1);
+  PluginStatus pre = p.pre->PreFilter(state, pod, snap);
+  EXPECT_TRUE(pre.ok() || pre.IsSkip()) << pre.ToString();
+  return FilterAllNodes(p, state, pod, snap, pre);
+}
+
 // PreScore with every node of the snapshot feasible, Score on each, NormalizeScore:
 // node -> score; nullopt when PreScore skips.
 inline std::optional<std::map<std::string, int64_t>> ScoreAllNodes(const PluginUnderTest& p, const PodInfo& pod,

@@ -35,7 +35,6 @@ constexpr char kZone[] = "topology.kubernetes.io/zone";
 constexpr char kHost[] = "kubernetes.io/hostname";
 
 const std::string kOk = "Success";
-const std::string kSkipped = "Skip";
 const std::string kAffinityFail = "UnschedulableAndUnresolvable: node(s) didn't match pod affinity rules";
 const std::string kAntiFail = "Unschedulable: node(s) didn't match pod anti-affinity rules";
 const std::string kExistingFail = "Unschedulable: node(s) didn't satisfy existing pods anti-affinity rules";
@@ -105,23 +104,6 @@ std::vector<std::shared_ptr<const NodeData>> FourNodes() {
 
 using NamespaceLabels = std::map<std::string, Labels, std::less<>>;
 
-// PreFilter, then Filter on every node: node -> status text ("Skip" for all when PreFilter
-// skipped).
-std::map<std::string, std::string> FilterWith(const Ipa& ipa, CycleState& state, const PodInfo& pod,
-                                              const Snapshot& snap, const PluginStatus& pre) {
-  std::map<std::string, std::string> out;
-  for (const auto& node : snap.nodes()) {
-    out[node->name()] = pre.IsSkip() ? kSkipped : ipa.filter->Filter(state, pod, *node).ToString();
-  }
-  return out;
-}
-
-std::map<std::string, std::string> Verdicts(const Ipa& ipa, const PodInfo& pod, const Snapshot& snap) {
-  CycleState state(1);
-  PluginStatus pre = ipa.pre->PreFilter(state, pod, snap);
-  EXPECT_TRUE(pre.ok() || pre.IsSkip()) << pre.ToString();
-  return FilterWith(ipa, state, pod, snap, pre);
-}
 
 // ---------------------------------------------------------------- Filter
 
@@ -307,7 +289,7 @@ TEST_P(IpaUpdate, EqualsAFreshPreFilter) {
 
   CycleState state(1);
   ASSERT_TRUE(ipa.pre->PreFilter(state, *pod, snap_before).ok());
-  const auto verdicts_before = FilterWith(ipa, state, *pod, snap_before, PluginStatus::Success());
+  const auto verdicts_before = FilterAllNodes(ipa, state, *pod, snap_before, PluginStatus::Success());
   CycleState updated = state.Clone();
   NodeInfo node = *snap_before.Find(changed->node_name);
   PluginStatus s;
@@ -320,10 +302,10 @@ TEST_P(IpaUpdate, EqualsAFreshPreFilter) {
   }
   ASSERT_TRUE(s.ok()) << s.ToString();
   const auto fresh = Verdicts(ipa, *pod, snap_after);
-  EXPECT_EQ(FilterWith(ipa, updated, *pod, snap_after, PluginStatus::Success()), fresh);
+  EXPECT_EQ(FilterAllNodes(ipa, updated, *pod, snap_after, PluginStatus::Success()), fresh);
   EXPECT_NE(fresh, verdicts_before) << "the change should matter in this case";
   // The clone was updated, not the original.
-  EXPECT_EQ(FilterWith(ipa, state, *pod, snap_before, PluginStatus::Success()), verdicts_before);
+  EXPECT_EQ(FilterAllNodes(ipa, state, *pod, snap_before, PluginStatus::Success()), verdicts_before);
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -36,7 +36,6 @@ constexpr char kZone[] = "topology.kubernetes.io/zone";
 constexpr char kHost[] = "kubernetes.io/hostname";
 
 const std::string kOk = "Success";
-const std::string kSkipped = "Skip";
 const std::string kSkewFail = "Unschedulable: node(s) didn't match pod topology spread constraints";
 const std::string kLabelFail =
     "UnschedulableAndUnresolvable: node(s) didn't match pod topology spread constraints (missing required label)";
@@ -105,21 +104,6 @@ std::vector<std::shared_ptr<const NodeData>> DocsNodes() {
           ZoneNode("node4", "zoneB")};
 }
 
-std::map<std::string, std::string> FilterWith(const Pts& pts, const CycleState& state, const PodInfo& pod,
-                                              const Snapshot& snap, const PluginStatus& pre) {
-  std::map<std::string, std::string> out;
-  for (const auto& node : snap.nodes()) {
-    out[node->name()] = pre.IsSkip() ? kSkipped : pts.filter->Filter(state, pod, *node).ToString();
-  }
-  return out;
-}
-
-std::map<std::string, std::string> Verdicts(const Pts& pts, const PodInfo& pod, const Snapshot& snap) {
-  CycleState state(1);
-  PluginStatus pre = pts.pre->PreFilter(state, pod, snap);
-  EXPECT_TRUE(pre.ok() || pre.IsSkip()) << pre.ToString();
-  return FilterWith(pts, state, pod, snap, pre);
-}
 
 // ---------------------------------------------------------------- Filter
 
@@ -279,7 +263,7 @@ TEST_P(PtsUpdate, EqualsAFreshPreFilter) {
 
   CycleState state(1);
   ASSERT_TRUE(pts.pre->PreFilter(state, *pod, snap_before).ok());
-  const auto verdicts_before = FilterWith(pts, state, *pod, snap_before, PluginStatus::Success());
+  const auto verdicts_before = FilterAllNodes(pts, state, *pod, snap_before, PluginStatus::Success());
   CycleState updated = state.Clone();
   NodeInfo node = *snap_before.Find(changed->node_name);
   PluginStatus s;
@@ -292,9 +276,9 @@ TEST_P(PtsUpdate, EqualsAFreshPreFilter) {
   }
   ASSERT_TRUE(s.ok()) << s.ToString();
   const auto fresh = Verdicts(pts, *pod, snap_after);
-  EXPECT_EQ(FilterWith(pts, updated, *pod, snap_after, PluginStatus::Success()), fresh);
+  EXPECT_EQ(FilterAllNodes(pts, updated, *pod, snap_after, PluginStatus::Success()), fresh);
   EXPECT_EQ(fresh != verdicts_before, c.matters);
-  EXPECT_EQ(FilterWith(pts, state, *pod, snap_before, PluginStatus::Success()), verdicts_before);
+  EXPECT_EQ(FilterAllNodes(pts, state, *pod, snap_before, PluginStatus::Success()), verdicts_before);
 }
 
 INSTANTIATE_TEST_SUITE_P(
