@@ -40,12 +40,45 @@ void SimDisk::ApplyContent(const ContentOp& op, std::string* content) {
   }
 }
 
+void SimDisk::MakeDurable(Inode& inode, const ContentOp& op, size_t keep_bytes) {
+  if (inode.durable_is_prefix) {
+    assert(!op.replace && inode.durable_size + keep_bytes <= inode.current.size());
+    inode.durable_size += keep_bytes;
+  } else if (keep_bytes == op.size) {
+    ApplyContent(op, &inode.durable);
+  } else {
+    ContentOp torn = op;
+    torn.data.resize(keep_bytes);
+    ApplyContent(torn, &inode.durable);
+  }
+}
+
+void SimDisk::Separate(Inode& inode) {
+  if (!inode.durable_is_prefix) return;
+  inode.durable.assign(inode.current, 0, inode.durable_size);
+  size_t offset = inode.durable_size;
+  for (ContentOp& op : inode.pending) {
+    op.data.assign(inode.current, offset, op.size);
+    offset += op.size;
+  }
+  assert(offset == inode.current.size());
+  inode.durable_is_prefix = false;
+}
+
+void SimDisk::Rejoin(Inode& inode) {
+  if (inode.durable_is_prefix || !inode.pending.empty()) return;
+  std::string().swap(inode.durable);
+  inode.durable_size = inode.current.size();
+  inode.durable_is_prefix = true;
+}
+
 Status SimDisk::Append(const std::string& path, std::string_view data) {
   if (Status s = CheckPath(path); !s.ok()) return s;
   if (Status s = MaybeFailWrite(path); !s.ok()) return s;
   Inode* inode = FindOrCreate(path);
   inode->current.append(data);
-  inode->pending.push_back(ContentOp{false, std::string(data)});
+  inode->pending.push_back(
+      ContentOp{false, data.size(), inode->durable_is_prefix ? std::string() : std::string(data)});
   ++inode->ops_issued;
   ++stats_.writes;
   stats_.bytes_written += data.size();
@@ -56,8 +89,9 @@ Status SimDisk::WriteFile(const std::string& path, std::string_view data) {
   if (Status s = CheckPath(path); !s.ok()) return s;
   if (Status s = MaybeFailWrite(path); !s.ok()) return s;
   Inode* inode = FindOrCreate(path);
+  Separate(*inode);
   inode->current.assign(data);
-  inode->pending.push_back(ContentOp{true, std::string(data)});
+  inode->pending.push_back(ContentOp{true, data.size(), std::string(data)});
   ++inode->ops_issued;
   ++stats_.writes;
   stats_.bytes_written += data.size();
@@ -86,10 +120,11 @@ void SimDisk::Sync(const std::string& path, std::function<void(Status)> done) {
     if (found != inodes_.end()) {
       Inode& inode = found->second;
       while (inode.ops_durable < target && !inode.pending.empty()) {
-        ApplyContent(inode.pending.front(), &inode.durable);
+        MakeDurable(inode, inode.pending.front(), inode.pending.front().size);
         inode.pending.pop_front();
         ++inode.ops_durable;
       }
+      Rejoin(inode);
     }
     done(Status::Ok());
   });
@@ -179,7 +214,7 @@ Status SimDisk::Remove(const std::string& path) {
 size_t SimDisk::UnsyncedBytes() const {
   size_t bytes = 0;
   for (const auto& [ino, inode] : inodes_) {
-    for (const ContentOp& op : inode.pending) bytes += op.data.size();
+    for (const ContentOp& op : inode.pending) bytes += op.size;
   }
   return bytes;
 }
@@ -206,17 +241,21 @@ void SimDisk::Crash() {
   for (auto& [ino, inode] : inodes_) {
     const size_t pending = inode.pending.size();
     const size_t keep = pending == 0 ? 0 : static_cast<size_t>(random_.Uniform(pending + 1));
-    for (size_t i = 0; i < keep; ++i) ApplyContent(inode.pending[i], &inode.durable);
+    for (size_t i = 0; i < keep; ++i) MakeDurable(inode, inode.pending[i], inode.pending[i].size);
     if (keep < pending && options_.torn_writes && random_.Bernoulli(0.5)) {
-      ContentOp torn = inode.pending[keep];
-      torn.data.resize(static_cast<size_t>(random_.Uniform(torn.data.size() + 1)));
-      ApplyContent(torn, &inode.durable);
+      const ContentOp& torn = inode.pending[keep];
+      MakeDurable(inode, torn, static_cast<size_t>(random_.Uniform(torn.size + 1)));
     }
     stats_.ops_lost_at_crash += pending - keep;
     trace.Mix(ino * 1000003 + keep);
     inode.pending.clear();
     inode.ops_durable = inode.ops_issued;
-    inode.current = inode.durable;
+    if (inode.durable_is_prefix) {
+      inode.current.resize(inode.durable_size);
+    } else {
+      inode.current = inode.durable;
+      Rejoin(inode);
+    }
   }
 
   // Names: a random prefix of the uncommitted journal survives.

@@ -73,11 +73,18 @@ class SimDisk {
  private:
   struct ContentOp {
     bool replace;  // true: WriteFile (truncate then write); false: Append
-    std::string data;
+    size_t size;   // bytes written
+    std::string data;  // the bytes, unless the inode keeps them in `current` (see Inode)
   };
+  // A file that is only appended to (a WAL) keeps one copy of its bytes: its durable
+  // content is then a prefix of `current`, and its pending appends are the rest. The
+  // first pending WriteFile copies the durable content and the pending bytes out, and
+  // the file returns to one copy once everything pending is durable.
   struct Inode {
     std::string current;
-    std::string durable;
+    bool durable_is_prefix = true;
+    size_t durable_size = 0;  // while durable_is_prefix: current[0, durable_size) is durable
+    std::string durable;      // otherwise: the durable content
     std::deque<ContentOp> pending;  // operations not yet durable, oldest first
     uint64_t ops_issued = 0;        // operations ever issued
     uint64_t ops_durable = 0;       // operations made durable (a prefix of ops_issued)
@@ -94,6 +101,13 @@ class SimDisk {
   Inode* FindOrCreate(const std::string& path);
   static void ApplyMeta(const MetaOp& op, std::map<std::string, uint64_t>* names);
   static void ApplyContent(const ContentOp& op, std::string* content);
+  // Makes the oldest pending operation durable; with `keep_bytes` < its size, only
+  // that prefix of an append lands (a torn write).
+  static void MakeDurable(Inode& inode, const ContentOp& op, size_t keep_bytes);
+  // Leaves the one-copy form: `durable` and every pending operation hold their bytes.
+  static void Separate(Inode& inode);
+  // Returns to the one-copy form once nothing is pending (durable equals current).
+  static void Rejoin(Inode& inode);
   Nanos FsyncLatency();
   // Frees inodes that no current name, durable name or uncommitted journal entry refers
   // to (a file replaced by rename or removed, once nothing can bring it back).

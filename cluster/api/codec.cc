@@ -1150,8 +1150,17 @@ Status DecodeWire(std::string_view bytes, Object* out) {
 // ---------------------------------------------------------------- any object
 
 namespace {
+// A field by name, trying the number the API's kinds use first: FindFieldByNumber is an
+// index into the field array when numbers are sequential, where FindFieldByName hashes the
+// name, and these lookups run several times per request.
+const FieldDescriptor* FieldNamed(const Descriptor* type, int usual_number, std::string_view name) {
+  const FieldDescriptor* field = type->FindFieldByNumber(usual_number);
+  if (field != nullptr && field->name() == name) return field;
+  return type->FindFieldByName(std::string(name));
+}
+
 const FieldDescriptor* MetadataField(const google::protobuf::Message& message) {
-  const FieldDescriptor* field = message.GetDescriptor()->FindFieldByName("metadata");
+  const FieldDescriptor* field = FieldNamed(message.GetDescriptor(), 3, "metadata");
   if (field == nullptr || field->is_repeated() || field->message_type() != ObjectMeta::descriptor()) return nullptr;
   return field;
 }
@@ -1178,8 +1187,8 @@ bool SetTypeMeta(google::protobuf::Message& message) {
   const KindInfo* info = KindOf(message);
   if (info == nullptr) return false;
   const Descriptor* type = message.GetDescriptor();
-  const FieldDescriptor* api_version = type->FindFieldByName("api_version");
-  const FieldDescriptor* kind = type->FindFieldByName("kind");
+  const FieldDescriptor* api_version = FieldNamed(type, 1, "api_version");
+  const FieldDescriptor* kind = FieldNamed(type, 2, "kind");
   if (api_version == nullptr || kind == nullptr) return false;
   message.GetReflection()->SetString(&message, api_version, info->ApiVersion());
   message.GetReflection()->SetString(&message, kind, info->kind);

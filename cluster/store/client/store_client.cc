@@ -121,8 +121,10 @@ void StoreClient::Send(Pending& p) {
   ++stats_.attempts;
   p.request.set_first_unacked_seq(pending_.begin()->first);
   storeserver::Frame f;
-  *f.mutable_request() = p.request;
-  if (SendMessage(*conn_, f).ok()) {
+  f.mutable_request()->Swap(&p.request);  // lent to the frame while it is serialized, not copied
+  const Status sent = SendMessage(*conn_, f);
+  f.mutable_request()->Swap(&p.request);
+  if (sent.ok()) {
     p.sent = true;
     p.attempt_deadline = env_.clock->MonotonicNow() + options_.attempt_timeout;
   }

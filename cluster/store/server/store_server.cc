@@ -287,7 +287,7 @@ std::string StoreServer::LeaderAddress() const {
   return it == options_.members.end() ? "" : it->second;
 }
 
-void StoreServer::HandleRequest(uint64_t conn, const ClientRequest& req) {
+void StoreServer::HandleRequest(uint64_t conn, ClientRequest& req) {
   switch (req.op_case()) {
     case ClientRequest::kWrite: return HandleWrite(conn, req);
     case ClientRequest::kRead: return HandleRead(conn, req);
@@ -297,7 +297,7 @@ void StoreServer::HandleRequest(uint64_t conn, const ClientRequest& req) {
   }
 }
 
-void StoreServer::HandleWrite(uint64_t conn, const ClientRequest& req) {
+void StoreServer::HandleWrite(uint64_t conn, ClientRequest& req) {
   if (req.client_id() == 0 || req.seq() == 0) {
     return Respond(conn, Reply(req, ClientResponse::INVALID, "writes need a client_id and seq"));
   }
@@ -306,11 +306,11 @@ void StoreServer::HandleWrite(uint64_t conn, const ClientRequest& req) {
   }
   auto sess = sessions_.find(req.client_id());
   if (sess != sessions_.end() && !KSIM_MUTATED(options_, kNoWriteDeduplication)) {
-    auto cached = sess->second.responses().find(req.seq());
-    if (cached != sess->second.responses().end()) {
+    auto cached = sess->second.responses.find(req.seq());
+    if (cached != sess->second.responses.end()) {
       ++stats_.duplicate_writes;
       ClientResponse r = Reply(req, ClientResponse::OK, "");
-      *r.mutable_write() = cached->second;
+      (void)r.mutable_write()->ParseFromString(cached->second);  // written by Remember
       return Respond(conn, std::move(r));
     }
   }
@@ -323,7 +323,7 @@ void StoreServer::HandleWrite(uint64_t conn, const ClientRequest& req) {
   rc.set_client_id(req.client_id());
   rc.set_seq(req.seq());
   rc.set_first_unacked_seq(req.first_unacked_seq());
-  *rc.mutable_command() = req.write();
+  rc.mutable_command()->Swap(req.mutable_write());  // the request is done with it
   // Gathered and proposed as one entry when this input is done (FlushBatch).
   *batch_.add_commands() = std::move(rc);
   ++stats_.proposals;
@@ -474,28 +474,23 @@ StoreServer::AppliedWrite StoreServer::ApplyCommand(const ReplicatedCommand& rc,
   const int64_t revision_before = store_.revision();
   store::CommandResponse response;
   bool forgotten = false;
-  ClientSession* session = nullptr;  // set when the response is to be remembered
+  Session* session = nullptr;  // set when the response is to be remembered
   if (rc.client_id() == 0) {
     response = store_.Apply(rc.command()).response;
   } else {
-    ClientSession& s = sessions_[rc.client_id()];
-    s.set_client_id(rc.client_id());
-    s.set_last_index(index);
-    auto& responses = *s.mutable_responses();
+    Session& s = sessions_[rc.client_id()];
+    s.last_index = index;
     // The client has its answers below first_unacked_seq: forget them. Nothing below
-    // floor_seq is kept (it only rises, and every rise erases what is below it), so the
-    // scan runs only when the client's acknowledgements moved past the floor.
-    if (rc.first_unacked_seq() > s.floor_seq()) {
-      for (auto it = responses.begin(); it != responses.end();) {
-        it = it->first < rc.first_unacked_seq() ? responses.erase(it) : std::next(it);
-      }
-      s.set_floor_seq(rc.first_unacked_seq());
+    // floor_seq is kept (it only rises, and every rise erases what is below it).
+    if (rc.first_unacked_seq() > s.floor_seq) {
+      s.responses.erase(s.responses.begin(), s.responses.lower_bound(rc.first_unacked_seq()));
+      s.floor_seq = rc.first_unacked_seq();
     }
-    auto cached = KSIM_MUTATED(options_, kNoWriteDeduplication) ? responses.end() : responses.find(rc.seq());
-    if (cached != responses.end()) {
-      response = cached->second;  // a duplicate proposal of an applied write
+    auto cached = KSIM_MUTATED(options_, kNoWriteDeduplication) ? s.responses.end() : s.responses.find(rc.seq());
+    if (cached != s.responses.end()) {
+      (void)response.ParseFromString(cached->second);  // a duplicate proposal of an applied write
       ++stats_.duplicate_writes;
-    } else if (rc.seq() < s.floor_seq()) {
+    } else if (rc.seq() < s.floor_seq) {
       forgotten = true;  // applied before; never apply twice
     } else {
       response = store_.Apply(rc.command()).response;
@@ -509,42 +504,47 @@ StoreServer::AppliedWrite StoreServer::ApplyCommand(const ReplicatedCommand& rc,
     r.set_seq(rc.seq());
     r.set_code(forgotten ? ClientResponse::INVALID : ClientResponse::OK);
     if (forgotten) r.set_message("write already applied and its answer forgotten");
-    if (session != nullptr) {
-      *r.mutable_write() = response;  // the session keeps the original below
-    } else {
-      *r.mutable_write() = std::move(response);
-    }
+    if (session != nullptr) Remember(session, rc.seq(), response);
+    *r.mutable_write() = std::move(response);
     Respond(pending->second, std::move(r));
     pending_writes_.erase(pending);
+  } else if (session != nullptr) {
+    Remember(session, rc.seq(), response);
   }
-  if (session != nullptr) Remember(session, rc.seq(), std::move(response));
   if (sessions_.size() > options_.max_sessions) {
     // Evict the session idle longest (smallest last index): deterministic everywhere.
     auto victim = sessions_.begin();
     for (auto it = sessions_.begin(); it != sessions_.end(); ++it) {
-      if (it->second.last_index() < victim->second.last_index()) victim = it;
+      if (it->second.last_index < victim->second.last_index) victim = it;
     }
     sessions_.erase(victim);
   }
   return AppliedWrite{rc.client_id(), rc.seq(), store_.revision() != revision_before};
 }
 
-void StoreServer::Remember(ClientSession* session, uint64_t seq, store::CommandResponse response) {
-  auto& responses = *session->mutable_responses();
-  responses[seq] = std::move(response);
-  while (responses.size() > options_.max_responses_per_session) {
-    // protobuf maps are unordered: find the smallest seq explicitly.
-    uint64_t smallest = UINT64_MAX;
-    for (const auto& [s, r] : responses) smallest = std::min(smallest, s);
-    responses.erase(smallest);
-    session->set_floor_seq(std::max(session->floor_seq(), smallest + 1));
+void StoreServer::Remember(Session* session, uint64_t seq, const store::CommandResponse& response) {
+  (void)SerializeDeterministic(response, &session->responses[seq]);
+  while (session->responses.size() > options_.max_responses_per_session) {
+    const uint64_t smallest = session->responses.begin()->first;
+    session->responses.erase(session->responses.begin());
+    session->floor_seq = std::max(session->floor_seq, smallest + 1);
   }
 }
 
 std::string StoreServer::SnapshotData() const {
   ServerSnapshot snap;
   snap.set_store(store_.Snapshot());
-  for (const auto& [id, s] : sessions_) *snap.add_sessions() = s;  // std::map: ordered
+  for (const auto& [id, s] : sessions_) {  // std::map: ordered
+    ClientSession* out = snap.add_sessions();
+    out->set_client_id(id);
+    out->set_last_index(s.last_index);
+    out->set_floor_seq(s.floor_seq);
+    for (const auto& [seq, bytes] : s.responses) {
+      const bool parsed = (*out->mutable_responses())[seq].ParseFromString(bytes);
+      assert(parsed && "Remember wrote these bytes");
+      (void)parsed;
+    }
+  }
   return SerializeDeterministic(snap);
 }
 
@@ -556,7 +556,12 @@ void StoreServer::RestoreSnapshot(const std::string& data) {
     return;
   }
   sessions_.clear();
-  for (const ClientSession& s : snap.sessions()) sessions_[s.client_id()] = s;
+  for (const ClientSession& in : snap.sessions()) {
+    Session& s = sessions_[in.client_id()];
+    s.last_index = in.last_index();
+    s.floor_seq = in.floor_seq();
+    for (const auto& [seq, response] : in.responses()) (void)SerializeDeterministic(response, &s.responses[seq]);
+  }
 }
 
 void StoreServer::MaybeSnapshot() {

@@ -107,15 +107,25 @@ class StoreServer final : public Process {
   void AfterReady(raft::Ready& rd);
   void OnTick();
   void OnFrame(uint64_t conn, std::string_view frame);
-  void HandleRequest(uint64_t conn, const ClientRequest& req);
-  void HandleWrite(uint64_t conn, const ClientRequest& req);
+  // A write's command is moved out of `req` into the batch, not copied.
+  void HandleRequest(uint64_t conn, ClientRequest& req);
+  void HandleWrite(uint64_t conn, ClientRequest& req);
   void HandleRead(uint64_t conn, const ClientRequest& req);
   void HandleWatch(uint64_t conn, const ClientRequest& req);
   void HandleKeepAlive(uint64_t conn, const ClientRequest& req);
   void ApplyEntry(const raft::Entry& e);
   AppliedWrite ApplyCommand(const ReplicatedCommand& rc, uint64_t index);
+  // A client's session (Raft thesis §6.3) as the state machine holds it: answers by seq,
+  // serialized (a session holds one per write in flight, and nested messages cost one
+  // allocation each to keep and to free). Ordered by seq, so forgetting acknowledged
+  // answers erases a prefix. Snapshots carry it as the ClientSession message.
+  struct Session {
+    uint64_t last_index = 0;  // log index of the client's latest command (for eviction)
+    uint64_t floor_seq = 0;   // answers below it were forgotten; a retry is refused
+    std::map<uint64_t, std::string> responses;  // seq -> serialized store::CommandResponse
+  };
   // Keeps a write's response in its client's session (bounded) for deduplication.
-  void Remember(ClientSession* session, uint64_t seq, store::CommandResponse response);
+  void Remember(Session* session, uint64_t seq, const store::CommandResponse& response);
   void FlushBatch();
   Status ProposeOne(ReplicatedCommand rc);
   void ServeReads();
@@ -144,7 +154,7 @@ class StoreServer final : public Process {
   std::map<uint64_t, std::shared_ptr<Connection>> conns_;  // inbound, by local key
   uint64_t next_conn_ = 1;
 
-  std::map<uint64_t, ClientSession> sessions_;
+  std::map<uint64_t, Session> sessions_;
   std::map<std::pair<uint64_t, uint64_t>, uint64_t> pending_writes_;  // (client, seq) -> conn
   std::map<std::string, PendingRead> pending_reads_;                  // by read context
   uint64_t next_read_ = 1;
