@@ -1,5 +1,6 @@
 #include "sim/disk.h"
 
+#include <algorithm>
 #include <cassert>
 #include <set>
 
@@ -40,6 +41,43 @@ void SimDisk::ApplyContent(const ContentOp& op, std::string* content) {
   }
 }
 
+void SimDisk::FileBytes::Append(std::string_view data) {
+  size_ += data.size();
+  while (!data.empty()) {
+    if (chunks_.empty() || chunks_.back().size() == kChunkBytes) chunks_.emplace_back();
+    std::string& last = chunks_.back();
+    const size_t take = std::min(data.size(), kChunkBytes - last.size());
+    last.append(data.substr(0, take));
+    data.remove_prefix(take);
+  }
+}
+
+void SimDisk::FileBytes::Assign(std::string_view data) {
+  chunks_.clear();
+  size_ = 0;
+  Append(data);
+}
+
+void SimDisk::FileBytes::Truncate(size_t size) {
+  assert(size <= size_);
+  const size_t keep_chunks = (size + kChunkBytes - 1) / kChunkBytes;
+  chunks_.resize(keep_chunks);
+  if (keep_chunks > 0) chunks_.back().resize(size - (keep_chunks - 1) * kChunkBytes);
+  size_ = size;
+}
+
+void SimDisk::FileBytes::CopyTo(size_t pos, size_t count, std::string* out) const {
+  assert(pos + count <= size_);
+  out->reserve(out->size() + count);
+  for (size_t i = pos / kChunkBytes; count > 0; ++i) {
+    const size_t offset = pos - i * kChunkBytes;
+    const size_t take = std::min(count, chunks_[i].size() - offset);
+    out->append(chunks_[i], offset, take);
+    pos += take;
+    count -= take;
+  }
+}
+
 void SimDisk::MakeDurable(Inode& inode, const ContentOp& op, size_t keep_bytes) {
   if (inode.durable_is_prefix) {
     assert(!op.replace && inode.durable_size + keep_bytes <= inode.current.size());
@@ -55,10 +93,12 @@ void SimDisk::MakeDurable(Inode& inode, const ContentOp& op, size_t keep_bytes) 
 
 void SimDisk::Separate(Inode& inode) {
   if (!inode.durable_is_prefix) return;
-  inode.durable.assign(inode.current, 0, inode.durable_size);
+  inode.durable.clear();
+  inode.current.CopyTo(0, inode.durable_size, &inode.durable);
   size_t offset = inode.durable_size;
   for (ContentOp& op : inode.pending) {
-    op.data.assign(inode.current, offset, op.size);
+    op.data.clear();
+    inode.current.CopyTo(offset, op.size, &op.data);
     offset += op.size;
   }
   assert(offset == inode.current.size());
@@ -76,7 +116,7 @@ Status SimDisk::Append(const std::string& path, std::string_view data) {
   if (Status s = CheckPath(path); !s.ok()) return s;
   if (Status s = MaybeFailWrite(path); !s.ok()) return s;
   Inode* inode = FindOrCreate(path);
-  inode->current.append(data);
+  inode->current.Append(data);
   inode->pending.push_back(
       ContentOp{false, data.size(), inode->durable_is_prefix ? std::string() : std::string(data)});
   ++inode->ops_issued;
@@ -90,7 +130,7 @@ Status SimDisk::WriteFile(const std::string& path, std::string_view data) {
   if (Status s = MaybeFailWrite(path); !s.ok()) return s;
   Inode* inode = FindOrCreate(path);
   Separate(*inode);
-  inode->current.assign(data);
+  inode->current.Assign(data);
   inode->pending.push_back(ContentOp{true, data.size(), std::string(data)});
   ++inode->ops_issued;
   ++stats_.writes;
@@ -184,7 +224,9 @@ Status SimDisk::Read(const std::string& path, std::string* out) const {
   if (Status s = CheckPath(path); !s.ok()) return s;
   auto it = names_.find(path);
   if (it == names_.end()) return Status::NotFound("read '" + path + "': no such file");
-  *out = inodes_.at(it->second).current;
+  const FileBytes& bytes = inodes_.at(it->second).current;
+  out->clear();
+  bytes.CopyTo(0, bytes.size(), out);
   return Status::Ok();
 }
 
@@ -251,9 +293,9 @@ void SimDisk::Crash() {
     inode.pending.clear();
     inode.ops_durable = inode.ops_issued;
     if (inode.durable_is_prefix) {
-      inode.current.resize(inode.durable_size);
+      inode.current.Truncate(inode.durable_size);
     } else {
-      inode.current = inode.durable;
+      inode.current.Assign(inode.durable);
       Rejoin(inode);
     }
   }

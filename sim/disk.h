@@ -71,6 +71,22 @@ class SimDisk {
   size_t inode_count() const { return inodes_.size(); }
 
  private:
+  // A file's bytes in chunks of at most kChunkBytes: an append never moves what is
+  // already written, where one growing string copied a whole WAL at every doubling.
+  class FileBytes {
+   public:
+    size_t size() const { return size_; }
+    void Append(std::string_view data);
+    void Assign(std::string_view data);
+    void Truncate(size_t size);
+    // Appends bytes [pos, pos + count) to *out. REQUIRES: pos + count <= size().
+    void CopyTo(size_t pos, size_t count, std::string* out) const;
+
+   private:
+    static constexpr size_t kChunkBytes = size_t{1} << 20;
+    std::vector<std::string> chunks_;  // all full but the last
+    size_t size_ = 0;
+  };
   struct ContentOp {
     bool replace;  // true: WriteFile (truncate then write); false: Append
     size_t size;   // bytes written
@@ -81,7 +97,7 @@ class SimDisk {
   // first pending WriteFile copies the durable content and the pending bytes out, and
   // the file returns to one copy once everything pending is durable.
   struct Inode {
-    std::string current;
+    FileBytes current;
     bool durable_is_prefix = true;
     size_t durable_size = 0;  // while durable_is_prefix: current[0, durable_size) is durable
     std::string durable;      // otherwise: the durable content

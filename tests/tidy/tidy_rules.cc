@@ -134,9 +134,10 @@ const std::vector<Rule>& Rules() {
                          "environ", R"(\benviron\b)"));
     // --- iteration order and pointer values must not reach behaviour ---
     r.push_back(MakeRule("unordered_container",
-                         "iteration order is unspecified; use std::map/std::set, or mark a lookup-only use "
-                         "with `// tidy: lookup-only`",
-                         K::kCode, "unordered_", R"(\bunordered_(?:map|set|multimap|multiset)\b)",
+                         "iteration order is unspecified (std's unordered and absl's hash containers); use "
+                         "std::map/std::set, or mark a lookup-only use with `// tidy: lookup-only`",
+                         K::kCode, "_",
+                         R"(\b(?:unordered_(?:map|set|multimap|multiset)|(?:flat|node)_hash_(?:map|set))\b)",
                          /*cluster_only=*/false, /*lookup_marker_exempts=*/true));
     r.push_back(MakeRule("hash_of_pointer", "hashes a pointer value, which differs between runs", K::kCode, "hash",
                          R"(\bstd\s*::\s*hash\s*<[^>]*\*\s*>)"));

@@ -131,6 +131,8 @@ std::vector<Sample> Samples() {
       {"unordered_container", "cluster/x.cc", "std::unordered_map<int,int> m;"},
       {"unordered_container", "sim/x.h", "std::unordered_set<std::string> s;"},
       {"unordered_container", "faults/x.cc", "std::unordered_multimap<int, int> m;"},
+      {"unordered_container", "cluster/x.h", "absl::flat_hash_map<std::string, int> m;"},
+      {"unordered_container", "scenarios/x.cc", "absl::node_hash_set<int> s;"},
       {"hash_of_pointer", "cluster/x.cc", "size_t h = std::hash<Node*>{}(node);"},
       {"hash_of_pointer", "cluster/x.cc", "size_t h = std::hash<const Node *>{}(node);"},
       {"order_by_pointer", "sim/x.cc", "std::sort(v.begin(), v.end(), std::less<Host*>());"},

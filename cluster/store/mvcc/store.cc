@@ -64,6 +64,9 @@ class Store::Writer {
       auto& node = *st.index.emplace(std::string(key), KeyIndex{}).first;
       index_entry = &node.second;
       st.by_key.emplace(std::string_view(node.first), index_entry);
+      st.memo_key.assign(key);
+      st.memo_entry = index_entry;
+      st.memo_valid = true;
     }
     const Rev rev{revision_, static_cast<int64_t>(written_.size())};
     Row row;
@@ -383,14 +386,13 @@ const Store::HistoryEntry* Store::Latest(std::string_view key) const {
   return ki == nullptr ? nullptr : Visible(*ki, kLatest);
 }
 
-const Store::KeyIndex* Store::FindKey(std::string_view key) const {
+Store::KeyIndex* Store::Lookup(std::string_view key) const {
+  if (state_.memo_valid && key == state_.memo_key) return state_.memo_entry;
   auto it = state_.by_key.find(key);
-  return it == state_.by_key.end() ? nullptr : it->second;
-}
-
-Store::KeyIndex* Store::FindKey(std::string_view key) {
-  auto it = state_.by_key.find(key);
-  return it == state_.by_key.end() ? nullptr : it->second;
+  state_.memo_key.assign(key);
+  state_.memo_entry = it == state_.by_key.end() ? nullptr : it->second;
+  state_.memo_valid = true;
+  return state_.memo_entry;
 }
 
 void Store::FillKeyValue(const HistoryEntry& entry, bool keys_only, KeyValue* out) {
@@ -649,6 +651,7 @@ CommandResult Store::ApplyCompaction(const CompactionRequest& request) {
     }
     if (entries.empty()) {
       state_.by_key.erase(std::string_view(it->first));
+      state_.memo_valid = false;
       it = state_.index.erase(it);
     } else {
       ++it;
