@@ -104,14 +104,6 @@ std::string FieldBytes(const gp::Message& m, const char* name) {
   return SerializeDeterministic(m.GetReflection()->GetMessage(m, f));
 }
 
-void AppendVarint(uint64_t v, std::string* out) {
-  while (v >= 0x80) {
-    out->push_back(static_cast<char>((v & 0x7f) | 0x80));
-    v >>= 7;
-  }
-  out->push_back(static_cast<char>(v));
-}
-
 // The protobuf bytes that, appended to an object's bytes, set its resourceVersion:
 // protobuf merges repeated occurrences of a sub-message, so the stored bytes need no
 // decode and re-encode on the way out. Written by hand (it runs for every object sent):
@@ -1421,25 +1413,33 @@ void ApiHandler::Watch(std::shared_ptr<Call> call) {
       return;
     }
     const api::KindInfo* info = call->info;
-    WatchSink sink = [this, call, info, bookmarks](const WatcherEvent& e) {
+    WatchSink sink = [this, call, info, bookmarks, handle](const WatcherEvent& e) {
       if (e.type == WatchEventType::kBookmark && !bookmarks) return true;
       if (e.type == WatchEventType::kError) {
         ++stats_.watch_events_sent;
+        if (!FlushWatchFrame(handle)) return false;  // what came before goes first
         return call->reply(GoneFrame(call->request.id(), "the watch cache was re-listed; watch again from a fresh list"));
       }
-      Response frame;
-      frame.set_id(call->request.id());
-      frame.set_code(200);
-      WatchEvent* out = frame.add_events();
+      PendingWatchFrame single;
+      PendingWatchFrame& pending = gathering_watch_frames_ ? pending_watch_frames_[handle] : single;
+      if (pending.frame.events().empty()) {
+        pending.call = call;
+        pending.frame.set_id(call->request.id());
+        pending.frame.set_code(200);
+      }
+      WatchEvent* out = pending.frame.add_events();
       out->set_type(std::string(WatchEventTypeName(e.type)));
       if (e.type == WatchEventType::kBookmark) {
         out->set_resource_version(e.revision);
       } else {
         out->set_object(e.object->bytes + RevisionSuffix(*info, e.object->resource_version));
         out->set_resource_version(e.object->resource_version);
+        pending.bytes += out->object().size();
       }
       ++stats_.watch_events_sent;
-      return call->reply(std::move(frame));
+      if (!gathering_watch_frames_) return call->reply(std::move(single.frame));
+      if (pending.frame.events_size() < kMaxWatchFrameEvents && pending.bytes < kMaxWatchFrameBytes) return true;
+      return FlushWatchFrame(handle);
     };
     int64_t id = 0;
     Status s = rc.cache.Watch(filter, from, std::move(sink), &id);
@@ -1453,7 +1453,28 @@ void ApiHandler::Watch(std::shared_ptr<Call> call) {
   });
 }
 
+bool ApiHandler::FlushWatchFrame(uint64_t handle) {
+  auto it = pending_watch_frames_.find(handle);
+  if (it == pending_watch_frames_.end()) return true;
+  PendingWatchFrame pending = std::move(it->second);
+  pending_watch_frames_.erase(it);
+  return pending.call->reply(std::move(pending.frame));
+}
+
+void ApiHandler::FlushWatchFrames() {
+  while (!pending_watch_frames_.empty()) {
+    const uint64_t handle = pending_watch_frames_.begin()->first;
+    if (FlushWatchFrame(handle)) continue;
+    // The watcher cannot take more: the cache drops it, as when its sink refuses.
+    auto ref = watches_.find(handle);
+    if (ref == watches_.end()) continue;
+    auto rc = caches_.find(ref->second.resource);
+    if (rc != caches_.end()) rc->second->cache.CancelWatch(ref->second.cache_watch_id);
+  }
+}
+
 void ApiHandler::CancelWatch(uint64_t handle) {
+  pending_watch_frames_.erase(handle);
   auto it = watches_.find(handle);
   if (it == watches_.end()) return;
   if (it->second.cache_watch_id == 0) {
@@ -1558,6 +1579,7 @@ void ApiHandler::LoadCache(ResourceCache& rc, std::string start_key, int64_t rev
 }
 
 void ApiHandler::OnStoreEvents(ResourceCache& rc, const std::vector<const store::Event*>& events) {
+  gathering_watch_frames_ = true;
   for (const store::Event* e : events) {
     const int64_t revision = e->kv().mod_revision();
     if (revision <= rc.cache.revision()) continue;
@@ -1570,6 +1592,8 @@ void ApiHandler::OnStoreEvents(ResourceCache& rc, const std::vector<const store:
       rc.cache.ApplyDelete(e->kv().key(), revision);
     }
   }
+  gathering_watch_frames_ = false;
+  FlushWatchFrames();
 }
 
 }  // namespace ksim::apiserver

@@ -155,6 +155,22 @@ class ApiHandler {
   };
   uint64_t next_watch_handle_ = 1;
   std::map<uint64_t, WatchRef> watches_;
+  // The events of one store batch reach each watcher as one frame (up to the limits
+  // below): a frame per event cost every watcher a message, a parse and a wake-up per
+  // object. Frames gather while OnStoreEvents runs and go out when it ends.
+  struct PendingWatchFrame {
+    std::shared_ptr<Call> call;
+    Response frame;
+    size_t bytes = 0;
+  };
+  static constexpr int kMaxWatchFrameEvents = 256;
+  static constexpr size_t kMaxWatchFrameBytes = size_t{1} << 20;
+  bool gathering_watch_frames_ = false;
+  std::map<uint64_t, PendingWatchFrame> pending_watch_frames_;  // by watch handle
+  // Sends one watch's gathered frame; a watcher that cannot take it is dropped, as when
+  // its sink refuses an event. Returns whether it took the frame.
+  bool FlushWatchFrame(uint64_t handle);
+  void FlushWatchFrames();
   HandlerStats stats_;
   TokenAuthenticator authenticator_;
   RbacAuthorizer authorizer_;

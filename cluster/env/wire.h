@@ -31,6 +31,29 @@ inline bool SerializeDeterministic(const google::protobuf::MessageLite& msg, std
   return !coded.HadError();
 }
 
+// As SerializeDeterministic, but appends to `out` instead of replacing it.
+inline bool AppendDeterministic(const google::protobuf::MessageLite& msg, std::string* out) {
+  const size_t size = msg.ByteSizeLong();
+  if (size > static_cast<size_t>(INT32_MAX)) return false;
+  const size_t at = out->size();
+  out->resize(at + size);
+  google::protobuf::io::ArrayOutputStream array(out->data() + at, static_cast<int>(size));
+  google::protobuf::io::CodedOutputStream coded(&array);
+  coded.SetSerializationDeterministic(true);
+  msg.SerializeWithCachedSizes(&coded);
+  return !coded.HadError();
+}
+
+// Appends `v` as a protobuf varint: for writing a message's framing around bytes that are
+// already encoded (a field tag, a length), instead of copying them into a message.
+inline void AppendVarint(uint64_t v, std::string* out) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+
 inline std::string SerializeDeterministic(const google::protobuf::MessageLite& msg) {
   std::string out;
   (void)SerializeDeterministic(msg, &out);

@@ -300,7 +300,7 @@ void Raft::AppendEntries(std::vector<Entry> entries) {
     e.set_term(term_);
     e.set_index(++index);
   }
-  log_.Append(entries);
+  log_.Append(std::move(entries));
   // The leader's own match advances only when its entries are durable (Advance).
   BroadcastAppend();
 }
@@ -330,10 +330,10 @@ Status Raft::Propose(std::string data) {
   if (log_.last_index() - log_.committed() >= config_.max_uncommitted_entries) {
     return Status::Unavailable("too many uncommitted entries");
   }
-  Entry e;
-  e.set_type(ENTRY_NORMAL);
-  e.set_data(std::move(data));
-  AppendEntries({e});
+  std::vector<Entry> entries(1);  // moved into the log: a batch's data can be large
+  entries[0].set_type(ENTRY_NORMAL);
+  entries[0].set_data(std::move(data));
+  AppendEntries(std::move(entries));
   return Status::Ok();
 }
 
@@ -628,7 +628,7 @@ void Raft::HandleAppend(const Message& m) {
     return;
   }
   std::vector<Entry> ents(m.entries().begin(), m.entries().end());
-  if (auto last = log_.MaybeAppend(m.index(), m.log_term(), m.commit(), ents)) {
+  if (auto last = log_.MaybeAppend(m.index(), m.log_term(), m.commit(), std::move(ents))) {
     r.set_index(*last);
   } else {
     // §5.3: reject; hint our last index so the leader backs off quickly.

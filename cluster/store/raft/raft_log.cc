@@ -25,20 +25,22 @@ std::optional<uint64_t> RaftLog::Term(uint64_t index) const {
   return entries_[index - snapshot_index_ - 1].term();
 }
 
-void RaftLog::Append(const std::vector<Entry>& entries) {
+void RaftLog::Append(const std::vector<Entry>& entries) { Append(std::vector<Entry>(entries)); }
+
+void RaftLog::Append(std::vector<Entry>&& entries) {
   if (entries.empty()) return;
   const uint64_t first = entries.front().index();
   assert(first > committed_ && first <= last_index() + 1);
   entries_.resize(first - snapshot_index_ - 1);  // drop the conflicting suffix, if any
-  for (const Entry& e : entries) {
+  for (Entry& e : entries) {
     assert(e.index() == last_index() + 1);
-    entries_.push_back(e);
+    entries_.push_back(std::move(e));
   }
   unstable_from_ = std::min(unstable_from_, first);
 }
 
 std::optional<uint64_t> RaftLog::MaybeAppend(uint64_t index, uint64_t log_term, uint64_t committed,
-                                             const std::vector<Entry>& entries) {
+                                             std::vector<Entry> entries) {
   if (!MatchTerm(index, log_term)) return std::nullopt;
   const uint64_t last_new = index + entries.size();
   // Find the first entry that is new or conflicts (§5.3, "If an existing entry conflicts
@@ -51,7 +53,8 @@ std::optional<uint64_t> RaftLog::MaybeAppend(uint64_t index, uint64_t log_term, 
   }
   if (i < entries.size()) {
     assert(entries[i].index() > committed_);  // Log Matching: a committed entry never conflicts
-    Append(std::vector<Entry>(entries.begin() + static_cast<long>(i), entries.end()));
+    entries.erase(entries.begin(), entries.begin() + static_cast<long>(i));
+    Append(std::move(entries));
   }
   CommitTo(std::min(committed, last_new));
   return last_new;

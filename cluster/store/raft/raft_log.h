@@ -36,11 +36,12 @@ class RaftLog {
   // (a conflict, §5.3). REQUIRES: entries are contiguous and entries[0].index() is in
   // (committed, last_index() + 1].
   void Append(const std::vector<Entry>& entries);
+  void Append(std::vector<Entry>&& entries);  // moves the entries in
   // The follower's side of AppendEntries (§5.3): if our entry at `index` has `log_term`,
   // appends `entries`, dropping any conflicting suffix, and returns the new last index
   // covered by the message; nullopt if the previous entry does not match.
   std::optional<uint64_t> MaybeAppend(uint64_t index, uint64_t log_term, uint64_t committed,
-                                      const std::vector<Entry>& entries);
+                                      std::vector<Entry> entries);
   // Entries in [lo, hi), at most `max_count`. REQUIRES: first_index() <= lo <= hi <= last_index()+1.
   std::vector<Entry> Slice(uint64_t lo, uint64_t hi, size_t max_count) const;
 

@@ -1,6 +1,7 @@
 #include "cluster/store/server/raft_storage.h"
 
 #include <cassert>
+#include <memory>
 
 #include "cluster/env/wire.h"
 #include "cluster/storage/record_log.h"
@@ -95,20 +96,27 @@ void RaftStorage::Save(const raft::Ready& ready, const raft::HardState& current,
     *r.mutable_hard_state() = *ready.hard_state;
     AppendRecord(SerializeDeterministic(r), &records);
   }
+  std::string payload;
   for (const raft::Entry& e : ready.entries) {
-    WalRecord r;
-    *r.mutable_entry() = e;
-    AppendRecord(SerializeDeterministic(r), &records);
+    // WalRecord{entry: e} as wire bytes around the entry's own encoding: copying a
+    // batch's entry into a WalRecord first cost as much again as writing it.
+    payload.clear();
+    AppendVarint(static_cast<uint64_t>(WalRecord::kEntryFieldNumber) << 3 | 2, &payload);
+    AppendVarint(e.ByteSizeLong(), &payload);
+    (void)AppendDeterministic(e, &payload);
+    AppendRecord(payload, &records);
   }
   std::optional<raft::Snapshot> snapshot = ready.snapshot;
+  // Shared, not copied, by the callbacks below: a Ready's records can be megabytes.
+  auto shared_records = std::make_shared<const std::string>(std::move(records));
   Enqueue(
-      [this, records = std::move(records), snapshot, current](std::function<void(Status)> finish) {
+      [this, records = std::move(shared_records), snapshot, current](std::function<void(Status)> finish) {
         auto append = [this, records, finish](Status s) {
           if (!s.ok()) return finish(s);
-          if (records.empty()) return finish(Status::Ok());
+          if (records->empty()) return finish(Status::Ok());
           const bool created = wal_bytes_ == 0;
-          if (Status a = disk_->Append(Path("wal"), records); !a.ok()) return finish(a);
-          wal_bytes_ += records.size();
+          if (Status a = disk_->Append(Path("wal"), *records); !a.ok()) return finish(a);
+          wal_bytes_ += records->size();
           disk_->Sync(Path("wal"), [this, created, finish](Status st) {
             if (!st.ok() || !created) return finish(st);
             disk_->SyncDir(dir_, finish);  // a new file's name must be durable too
