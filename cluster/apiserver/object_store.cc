@@ -1,5 +1,7 @@
 #include "cluster/apiserver/object_store.h"
 
+#include <google/protobuf/arena.h>
+
 #include <utility>
 
 namespace ksim::apiserver {
@@ -46,12 +48,6 @@ StoredObject FromKv(const store::KeyValue& kv) {
   return StoredObject{kv.key(), kv.value(), kv.mod_revision(), kv.create_revision()};
 }
 
-store::RequestOp RangeOp(const std::string& key) {
-  store::RequestOp op;
-  op.mutable_request_range()->set_key(key);
-  return op;
-}
-
 }  // namespace
 
 void ObjectStore::Get(const std::string& key, GetDone done) {
@@ -63,67 +59,77 @@ void ObjectStore::Get(const std::string& key, GetDone done) {
   });
 }
 
+namespace {
+
+// A command on `arena` whose transaction's first compare guards `key`: its create
+// revision (0: absent) for a create, its mod revision otherwise.
+store::Command* GuardedCommand(google::protobuf::Arena& arena, const std::string& key,
+                               store::Compare::CompareTarget target, int64_t revision) {
+  store::Command* command = google::protobuf::Arena::CreateMessage<store::Command>(&arena);
+  store::Compare* guard = command->mutable_txn()->add_compare();
+  guard->set_key(key);
+  guard->set_target(target);
+  guard->set_result(store::Compare::EQUAL);
+  if (target == store::Compare::CREATE) {
+    guard->set_create_revision(revision);
+  } else {
+    guard->set_mod_revision(revision);
+  }
+  return command;
+}
+
+void AddPut(store::Command* command, const std::string& key, std::string value) {
+  store::PutRequest* put = command->mutable_txn()->add_success()->mutable_request_put();
+  put->set_key(key);
+  put->set_value(std::move(value));
+}
+
+}  // namespace
+
 void ObjectStore::Create(const std::string& key, std::string value, std::vector<SideWrite> side, WriteDone done) {
-  store::Compare guard;
-  guard.set_key(key);
-  guard.set_target(store::Compare::CREATE);
-  guard.set_result(store::Compare::EQUAL);
-  guard.set_create_revision(0);
-  store::RequestOp op;
-  op.mutable_request_put()->set_key(key);
-  op.mutable_request_put()->set_value(std::move(value));
-  Guarded(key, std::move(guard), std::move(op), std::move(side), std::move(done));
+  google::protobuf::Arena arena;
+  store::Command* command = GuardedCommand(arena, key, store::Compare::CREATE, 0);
+  AddPut(command, key, std::move(value));
+  Guarded(key, *command, std::move(side), std::move(done));
 }
 
 void ObjectStore::Update(const std::string& key, std::string value, int64_t expected_mod_revision,
                          std::vector<SideWrite> side, WriteDone done) {
-  store::Compare guard;
-  guard.set_key(key);
-  guard.set_target(store::Compare::MOD);
-  guard.set_result(store::Compare::EQUAL);
-  guard.set_mod_revision(expected_mod_revision);
-  store::RequestOp op;
-  op.mutable_request_put()->set_key(key);
-  op.mutable_request_put()->set_value(std::move(value));
-  Guarded(key, std::move(guard), std::move(op), std::move(side), std::move(done));
+  google::protobuf::Arena arena;
+  store::Command* command = GuardedCommand(arena, key, store::Compare::MOD, expected_mod_revision);
+  AddPut(command, key, std::move(value));
+  Guarded(key, *command, std::move(side), std::move(done));
 }
 
 void ObjectStore::Delete(const std::string& key, int64_t expected_mod_revision, std::vector<SideWrite> side,
                          WriteDone done) {
-  store::Compare guard;
-  guard.set_key(key);
-  guard.set_target(store::Compare::MOD);
-  guard.set_result(store::Compare::EQUAL);
-  guard.set_mod_revision(expected_mod_revision);
-  store::RequestOp op;
-  op.mutable_request_delete_range()->set_key(key);
-  Guarded(key, std::move(guard), std::move(op), std::move(side), std::move(done));
+  google::protobuf::Arena arena;
+  store::Command* command = GuardedCommand(arena, key, store::Compare::MOD, expected_mod_revision);
+  command->mutable_txn()->add_success()->mutable_request_delete_range()->set_key(key);
+  Guarded(key, *command, std::move(side), std::move(done));
 }
 
 // One transaction: if the guard and every side compare hold, apply the op and the side
 // puts; otherwise read the key and the side keys so the caller learns which failed.
-void ObjectStore::Guarded(const std::string& key, store::Compare guard, store::RequestOp op,
-                          std::vector<SideWrite> side, WriteDone done) {
-  store::Command command;
+// `command` holds the guard and the op; it is encoded by the store client, not kept, so
+// callers build it on an arena and free it whole.
+void ObjectStore::Guarded(const std::string& key, store::Command& command, std::vector<SideWrite> side,
+                          WriteDone done) {
   store::TxnRequest* txn = command.mutable_txn();
-  *txn->add_compare() = std::move(guard);
-  *txn->add_success() = std::move(op);
-  *txn->add_failure() = RangeOp(key);
+  txn->add_failure()->mutable_request_range()->set_key(key);
   for (SideWrite& w : side) {
     store::Compare* c = txn->add_compare();
     c->set_key(w.key);
     c->set_target(store::Compare::MOD);
     c->set_result(store::Compare::EQUAL);
     c->set_mod_revision(w.expected_mod_revision);
-    store::PutRequest* put = txn->add_success()->mutable_request_put();
-    put->set_key(w.key);
-    put->set_value(std::move(w.value));
-    *txn->add_failure() = RangeOp(w.key);
+    AddPut(&command, w.key, std::move(w.value));
+    txn->add_failure()->mutable_request_range()->set_key(w.key);
   }
   const bool is_create = txn->compare(0).target() == store::Compare::CREATE;
   const int64_t expected = is_create ? 0 : txn->compare(0).mod_revision();
-  client_->Write(std::move(command), [done = std::move(done), is_create, expected](Status s,
-                                                                                 const store::CommandResponse& r) {
+  client_->Write(command, [done = std::move(done), is_create, expected](Status s,
+                                                                        const store::CommandResponse& r) {
     WriteResult result;
     if (!s.ok()) {
       result.status = s;

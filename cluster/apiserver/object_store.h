@@ -81,8 +81,7 @@ class ObjectStore {
   void List(const std::string& begin, const std::string& end, int64_t revision, int64_t limit, ListDone done);
 
  private:
-  void Guarded(const std::string& key, store::Compare guard, store::RequestOp op, std::vector<SideWrite> side,
-               WriteDone done);
+  void Guarded(const std::string& key, store::Command& command, std::vector<SideWrite> side, WriteDone done);
 
   storeclient::StoreClient* client_;
 };

@@ -22,10 +22,15 @@ StoreClient::~StoreClient() {
   if (conn_) conn_->Close();
 }
 
-void StoreClient::Write(store::Command command, WriteDone done) {
-  ClientRequest r;
-  *r.mutable_write() = std::move(command);
-  Submit(std::move(r), std::move(done), nullptr);
+void StoreClient::Write(const store::Command& command, WriteDone done) {
+  // ClientRequest{write: command}, written around the command's own encoding.
+  std::string request;
+  const size_t size = command.ByteSizeLong();
+  request.reserve(size + 32);
+  AppendVarint(static_cast<uint64_t>(ClientRequest::kWriteFieldNumber) << 3 | 2, &request);
+  AppendVarint(size, &request);
+  (void)AppendDeterministic(command, &request);
+  SubmitEncoded(std::move(request), std::move(done), nullptr);
 }
 
 void StoreClient::Put(const std::string& key, const std::string& value, WriteDone done) {
@@ -54,7 +59,12 @@ void StoreClient::Get(const std::string& key, ReadDone done) {
   Read(std::move(range), false, std::move(done));
 }
 
-void StoreClient::Submit(ClientRequest request, WriteDone write_done, ReadDone read_done) {
+void StoreClient::Submit(const ClientRequest& request, WriteDone write_done, ReadDone read_done) {
+  assert(request.client_id() == 0 && request.seq() == 0 && request.first_unacked_seq() == 0);
+  SubmitEncoded(SerializeDeterministic(request), std::move(write_done), std::move(read_done));
+}
+
+void StoreClient::SubmitEncoded(std::string request, WriteDone write_done, ReadDone read_done) {
   if (pending_.size() >= options_.max_pending) {
     const Status s = Status::Unavailable("too many requests in flight");
     if (write_done) write_done(s, store::CommandResponse{});
@@ -62,8 +72,10 @@ void StoreClient::Submit(ClientRequest request, WriteDone write_done, ReadDone r
     return;
   }
   const uint64_t seq = next_seq_++;
-  request.set_client_id(client_id_);
-  request.set_seq(seq);
+  AppendVarint(static_cast<uint64_t>(ClientRequest::kClientIdFieldNumber) << 3, &request);
+  AppendVarint(client_id_, &request);
+  AppendVarint(static_cast<uint64_t>(ClientRequest::kSeqFieldNumber) << 3, &request);
+  AppendVarint(seq, &request);
   Pending& p = pending_[seq];
   p.request = std::move(request);
   p.write_done = std::move(write_done);
@@ -119,12 +131,17 @@ void StoreClient::SendPending() {
 void StoreClient::Send(Pending& p) {
   if (!conn_ || !open_) return;
   ++stats_.attempts;
-  p.request.set_first_unacked_seq(pending_.begin()->first);
-  storeserver::Frame f;
-  f.mutable_request()->Swap(&p.request);  // lent to the frame while it is serialized, not copied
-  const Status sent = SendMessage(*conn_, f);
-  f.mutable_request()->Swap(&p.request);
-  if (sent.ok()) {
+  // Frame{request: the request plus this attempt's first_unacked_seq}, as wire bytes.
+  std::string suffix;
+  AppendVarint(static_cast<uint64_t>(ClientRequest::kFirstUnackedSeqFieldNumber) << 3, &suffix);
+  AppendVarint(pending_.begin()->first, &suffix);
+  std::string frame;
+  frame.reserve(p.request.size() + suffix.size() + 12);
+  AppendVarint(static_cast<uint64_t>(storeserver::Frame::kRequestFieldNumber) << 3 | 2, &frame);
+  AppendVarint(p.request.size() + suffix.size(), &frame);
+  frame += p.request;
+  frame += suffix;
+  if (frame.size() <= kMaxFrameBytes && conn_->Send(std::move(frame)).ok()) {
     p.sent = true;
     p.attempt_deadline = env_.clock->MonotonicNow() + options_.attempt_timeout;
   }

@@ -45,7 +45,7 @@ class StoreClient {
 
   // Replicated writes. done runs once: OK with the store's response (which may itself
   // report a store error, e.g. a failed txn compare), Timeout, or InvalidArgument.
-  void Write(store::Command command, WriteDone done);
+  void Write(const store::Command& command, WriteDone done);
   void Put(const std::string& key, const std::string& value, WriteDone done);
   void Delete(const std::string& key, WriteDone done);
   // Linearizable reads (ReadIndex) unless `serializable`.
@@ -58,14 +58,19 @@ class StoreClient {
 
  private:
   struct Pending {
-    storeserver::ClientRequest request;
+    // The ClientRequest's encoding with client_id and seq set; each attempt appends its
+    // first_unacked_seq (a later occurrence of a scalar field wins). Kept encoded, not as a
+    // message: a write's request is a tree of a dozen allocations, freed per write.
+    std::string request;
     WriteDone write_done;
     ReadDone read_done;
     Nanos deadline{0};
     Nanos attempt_deadline{0};
     bool sent = false;
   };
-  void Submit(storeserver::ClientRequest request, WriteDone write_done, ReadDone read_done);
+  void Submit(const storeserver::ClientRequest& request, WriteDone write_done, ReadDone read_done);
+  // As Submit, for a ClientRequest encoded without client_id and seq (appended here).
+  void SubmitEncoded(std::string request, WriteDone write_done, ReadDone read_done);
   void EnsureConnected();
   void SwitchTo(const Address& address);
   void NextMember();
