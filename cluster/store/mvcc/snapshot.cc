@@ -130,7 +130,7 @@ Status Store::Restore(std::string_view data, Store* store) {
   }
   if (st.leases.size() > kMaxLeases) return Status::Corruption("store snapshot holds too many leases");
   // Attach live keys to their leases; a live key on a missing lease would outlive it.
-  for (auto& [key, ki] : st.index) st.by_key.emplace(std::string_view(key), &ki);
+  for (auto& [key, ki] : st.index) st.by_key.emplace(HashedKey(key), &ki);
   for (const auto& [key, ki] : st.index) {
     const IndexEntry& latest = ki.entries.back();
     if (latest.tombstone) continue;

@@ -63,7 +63,7 @@ class Store::Writer {
     if (index_entry == nullptr) {
       auto& node = *st.index.emplace(std::string(key), KeyIndex{}).first;
       index_entry = &node.second;
-      st.by_key.emplace(std::string_view(node.first), index_entry);
+      st.by_key.emplace(HashedKey(node.first), index_entry);
       st.memo_key.assign(key);
       st.memo_entry = index_entry;
       st.memo_valid = true;

@@ -233,6 +233,26 @@ class Store {
     Rev next;            // when !synced: the first revision not yet in `pending`
     std::deque<Event> pending;
   };
+  // A key of State::by_key with its hash: growing the table rehashes every key, and
+  // hashing a key again means reading its bytes from a cold index node. Lookups take a
+  // plain string_view (the functors are transparent).
+  struct HashedKey {
+    std::string_view key;
+    size_t hash;
+    explicit HashedKey(std::string_view k) : key(k), hash(std::hash<std::string_view>()(k)) {}
+    struct Hash {
+      using is_transparent = void;
+      size_t operator()(const HashedKey& k) const { return k.hash; }
+      size_t operator()(std::string_view k) const { return std::hash<std::string_view>()(k); }
+    };
+    struct Eq {
+      using is_transparent = void;
+      static std::string_view View(const HashedKey& k) { return k.key; }
+      static std::string_view View(std::string_view k) { return k; }
+      template <typename A, typename B>
+      bool operator()(const A& a, const B& b) const { return View(a) == View(b); }
+    };
+  };
   // A request's failure before anything changed.
   struct Failure {
     ErrorCode error = ERROR_NONE;
@@ -271,7 +291,7 @@ class Store {
     // O(1) instead of a string-compare descent. Views the index's node keys (stable). Open
     // addressing: a lookup in a large table is one cache miss where std::unordered_map's
     // chained nodes cost three or four.
-    absl::flat_hash_map<std::string_view, KeyIndex*> by_key;  // tidy: lookup-only
+    absl::flat_hash_map<HashedKey, KeyIndex*, HashedKey::Hash, HashedKey::Eq> by_key;  // tidy: lookup-only
     // The key FindKey resolved last and its entry (nullptr: absent). A command looks its
     // key up several times (compare, quota, put), and in a large table every lookup is a
     // cache miss. Every insert into and erase from by_key keeps it in step.
