@@ -1417,6 +1417,7 @@ void ApiHandler::Watch(std::shared_ptr<Call> call) {
       if (e.type == WatchEventType::kBookmark && !bookmarks) return true;
       if (e.type == WatchEventType::kError) {
         ++stats_.watch_events_sent;
+        ++stats_.watch_frames_sent;
         if (!FlushWatchFrame(handle)) return false;  // what came before goes first
         return call->reply(GoneFrame(call->request.id(), "the watch cache was re-listed; watch again from a fresh list"));
       }
@@ -1437,7 +1438,10 @@ void ApiHandler::Watch(std::shared_ptr<Call> call) {
         pending.bytes += out->object().size();
       }
       ++stats_.watch_events_sent;
-      if (!gathering_watch_frames_) return call->reply(std::move(single.frame));
+      if (!gathering_watch_frames_) {
+        ++stats_.watch_frames_sent;
+        return call->reply(std::move(single.frame));
+      }
       if (pending.frame.events_size() < kMaxWatchFrameEvents && pending.bytes < kMaxWatchFrameBytes) return true;
       return FlushWatchFrame(handle);
     };
@@ -1458,6 +1462,7 @@ bool ApiHandler::FlushWatchFrame(uint64_t handle) {
   if (it == pending_watch_frames_.end()) return true;
   PendingWatchFrame pending = std::move(it->second);
   pending_watch_frames_.erase(it);
+  ++stats_.watch_frames_sent;
   return pending.call->reply(std::move(pending.frame));
 }
 

@@ -51,6 +51,7 @@ struct HandlerStats {
   uint64_t creates = 0;
   uint64_t conflicts = 0;
   uint64_t watch_events_sent = 0;
+  uint64_t watch_frames_sent = 0;  // events of one store batch share a frame
 };
 
 class ApiHandler {

@@ -66,6 +66,37 @@ TEST(ApiWatch, AWatchOnOneApiserverSeesWritesThroughAnotherInOrder) {
   EXPECT_FALSE(ended);
 }
 
+// Creates that the store commits together reach a watcher together: one frame carries
+// the events of one store batch, in order, instead of one frame per event.
+TEST(ApiWatch, EventsOfOneStoreBatchShareAFrame) {
+  ApiCluster cluster(1);
+  ApiClient* writer = cluster.AddClient("writer", 1);
+  ApiClient* watcher = cluster.AddClient("watcher", 1);
+  ASSERT_EQ(cluster.Await([&](ApiClient::Done d) { writer->Create(Kind("", "namespaces"), MakeNamespace("default"), d); }).code, 201);
+  std::vector<Seen> seen;
+  bool ended = false;
+  Record(watcher, {}, &seen, &ended);
+  cluster.store.world.RunFor(Milliseconds(500));
+  const HandlerStats before = cluster.Server(1)->handler().stats();
+  constexpr int kPods = 40;
+  int answered = 0;
+  for (int i = 0; i < kPods; ++i) {  // all in flight at once: the store gathers them
+    writer->Create(Pods(), MakePod("default", "p" + std::to_string(100 + i)), [&](const ApiResult& r) {
+      EXPECT_EQ(r.code, 201);
+      ++answered;
+    });
+  }
+  cluster.store.world.RunFor(Seconds(2));
+  ASSERT_EQ(answered, kPods);
+  ASSERT_EQ(seen.size(), static_cast<size_t>(kPods));
+  for (size_t i = 1; i < seen.size(); ++i) EXPECT_LT(seen[i - 1].rv, seen[i].rv);
+  const HandlerStats after = cluster.Server(1)->handler().stats();
+  EXPECT_EQ(after.watch_events_sent - before.watch_events_sent, static_cast<uint64_t>(kPods));
+  EXPECT_LE(after.watch_frames_sent - before.watch_frames_sent, static_cast<uint64_t>(kPods / 4))
+      << "one frame per event";
+  EXPECT_FALSE(ended);
+}
+
 TEST(ApiWatch, AWatchFromARevisionOlderThanTheWindowGetsGone) {
   ApiCluster cluster(1, 1, [](ApiServerOptions& o) { o.watch_window_events = 5; });
   ApiClient* c = cluster.AddClient("client");
