@@ -33,13 +33,6 @@ SimDisk::Inode* SimDisk::FindOrCreate(const std::string& path) {
   return &inodes_[ino];
 }
 
-void SimDisk::ApplyContent(const ContentOp& op, std::string* content) {
-  if (op.replace) {
-    *content = op.data;
-  } else {
-    *content += op.data;
-  }
-}
 
 void SimDisk::FileBytes::Append(std::string_view data) {
   size_ += data.size();
@@ -82,12 +75,10 @@ void SimDisk::MakeDurable(Inode& inode, const ContentOp& op, size_t keep_bytes) 
   if (inode.durable_is_prefix) {
     assert(!op.replace && inode.durable_size + keep_bytes <= inode.current.size());
     inode.durable_size += keep_bytes;
-  } else if (keep_bytes == op.size) {
-    ApplyContent(op, &inode.durable);
+  } else if (op.replace) {
+    inode.durable.assign(op.data, 0, keep_bytes);
   } else {
-    ContentOp torn = op;
-    torn.data.resize(keep_bytes);
-    ApplyContent(torn, &inode.durable);
+    inode.durable.append(op.data, 0, keep_bytes);
   }
 }
 

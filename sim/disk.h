@@ -116,7 +116,6 @@ class SimDisk {
   Status MaybeFailWrite(const std::string& path);
   Inode* FindOrCreate(const std::string& path);
   static void ApplyMeta(const MetaOp& op, std::map<std::string, uint64_t>* names);
-  static void ApplyContent(const ContentOp& op, std::string* content);
   // Makes the oldest pending operation durable; with `keep_bytes` < its size, only
   // that prefix of an append lands (a torn write).
   static void MakeDurable(Inode& inode, const ContentOp& op, size_t keep_bytes);

@@ -22,21 +22,17 @@ class Trace {
     constexpr uint64_t kMul = 0xff51afd7ed558ccdULL;
     uint64_t lane[4] = {0x9e3779b97f4a7c15ULL ^ bytes.size(), 0xc2b2ae3d27d4eb4fULL, 0x165667b19e3779f9ULL,
                         0x27d4eb2f165667c5ULL};
+    auto step = [](uint64_t& h, const char* p) {
+      uint64_t word;
+      std::memcpy(&word, p, 8);
+      h = (h ^ word) * kMul;
+      h ^= h >> 29;
+    };
     size_t i = 0;
     for (; i + 32 <= bytes.size(); i += 32) {
-      for (int k = 0; k < 4; ++k) {
-        uint64_t word;
-        std::memcpy(&word, bytes.data() + i + 8 * k, 8);
-        lane[k] = (lane[k] ^ word) * kMul;
-        lane[k] ^= lane[k] >> 29;
-      }
+      for (int k = 0; k < 4; ++k) step(lane[k], bytes.data() + i + 8 * k);
     }
-    for (; i + 8 <= bytes.size(); i += 8) {
-      uint64_t word;
-      std::memcpy(&word, bytes.data() + i, 8);
-      lane[0] = (lane[0] ^ word) * kMul;
-      lane[0] ^= lane[0] >> 29;
-    }
+    for (; i + 8 <= bytes.size(); i += 8) step(lane[0], bytes.data() + i);
     uint64_t tail = 0;
     std::memcpy(&tail, bytes.data() + i, bytes.size() - i);
     Mix(Random::Mix64(lane[0] ^ tail) ^ Random::Mix64(lane[1] + 1) ^ Random::Mix64(lane[2] + 2) ^

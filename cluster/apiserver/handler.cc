@@ -114,12 +114,10 @@ std::string RevisionSuffix(const api::KindInfo& info, int64_t revision) {
       api::ObjectMeta::descriptor()->FindFieldByName("resource_version")->number();
   const std::string rv = std::to_string(revision);
   std::string inner;
-  AppendVarint(static_cast<uint64_t>(kResourceVersionField) << 3 | 2, &inner);
-  AppendVarint(rv.size(), &inner);
+  AppendLengthPrefix(kResourceVersionField, rv.size(), &inner);
   inner += rv;
   std::string out;
-  AppendVarint(static_cast<uint64_t>(meta->number()) << 3 | 2, &out);
-  AppendVarint(inner.size(), &out);
+  AppendLengthPrefix(meta->number(), inner.size(), &out);
   out += inner;
   return out;
 }
@@ -1421,8 +1419,7 @@ void ApiHandler::Watch(std::shared_ptr<Call> call) {
         if (!FlushWatchFrame(handle)) return false;  // what came before goes first
         return call->reply(GoneFrame(call->request.id(), "the watch cache was re-listed; watch again from a fresh list"));
       }
-      PendingWatchFrame single;
-      PendingWatchFrame& pending = gathering_watch_frames_ ? pending_watch_frames_[handle] : single;
+      PendingWatchFrame& pending = pending_watch_frames_[handle];
       if (pending.frame.events().empty()) {
         pending.call = call;
         pending.frame.set_id(call->request.id());
@@ -1438,11 +1435,8 @@ void ApiHandler::Watch(std::shared_ptr<Call> call) {
         pending.bytes += out->object().size();
       }
       ++stats_.watch_events_sent;
-      if (!gathering_watch_frames_) {
-        ++stats_.watch_frames_sent;
-        return call->reply(std::move(single.frame));
-      }
-      if (pending.frame.events_size() < kMaxWatchFrameEvents && pending.bytes < kMaxWatchFrameBytes) return true;
+      const bool room = pending.frame.events_size() < kMaxWatchFrameEvents && pending.bytes < kMaxWatchFrameBytes;
+      if (gathering_watch_frames_ && room) return true;  // sent when OnStoreEvents ends
       return FlushWatchFrame(handle);
     };
     int64_t id = 0;

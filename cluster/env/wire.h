@@ -14,26 +14,12 @@
 
 namespace ksim {
 
-// Serializes `msg` with map entries in key order. Protobuf's maps iterate in an order
-// seeded per map instance (its address and the CPU's cycle counter), so plain
-// serialization of a message with a map field differs between runs of one seed. Every
-// byte that reaches a connection, a disk or the trace goes through here.
-inline bool SerializeDeterministic(const google::protobuf::MessageLite& msg, std::string* out) {
+// Appends the deterministic (map entries in key order) encoding of `msg`, whose
+// ByteSizeLong() is `size`, computed just before so that the cached sizes it writes with
+// are current.
+inline bool AppendDeterministicSized(const google::protobuf::MessageLite& msg, size_t size, std::string* out) {
   // Sized once, written in place: growing a string through a stream cost more than the
   // encoding itself.
-  const size_t size = msg.ByteSizeLong();
-  if (size > static_cast<size_t>(INT32_MAX)) return false;
-  out->resize(size);
-  google::protobuf::io::ArrayOutputStream array(out->data(), static_cast<int>(size));
-  google::protobuf::io::CodedOutputStream coded(&array);
-  coded.SetSerializationDeterministic(true);
-  msg.SerializeWithCachedSizes(&coded);
-  return !coded.HadError();
-}
-
-// As SerializeDeterministic, but appends to `out` instead of replacing it.
-inline bool AppendDeterministic(const google::protobuf::MessageLite& msg, std::string* out) {
-  const size_t size = msg.ByteSizeLong();
   if (size > static_cast<size_t>(INT32_MAX)) return false;
   const size_t at = out->size();
   out->resize(at + size);
@@ -44,6 +30,20 @@ inline bool AppendDeterministic(const google::protobuf::MessageLite& msg, std::s
   return !coded.HadError();
 }
 
+// As SerializeDeterministic, but appends to `out` instead of replacing it.
+inline bool AppendDeterministic(const google::protobuf::MessageLite& msg, std::string* out) {
+  return AppendDeterministicSized(msg, msg.ByteSizeLong(), out);
+}
+
+// Serializes `msg` with map entries in key order. Protobuf's maps iterate in an order
+// seeded per map instance (its address and the CPU's cycle counter), so plain
+// serialization of a message with a map field differs between runs of one seed. Every
+// byte that reaches a connection, a disk or the trace goes through here.
+inline bool SerializeDeterministic(const google::protobuf::MessageLite& msg, std::string* out) {
+  out->clear();
+  return AppendDeterministic(msg, out);
+}
+
 // Appends `v` as a protobuf varint: for writing a message's framing around bytes that are
 // already encoded (a field tag, a length), instead of copying them into a message.
 inline void AppendVarint(uint64_t v, std::string* out) {
@@ -52,6 +52,27 @@ inline void AppendVarint(uint64_t v, std::string* out) {
     v >>= 7;
   }
   out->push_back(static_cast<char>(v));
+}
+
+// Appends field `number` holding the varint `v` (wire type 0).
+inline void AppendVarintField(int number, uint64_t v, std::string* out) {
+  AppendVarint(static_cast<uint64_t>(number) << 3, out);
+  AppendVarint(v, out);
+}
+
+// Appends the tag and length of length-delimited field `number`; its `size` bytes are the
+// caller's to append next.
+inline void AppendLengthPrefix(int number, size_t size, std::string* out) {
+  AppendVarint(static_cast<uint64_t>(number) << 3 | 2, out);
+  AppendVarint(size, out);
+}
+
+// Appends field `number` holding `msg`, encoded deterministically: how an enclosing
+// message would encode it, without copying `msg` into one.
+inline bool AppendMessageField(int number, const google::protobuf::MessageLite& msg, std::string* out) {
+  const size_t size = msg.ByteSizeLong();
+  AppendLengthPrefix(number, size, out);
+  return AppendDeterministicSized(msg, size, out);
 }
 
 inline std::string SerializeDeterministic(const google::protobuf::MessageLite& msg) {

@@ -2,6 +2,7 @@
 #include <set>
 
 #include "cluster/api/codec.h"
+#include "cluster/apiserver/strategy/pod_fields.h"
 #include "cluster/apiserver/strategy/strategy.h"
 #include "cluster/apiserver/strategy/validation.h"
 
@@ -42,15 +43,7 @@ const T* Cast(const Message& m) {
 
 void AddKindFields(const Message& obj, Fields& f) {
   if (const auto* pod = Cast<api::Pod>(obj)) {
-    f["spec.nodeName"] = pod->spec().node_name();
-    f["spec.restartPolicy"] = pod->spec().restart_policy();
-    f["spec.schedulerName"] = pod->spec().scheduler_name();
-    f["spec.serviceAccountName"] = pod->spec().service_account_name();
-    f["spec.hostNetwork"] = Bool(pod->spec().host_network());
-    f["status.phase"] = pod->status().phase();
-    // The primary IP: the first of podIPs when the list is filled.
-    f["status.podIP"] = pod->status().pod_ips().empty() ? pod->status().pod_ip() : pod->status().pod_ips(0).ip();
-    f["status.nominatedNodeName"] = pod->status().nominated_node_name();
+    ForEachPodField(*pod, [&f](const char* name, std::string_view value) { f[name] = std::string(value); });
   } else if (const auto* node = Cast<api::Node>(obj)) {
     f["spec.unschedulable"] = Bool(node->spec().unschedulable());
   } else if (const auto* ev = Cast<api::Event>(obj)) {

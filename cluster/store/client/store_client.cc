@@ -25,11 +25,7 @@ StoreClient::~StoreClient() {
 void StoreClient::Write(const store::Command& command, WriteDone done) {
   // ClientRequest{write: command}, written around the command's own encoding.
   std::string request;
-  const size_t size = command.ByteSizeLong();
-  request.reserve(size + 32);
-  AppendVarint(static_cast<uint64_t>(ClientRequest::kWriteFieldNumber) << 3 | 2, &request);
-  AppendVarint(size, &request);
-  (void)AppendDeterministic(command, &request);
+  (void)AppendMessageField(ClientRequest::kWriteFieldNumber, command, &request);
   SubmitEncoded(std::move(request), std::move(done), nullptr);
 }
 
@@ -72,10 +68,8 @@ void StoreClient::SubmitEncoded(std::string request, WriteDone write_done, ReadD
     return;
   }
   const uint64_t seq = next_seq_++;
-  AppendVarint(static_cast<uint64_t>(ClientRequest::kClientIdFieldNumber) << 3, &request);
-  AppendVarint(client_id_, &request);
-  AppendVarint(static_cast<uint64_t>(ClientRequest::kSeqFieldNumber) << 3, &request);
-  AppendVarint(seq, &request);
+  AppendVarintField(ClientRequest::kClientIdFieldNumber, client_id_, &request);
+  AppendVarintField(ClientRequest::kSeqFieldNumber, seq, &request);
   Pending& p = pending_[seq];
   p.request = std::move(request);
   p.write_done = std::move(write_done);
@@ -133,12 +127,10 @@ void StoreClient::Send(Pending& p) {
   ++stats_.attempts;
   // Frame{request: the request plus this attempt's first_unacked_seq}, as wire bytes.
   std::string suffix;
-  AppendVarint(static_cast<uint64_t>(ClientRequest::kFirstUnackedSeqFieldNumber) << 3, &suffix);
-  AppendVarint(pending_.begin()->first, &suffix);
+  AppendVarintField(ClientRequest::kFirstUnackedSeqFieldNumber, pending_.begin()->first, &suffix);
   std::string frame;
   frame.reserve(p.request.size() + suffix.size() + 12);
-  AppendVarint(static_cast<uint64_t>(storeserver::Frame::kRequestFieldNumber) << 3 | 2, &frame);
-  AppendVarint(p.request.size() + suffix.size(), &frame);
+  AppendLengthPrefix(storeserver::Frame::kRequestFieldNumber, p.request.size() + suffix.size(), &frame);
   frame += p.request;
   frame += suffix;
   if (frame.size() <= kMaxFrameBytes && conn_->Send(std::move(frame)).ok()) {

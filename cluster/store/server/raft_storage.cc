@@ -101,9 +101,7 @@ void RaftStorage::Save(const raft::Ready& ready, const raft::HardState& current,
     // WalRecord{entry: e} as wire bytes around the entry's own encoding: copying a
     // batch's entry into a WalRecord first cost as much again as writing it.
     payload.clear();
-    AppendVarint(static_cast<uint64_t>(WalRecord::kEntryFieldNumber) << 3 | 2, &payload);
-    AppendVarint(e.ByteSizeLong(), &payload);
-    (void)AppendDeterministic(e, &payload);
+    (void)AppendMessageField(WalRecord::kEntryFieldNumber, e, &payload);
     AppendRecord(payload, &records);
   }
   std::optional<raft::Snapshot> snapshot = ready.snapshot;

@@ -497,6 +497,7 @@ StoreServer::AppliedWrite StoreServer::ApplyCommand(const ReplicatedCommand& rc,
       session = &s;
     }
   }
+  if (session != nullptr) Remember(session, rc.seq(), response);
   auto pending = pending_writes_.find({rc.client_id(), rc.seq()});
   if (pending != pending_writes_.end()) {
     ClientResponse r;
@@ -504,12 +505,9 @@ StoreServer::AppliedWrite StoreServer::ApplyCommand(const ReplicatedCommand& rc,
     r.set_seq(rc.seq());
     r.set_code(forgotten ? ClientResponse::INVALID : ClientResponse::OK);
     if (forgotten) r.set_message("write already applied and its answer forgotten");
-    if (session != nullptr) Remember(session, rc.seq(), response);
     *r.mutable_write() = std::move(response);
     Respond(pending->second, std::move(r));
     pending_writes_.erase(pending);
-  } else if (session != nullptr) {
-    Remember(session, rc.seq(), response);
   }
   if (sessions_.size() > options_.max_sessions) {
     // Evict the session idle longest (smallest last index): deterministic everywhere.
@@ -539,11 +537,7 @@ std::string StoreServer::SnapshotData() const {
     out->set_client_id(id);
     out->set_last_index(s.last_index);
     out->set_floor_seq(s.floor_seq);
-    for (const auto& [seq, bytes] : s.responses) {
-      const bool parsed = (*out->mutable_responses())[seq].ParseFromString(bytes);
-      assert(parsed && "Remember wrote these bytes");
-      (void)parsed;
-    }
+    out->mutable_responses()->insert(s.responses.begin(), s.responses.end());
   }
   return SerializeDeterministic(snap);
 }
@@ -560,7 +554,7 @@ void StoreServer::RestoreSnapshot(const std::string& data) {
     Session& s = sessions_[in.client_id()];
     s.last_index = in.last_index();
     s.floor_seq = in.floor_seq();
-    for (const auto& [seq, response] : in.responses()) (void)SerializeDeterministic(response, &s.responses[seq]);
+    s.responses.insert(in.responses().begin(), in.responses().end());
   }
 }
 

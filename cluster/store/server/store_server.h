@@ -116,7 +116,7 @@ class StoreServer final : public Process {
   void ApplyEntry(const raft::Entry& e);
   AppliedWrite ApplyCommand(const ReplicatedCommand& rc, uint64_t index);
   // A client's session (Raft thesis §6.3) as the state machine holds it: answers by seq,
-  // serialized (a session holds one per write in flight, and nested messages cost one
+  // encoded (a session holds one per write in flight, and nested messages cost one
   // allocation each to keep and to free). Ordered by seq, so forgetting acknowledged
   // answers erases a prefix. Snapshots carry it as the ClientSession message.
   struct Session {
