@@ -1,7 +1,11 @@
 #include "cluster/apiserver/watch_cache.h"
 
+#include <cassert>
+
 #include <algorithm>
 #include <utility>
+
+#include "cluster/apiserver/strategy/strategy.h"
 
 namespace ksim::apiserver {
 
@@ -17,17 +21,21 @@ std::string_view WatchEventTypeName(WatchEventType type) {
 }
 
 std::string_view CachedObject::Field(std::string_view field) const {
+  if (field == "metadata.name") return name;
+  if (field == "metadata.namespace") return namespace_;
   auto it = std::lower_bound(fields.begin(), fields.end(), field,
-                             [](const std::pair<std::string, std::string>& f, std::string_view n) { return f.first < n; });
+                             [](const std::pair<std::string_view, std::string>& f, std::string_view n) { return f.first < n; });
   return it != fields.end() && it->first == field ? std::string_view(it->second) : std::string_view();
 }
 
 void CachedObject::SetFields(std::map<std::string, std::string> all) {
   fields.clear();
   fields.reserve(all.size());
-  while (!all.empty()) {  // std::map: already sorted; the strings move, not copy
-    auto node = all.extract(all.begin());
-    if (!node.mapped().empty()) fields.emplace_back(std::move(node.key()), std::move(node.mapped()));
+  for (auto& [field, value] : all) {  // std::map: already sorted
+    if (value.empty() || field == "metadata.name" || field == "metadata.namespace") continue;
+    const std::string_view interned = SelectableFieldName(field);
+    assert(!interned.empty());  // SelectableFields only fills names of its own table
+    fields.emplace_back(interned, std::move(value));
   }
 }
 

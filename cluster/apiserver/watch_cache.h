@@ -42,14 +42,18 @@ struct CachedObject {
   int64_t resource_version = 0;  // the store's mod revision
   std::string bytes;             // the kind's protobuf bytes, resourceVersion unset
   std::map<std::string, std::string> labels;
-  // Selectable fields (metadata.name, spec.nodeName, ...) with non-empty values, sorted by
-  // name: a field selector treats a missing field as "", and a flat vector costs one
-  // allocation per object where a map cost one per field, in every apiserver's cache.
-  std::vector<std::pair<std::string, std::string>> fields;
+  // Selectable fields beyond metadata.name and metadata.namespace (those are `name` and
+  // `namespace_`), with non-empty values, sorted by name: a field selector treats a
+  // missing field as "". A flat vector costs one allocation per object where a map cost
+  // one per field, and the names view storage that lives as long as the process (string
+  // literals, SelectableFieldName's table): owned copies of them were most of this
+  // vector's bytes, in every apiserver's cache.
+  std::vector<std::pair<std::string_view, std::string>> fields;
 
   // The value of a selectable field, "" if it is empty or not a field of this kind.
   std::string_view Field(std::string_view field) const;
-  // Builds `fields` from a name -> value map, dropping empty values.
+  // Builds `fields` from a name -> value map (SelectableFields), dropping empty values.
+  // REQUIRES: every name is a selectable field of some kind.
   void SetFields(std::map<std::string, std::string> all);
 };
 using CachedObjectPtr = std::shared_ptr<const CachedObject>;

@@ -132,11 +132,11 @@ void Informer::OnWatchEvent(const apiserver::WatchEvent& e) {
 }
 
 void Informer::Upsert(ObjectPtr object) {
-  const std::string key = KeyOf(*object);
-  auto it = objects_.find(key);
-  if (it == objects_.end()) {
+  std::string key = KeyOf(*object);
+  auto it = objects_.lower_bound(key);  // one descent serves both the lookup and the insert
+  if (it == objects_.end() || it->first != key) {
     Index(key, *object, true);
-    objects_.emplace(key, object);
+    objects_.emplace_hint(it, std::move(key), object);
     for (const EventHandlers& h : handlers_) {
       if (h.on_add) h.on_add(object);
     }

@@ -94,4 +94,14 @@ bool IsSelectableField(const api::KindInfo& kind, std::string_view field) {
   return it != ExtraFields().end() && it->second.count(field) != 0;
 }
 
+std::string_view SelectableFieldName(std::string_view field) {
+  static const auto* const names = [] {
+    auto* all = new std::set<std::string, std::less<>>{"metadata.name", "metadata.namespace"};
+    for (const auto& [kind, fields] : ExtraFields()) all->insert(fields.begin(), fields.end());
+    return all;
+  }();
+  auto it = names->find(field);
+  return it == names->end() ? std::string_view() : std::string_view(*it);
+}
+
 }  // namespace ksim::apiserver

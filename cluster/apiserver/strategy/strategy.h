@@ -58,4 +58,8 @@ std::map<std::string, std::string> SelectableFields(const google::protobuf::Mess
 // Whether `field` is selectable for this kind (so the apiserver can answer 400 for others).
 bool IsSelectableField(const api::KindInfo& kind, std::string_view field);
 
+// `field` as a view into a table that lives as long as the process, if it is a selectable
+// field of any kind; "" otherwise. Caches hold these views instead of copies of the names.
+std::string_view SelectableFieldName(std::string_view field);
+
 }  // namespace ksim::apiserver
