@@ -179,14 +179,18 @@ void StoreServer::OnTick() {
     const int64_t retain = options_.auto_compact_retain_revisions;
     if (retain > 0 && store_.revision() - store_.compacted_revision() > 2 * retain &&
         compaction_proposed_ <= store_.compacted_revision()) {
+      store::Command compact;
+      compact.mutable_compaction()->set_revision(store_.revision() - retain);
       ReplicatedCommand rc;
-      rc.mutable_command()->mutable_compaction()->set_revision(store_.revision() - retain);
+      rc.set_command(SerializeDeterministic(compact));
       if (ProposeOne(rc).ok()) compaction_proposed_ = store_.revision() - retain;
     }
     for (const auto& [lease, deadline] : lease_deadlines_) {
       if (deadline > now || lease_revoke_proposed_[lease]) continue;
+      store::Command revoke;
+      revoke.mutable_lease_revoke()->set_id(lease);
       ReplicatedCommand rc;
-      rc.mutable_command()->mutable_lease_revoke()->set_id(lease);
+      rc.set_command(SerializeDeterministic(revoke));
       if (ProposeOne(rc).ok()) {
         lease_revoke_proposed_[lease] = true;
         ++stats_.lease_expiries;
@@ -323,7 +327,7 @@ void StoreServer::HandleWrite(uint64_t conn, ClientRequest& req) {
   rc.set_client_id(req.client_id());
   rc.set_seq(req.seq());
   rc.set_first_unacked_seq(req.first_unacked_seq());
-  rc.mutable_command()->Swap(req.mutable_write());  // the request is done with it
+  rc.mutable_command()->swap(*req.mutable_write());  // still encoded; the request is done with it
   // Gathered and proposed as one entry when this input is done (FlushBatch).
   *batch_.add_commands() = std::move(rc);
   ++stats_.proposals;
@@ -466,17 +470,31 @@ void StoreServer::ApplyEntry(const raft::Entry& e) {
   }
   std::vector<AppliedWrite> applied;
   applied.reserve(static_cast<size_t>(batch.commands_size()));
-  for (const ReplicatedCommand& rc : batch.commands()) applied.push_back(ApplyCommand(rc, e.index()));
+  for (const ReplicatedCommand& rc : batch.commands()) applied.push_back(ApplyCommand(rc, e.index(), &arena));
   if (apply_observer_) apply_observer_(e, applied);
 }
 
-StoreServer::AppliedWrite StoreServer::ApplyCommand(const ReplicatedCommand& rc, uint64_t index) {
+store::CommandResponse StoreServer::ApplyEncoded(const std::string& encoded, google::protobuf::Arena* arena) {
+  store::Command& command = *google::protobuf::Arena::CreateMessage<store::Command>(arena);
+  if (!command.ParseFromString(encoded)) {
+    // Every replica decodes the same bytes and refuses them alike, with nothing changed.
+    store::CommandResponse r;
+    r.mutable_header()->set_revision(store_.revision());
+    r.set_error(store::ERROR_INVALID_ARGUMENT);
+    r.set_error_message("the command is not a valid ksim.store.Command");
+    return r;
+  }
+  return std::move(store_.Apply(command).response);
+}
+
+StoreServer::AppliedWrite StoreServer::ApplyCommand(const ReplicatedCommand& rc, uint64_t index,
+                                                    google::protobuf::Arena* arena) {
   const int64_t revision_before = store_.revision();
   store::CommandResponse response;
   bool forgotten = false;
   Session* session = nullptr;  // set when the response is to be remembered
   if (rc.client_id() == 0) {
-    response = store_.Apply(rc.command()).response;
+    response = ApplyEncoded(rc.command(), arena);
   } else {
     Session& s = sessions_[rc.client_id()];
     s.last_index = index;
@@ -493,7 +511,7 @@ StoreServer::AppliedWrite StoreServer::ApplyCommand(const ReplicatedCommand& rc,
     } else if (rc.seq() < s.floor_seq) {
       forgotten = true;  // applied before; never apply twice
     } else {
-      response = store_.Apply(rc.command()).response;
+      response = ApplyEncoded(rc.command(), arena);
       session = &s;
     }
   }

@@ -114,7 +114,9 @@ class StoreServer final : public Process {
   void HandleWatch(uint64_t conn, const ClientRequest& req);
   void HandleKeepAlive(uint64_t conn, const ClientRequest& req);
   void ApplyEntry(const raft::Entry& e);
-  AppliedWrite ApplyCommand(const ReplicatedCommand& rc, uint64_t index);
+  // Decodes and applies one command of a batch; `arena` holds the batch being applied.
+  AppliedWrite ApplyCommand(const ReplicatedCommand& rc, uint64_t index, google::protobuf::Arena* arena);
+  store::CommandResponse ApplyEncoded(const std::string& encoded, google::protobuf::Arena* arena);
   // A client's session (Raft thesis §6.3) as the state machine holds it: answers by seq,
   // encoded (a session holds one per write in flight, and nested messages cost one
   // allocation each to keep and to free). Ordered by seq, so forgetting acknowledged

@@ -1,6 +1,12 @@
 // The replicated store end to end in the simulated world: servers, client, faults.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <map>
+#include <vector>
+
+#include "cluster/env/wire.h"
+
 #include "tests/cluster/store_server/store_cluster.h"
 
 namespace ksim::storeserver::testing {
@@ -186,6 +192,75 @@ TEST(StoreCluster, ClientTimesOutWithAClearErrorWhenNoMajorityExists) {
   ASSERT_TRUE(c.world.RunUntilCondition([&] { return put.done; }, c.world.now() + Seconds(10)));
   EXPECT_EQ(put.status.code(), Status::Code::kTimeout);
   EXPECT_NE(put.status.message().find("timed out"), std::string::npos);
+}
+
+// The leader forwards a write's command into the log still encoded; replicas decode it
+// when they apply it. A command that does not decode must fail alone: the valid writes
+// proposed in the same entry still apply, on every member alike.
+TEST(StoreCluster, AMalformedCommandFailsAloneNotWithItsBatch) {
+  StoreCluster c(3);
+  ASSERT_TRUE(c.WaitForLeader(Seconds(10)));
+  const int leader = c.Leader();
+  // Which (client, seq) writes each applied entry carried, on the leader.
+  std::map<uint64_t, std::vector<uint64_t>> seqs_by_index;
+  c.Server(leader)->set_apply_observer([&](const raft::Entry& e, const std::vector<StoreServer::AppliedWrite>& w) {
+    for (const auto& a : w) {
+      if (a.client_id == 77) seqs_by_index[e.index()].push_back(a.seq);
+    }
+  });
+  std::map<uint64_t, ClientResponse> answers;  // by seq
+  std::shared_ptr<Connection> conn;
+  const Address to = c.addresses[static_cast<size_t>(leader - 1)];
+  c.world.AddHost("raw").AddProcess("client", sim::testing::Scripted([&](sim::testing::ScriptedProcess& p) {
+    ConnectionHandlers h;
+    h.on_frame = [&answers](std::string_view frame) {
+      Frame f;
+      if (ParseMessage(frame, &f, "test").ok() && f.has_response()) answers[f.response().seq()] = f.response();
+    };
+    conn = p.env().transport->Connect(to, std::move(h), nullptr);
+    auto write = [&](uint64_t seq, std::string command) {
+      Frame f;
+      f.mutable_request()->set_client_id(77);
+      f.mutable_request()->set_seq(seq);
+      f.mutable_request()->set_write(std::move(command));
+      (void)SendMessage(*conn, f);
+    };
+    auto put = [](const std::string& key) {
+      store::Command cmd;
+      cmd.mutable_put()->set_key(key);
+      cmd.mutable_put()->set_value("v");
+      return SerializeDeterministic(cmd);
+    };
+    // The first write starts a Ready; the next three arrive while it is being made
+    // durable, so the leader proposes them together in one entry.
+    write(1, put("a"));
+    write(2, put("b"));
+    write(3, "\xff\xff\xff not a command");
+    write(4, put("d"));
+  }));
+  ASSERT_TRUE(c.world.RunUntilCondition([&] { return answers.size() == 4; }, c.world.now() + Seconds(10)));
+  bool shared_an_entry = false;
+  for (const auto& [index, seqs] : seqs_by_index) {
+    shared_an_entry = shared_an_entry || (std::find(seqs.begin(), seqs.end(), 3) != seqs.end() && seqs.size() > 1);
+  }
+  EXPECT_TRUE(shared_an_entry) << "the malformed command should have shared its entry with valid ones";
+  for (uint64_t seq : {1, 2, 4}) {
+    EXPECT_EQ(answers[seq].code(), ClientResponse::OK) << seq;
+    EXPECT_EQ(answers[seq].write().error(), store::ERROR_NONE) << seq;
+  }
+  EXPECT_EQ(answers[3].code(), ClientResponse::OK);  // answered, as an applied command is
+  EXPECT_EQ(answers[3].write().error(), store::ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(answers[3].write().error_message().find("not a valid"), std::string::npos);
+  c.world.RunFor(Seconds(1));
+  for (int i = 1; i <= 3; ++i) {
+    for (const char* key : {"a", "b", "d"}) {
+      store::RangeRequest r;
+      r.set_key(key);
+      EXPECT_EQ(c.Server(i)->store().Range(r).response.kvs_size(), 1) << "member " << i << " key " << key;
+    }
+    EXPECT_EQ(c.Server(i)->store().revision(), c.Server(leader)->store().revision()) << i;
+  }
+  if (conn) conn->Close();
 }
 
 }  // namespace
