@@ -4,14 +4,20 @@
 
 namespace ksim::apiserver {
 
-// Built in one allocation each: validation makes a path for every field it visits, and
-// almost none of them end up in an error.
+void Path::Append(std::string_view part) {
+  if (long_.empty() && size_ + part.size() <= kInlineBytes) {
+    part.copy(inline_ + size_, part.size());
+    size_ += part.size();
+    return;
+  }
+  if (long_.empty()) long_.assign(inline_, size_);
+  long_.append(part);
+}
+
 Path Path::Child(std::string_view name) const {
-  Path p;
-  p.text_.reserve(text_.size() + 1 + name.size());
-  p.text_.append(text_);
-  if (!text_.empty()) p.text_.push_back('.');
-  p.text_.append(name);
+  Path p = *this;
+  if (!view().empty()) p.Append(".");
+  p.Append(name);
   return p;
 }
 
@@ -22,12 +28,10 @@ Path Path::Index(size_t i) const {
 }
 
 Path Path::Key(std::string_view key) const {
-  Path p;
-  p.text_.reserve(text_.size() + key.size() + 2);
-  p.text_.append(text_);
-  p.text_.push_back('[');
-  p.text_.append(key);
-  p.text_.push_back(']');
+  Path p = *this;
+  p.Append("[");
+  p.Append(key);
+  p.Append("]");
   return p;
 }
 

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <map>
 #include <string>
 #include <string_view>
@@ -19,14 +20,30 @@ namespace ksim::apiserver {
 class Path {
  public:
   Path() = default;
-  explicit Path(std::string_view root) : text_(root) {}
+  explicit Path(std::string_view root) { Append(root); }
+  // Copies only the bytes in use.
+  Path(const Path& other) : size_(other.size_), long_(other.long_) { std::memcpy(inline_, other.inline_, size_); }
+  Path& operator=(const Path& other) {
+    size_ = other.size_;
+    long_ = other.long_;
+    std::memmove(inline_, other.inline_, size_);
+    return *this;
+  }
   Path Child(std::string_view name) const;
   Path Index(size_t i) const;
   Path Key(std::string_view key) const;
-  const std::string& str() const { return text_; }
+  std::string str() const { return std::string(view()); }
+  std::string_view view() const { return long_.empty() ? std::string_view(inline_, size_) : std::string_view(long_); }
 
  private:
-  std::string text_;
+  void Append(std::string_view part);
+  // Validation makes a path for every field it visits and almost none end up in an
+  // error: paths up to kInlineBytes long live in the object, so making one allocates
+  // nothing. Longer ones move to `long_`.
+  static constexpr size_t kInlineBytes = 112;
+  size_t size_ = 0;
+  char inline_[kInlineBytes];
+  std::string long_;
 };
 
 // Go's %q of a string: what Kubernetes prints for a bad string value.
