@@ -143,15 +143,20 @@ CommandResult Store::Failed(const Failure& failure) const {
 }
 
 CommandResult Store::Apply(const Command& command) {
+  Command copy = command;
+  return Apply(std::move(copy));
+}
+
+CommandResult Store::Apply(Command&& command) {
   const size_t size_bytes = command.ByteSizeLong();
   if (size_bytes > kMaxCommandBytes) {
     return Failed({ERROR_INVALID_ARGUMENT, "command is " + std::to_string(size_bytes) + " bytes; the limit is " +
                                                std::to_string(kMaxCommandBytes)});
   }
   switch (command.request_case()) {
-    case Command::kPut: return ApplyPut(command.put());
+    case Command::kPut: return ApplyPut(*command.mutable_put());
     case Command::kDeleteRange: return ApplyDeleteRange(command.delete_range());
-    case Command::kTxn: return ApplyTxn(command.txn());
+    case Command::kTxn: return ApplyTxn(*command.mutable_txn());
     case Command::kCompaction: return ApplyCompaction(command.compaction());
     case Command::kLeaseGrant: return ApplyLeaseGrant(command.lease_grant());
     case Command::kLeaseRevoke: return ApplyLeaseRevoke(command.lease_revoke());
@@ -163,38 +168,38 @@ CommandResult Store::Apply(const Command& command) {
 CommandResult Store::Put(PutRequest request) {
   Command c;
   c.mutable_put()->Swap(&request);
-  return Apply(c);
+  return Apply(std::move(c));
 }
 
 CommandResult Store::DeleteRange(DeleteRangeRequest request) {
   Command c;
   c.mutable_delete_range()->Swap(&request);
-  return Apply(c);
+  return Apply(std::move(c));
 }
 
 CommandResult Store::Txn(TxnRequest request) {
   Command c;
   c.mutable_txn()->Swap(&request);
-  return Apply(c);
+  return Apply(std::move(c));
 }
 
 CommandResult Store::Compact(int64_t revision) {
   Command c;
   c.mutable_compaction()->set_revision(revision);
-  return Apply(c);
+  return Apply(std::move(c));
 }
 
 CommandResult Store::LeaseGrant(int64_t id, int64_t ttl_seconds) {
   Command c;
   c.mutable_lease_grant()->set_id(id);
   c.mutable_lease_grant()->set_ttl_seconds(ttl_seconds);
-  return Apply(c);
+  return Apply(std::move(c));
 }
 
 CommandResult Store::LeaseRevoke(int64_t id) {
   Command c;
   c.mutable_lease_revoke()->set_id(id);
-  return Apply(c);
+  return Apply(std::move(c));
 }
 
 // --- Validation ------------------------------------------------------------------------
@@ -460,10 +465,10 @@ RangeResult Store::Range(const RangeRequest& request) const {
 
 // --- Put, DeleteRange, Txn ------------------------------------------------------------------
 
-void Store::DoPut(const PutRequest& r, Writer* writer, PutResponse* response) {
+void Store::DoPut(PutRequest& r, Writer* writer, PutResponse* response) {
   KeyIndex* index_entry = FindKey(r.key());
   const HistoryEntry* prev = index_entry == nullptr ? nullptr : Visible(*index_entry, kLatest);
-  std::string value = r.ignore_value() ? prev->second.value : r.value();
+  std::string value = r.ignore_value() ? prev->second.value : std::move(*r.mutable_value());
   const int64_t lease = r.ignore_lease() ? prev->second.lease : r.lease();
   if (r.prev_kv() && prev != nullptr) FillKeyValue(*prev, false, response->mutable_prev_kv());
   writer->Put(r.key(), std::move(value), lease, prev, index_entry);
@@ -479,7 +484,7 @@ void Store::DoDeleteRange(const DeleteRangeRequest& r, Writer* writer, DeleteRan
   response->set_deleted(static_cast<int64_t>(keys.size()));
 }
 
-CommandResult Store::ApplyPut(const PutRequest& request) {
+CommandResult Store::ApplyPut(PutRequest& request) {
   Failure f = CheckPutShape(request);
   if (f.ok()) f = CheckPutState(request);
   if (f.ok()) f = CheckQuota(PutCost(request));
@@ -556,7 +561,7 @@ bool Store::CompareHolds(const Compare& c) const {
   return any || holds_for(nullptr);
 }
 
-CommandResult Store::ApplyTxn(const TxnRequest& request) {
+CommandResult Store::ApplyTxn(TxnRequest& request) {
   const int most = std::max({request.compare_size(), request.success_size(), request.failure_size()});
   if (most > kMaxTxnOps) {
     return Failed({ERROR_INVALID_ARGUMENT, "too many operations in txn request (" + std::to_string(most) +
@@ -587,7 +592,8 @@ CommandResult Store::ApplyTxn(const TxnRequest& request) {
   TxnResponse* txn = result.response.mutable_txn();
   txn->set_succeeded(succeeded);
   Writer writer(this);
-  for (const RequestOp& op : ops) {
+  Ops& branch = succeeded ? *request.mutable_success() : *request.mutable_failure();
+  for (RequestOp& op : branch) {
     ResponseOp* out = txn->add_responses();
     switch (op.request_case()) {
       case RequestOp::kRequestRange: {
@@ -596,7 +602,7 @@ CommandResult Store::ApplyTxn(const TxnRequest& request) {
         ReadRange(r, r.revision() == 0 ? kLatest : r.revision(), out->mutable_response_range());
         break;
       }
-      case RequestOp::kRequestPut: DoPut(op.request_put(), &writer, out->mutable_response_put()); break;
+      case RequestOp::kRequestPut: DoPut(*op.mutable_request_put(), &writer, out->mutable_response_put()); break;
       case RequestOp::kRequestDeleteRange:
         DoDeleteRange(op.request_delete_range(), &writer, out->mutable_response_delete_range());
         break;

@@ -151,6 +151,8 @@ class Store {
   // command changes nothing. Deterministic: the result and the new state depend only on
   // the state and the command.
   CommandResult Apply(const Command& command);
+  // As above, but a put's value is moved out of `command` into the store, not copied.
+  CommandResult Apply(Command&& command);
 
   // Conveniences that wrap the request in a Command and Apply it.
   CommandResult Put(PutRequest request);
@@ -302,9 +304,9 @@ class Store {
     uint64_t history_bytes = 0;
   };
 
-  CommandResult ApplyPut(const PutRequest& request);
+  CommandResult ApplyPut(PutRequest& request);
   CommandResult ApplyDeleteRange(const DeleteRangeRequest& request);
-  CommandResult ApplyTxn(const TxnRequest& request);
+  CommandResult ApplyTxn(TxnRequest& request);
   CommandResult ApplyCompaction(const CompactionRequest& request);
   CommandResult ApplyLeaseGrant(const LeaseGrantRequest& request);
   CommandResult ApplyLeaseRevoke(const LeaseRevokeRequest& request);
@@ -325,7 +327,8 @@ class Store {
   bool CompareHolds(const Compare& compare) const;
 
   // Execution (validated requests only).
-  void DoPut(const PutRequest& request, Writer* writer, PutResponse* response);
+  // Takes the value out of `request`.
+  void DoPut(PutRequest& request, Writer* writer, PutResponse* response);
   void DoDeleteRange(const DeleteRangeRequest& request, Writer* writer, DeleteRangeResponse* response);
 
   // Reads as of read_revision (kLatest: the latest state, including a txn's own writes).
