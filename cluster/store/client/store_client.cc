@@ -173,8 +173,10 @@ void StoreClient::Complete(uint64_t seq, Status status, const ClientResponse* re
   if (it == pending_.end()) return;
   Pending p = std::move(it->second);
   pending_.erase(it);
-  if (p.write_done) p.write_done(status, response ? response->write() : store::CommandResponse{});
-  if (p.read_done) p.read_done(status, response ? response->read() : store::RangeResponse{});
+  // Both arms are lvalues, so the answer is passed by reference: a prvalue arm (T{}) would
+  // make the conditional copy the whole response first.
+  if (p.write_done) p.write_done(status, response ? response->write() : store::CommandResponse::default_instance());
+  if (p.read_done) p.read_done(status, response ? response->read() : store::RangeResponse::default_instance());
 }
 
 void StoreClient::OnPoll() {

@@ -96,7 +96,7 @@ void StoreServer::FlushBatch() {
     r.set_seq(rc.seq());
     r.set_code(ClientResponse::UNAVAILABLE);
     r.set_message(s.message());
-    Respond(it->second, r);
+    Respond(it->second, std::move(r));
     pending_writes_.erase(it);
   }
 }
@@ -211,7 +211,7 @@ void StoreServer::TrackLeadership() {
         r.set_code(ClientResponse::NOT_LEADER);
         r.set_message("leadership lost; outcome unknown, retry");
         r.set_leader_address(LeaderAddress());
-        Respond(conn, r);
+        Respond(conn, std::move(r));
       }
       pending_writes_.clear();
       lease_deadlines_.clear();
@@ -363,7 +363,7 @@ void StoreServer::ServeReads() {
     store::RangeResult r = store_.Range(p.request.read().range());
     ClientResponse resp = Reply(p.request, r.ok() ? ClientResponse::OK : ClientResponse::INVALID, r.status.message());
     *resp.mutable_read() = r.response;
-    Respond(p.conn, resp);
+    Respond(p.conn, std::move(resp));
     it = pending_reads_.erase(it);
   }
 }
@@ -394,7 +394,7 @@ void StoreServer::HandleWatch(uint64_t conn, const ClientRequest& req) {
     r.mutable_watch()->set_error(created.status.message());
     r.mutable_watch()->set_compact_revision(created.compact_revision);
   }
-  Respond(conn, r);
+  Respond(conn, std::move(r));
   if (created.status.ok()) {
     watches_[created.watch_id] = WatchOwner{conn, req.client_id(), req.seq()};
     DrainWatchers();
@@ -424,7 +424,7 @@ void StoreServer::DrainWatchers() {
         w->set_compact_revision(batch.compact_revision);
       }
       for (store::Event& e : batch.events) *w->add_events() = std::move(e);
-      if (w->events_size() > 0 || batch.canceled) Respond(owner->second.conn, r);
+      if (w->events_size() > 0 || batch.canceled) Respond(owner->second.conn, std::move(r));  // not copied: it holds the events
       if (batch.canceled) {
         watches_.erase(id);
         break;
@@ -447,7 +447,7 @@ void StoreServer::HandleKeepAlive(uint64_t conn, const ClientRequest& req) {
     lease_deadlines_[id] = env_.clock->MonotonicNow() + Seconds(l.granted_ttl_seconds());
     r.mutable_keep_alive()->set_ttl_seconds(l.granted_ttl_seconds());
   }
-  Respond(conn, r);
+  Respond(conn, std::move(r));
 }
 
 // --- applying -----------------------------------------------------------------------------
@@ -484,7 +484,7 @@ store::CommandResponse StoreServer::ApplyEncoded(const std::string& encoded, goo
     r.set_error_message("the command is not a valid ksim.store.Command");
     return r;
   }
-  return std::move(store_.Apply(command).response);
+  return std::move(store_.Apply(std::move(command)).response);  // the values move into the store
 }
 
 StoreServer::AppliedWrite StoreServer::ApplyCommand(const ReplicatedCommand& rc, uint64_t index,
