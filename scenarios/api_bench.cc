@@ -13,6 +13,7 @@
 #include "cluster/client/informer.h"
 #include "cluster/store/server/store_server.h"
 #include "sim/host.h"
+#include "sim/network.h"
 #include "sim/world.h"
 
 namespace ksim::scenarios {
@@ -188,12 +189,17 @@ void ApiBench::Setup() {
 void ApiBench::RunCreates() {
   State& s = *s_;
   const Nanos start = s.world.now();
+  const uint64_t events_before = s.world.events_run();
+  const sim::NetworkStats net_before = s.world.network().stats();
   for (Creator* c : s.creators) c->Go();
   const uint64_t total = static_cast<uint64_t>(s.options.pods);
   s.world.RunUntilCondition(
       [&s, total] { return s.result.created + s.result.failed >= total && s.informer->size() >= s.result.created; },
       s.world.now() + Seconds(3600));
   s.result.create_sim_seconds = static_cast<double>((s.world.now() - start).count()) / 1e9;
+  s.result.create_events = s.world.events_run() - events_before;
+  s.result.create_frames = s.world.network().stats().frames_delivered - net_before.frames_delivered;
+  s.result.create_bytes = s.world.network().stats().bytes_delivered - net_before.bytes_delivered;
   s.result.informer_events = s.informer->stats().events;
   s.result.informer_objects = s.informer->size();
 }

@@ -28,6 +28,10 @@ struct ApiBenchResult {
   uint64_t listed = 0;            // pods in the full list
   uint64_t list_pages = 0;
   double create_sim_seconds = 0;
+  // Simulated work of the create phase: events the world ran, frames and bytes delivered.
+  uint64_t create_events = 0;
+  uint64_t create_frames = 0;
+  uint64_t create_bytes = 0;
   double list_sim_seconds = 0;
   uint64_t trace_hash = 0;
 };

@@ -52,6 +52,9 @@ int RunApiBench(uint64_t seed, int apiservers, int pods) {
   std::printf("created=%llu failed=%llu in %.3f wall s (%.2f simulated s)\n",
               static_cast<unsigned long long>(r.created), static_cast<unsigned long long>(r.failed), create_wall_s,
               r.create_sim_seconds);
+  std::printf("simulated work per create: %.1f events, %.1f frames, %.0f bytes delivered\n",
+              static_cast<double>(r.create_events) / pods, static_cast<double>(r.create_frames) / pods,
+              static_cast<double>(r.create_bytes) / pods);
   std::printf("informer: %llu watch events, %llu pods; watch_events_per_second=%.0f\n",
               static_cast<unsigned long long>(r.informer_events), static_cast<unsigned long long>(r.informer_objects),
               static_cast<double>(r.informer_events) / create_wall_s);
