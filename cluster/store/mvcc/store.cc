@@ -4,6 +4,7 @@
 #include "cluster/store/mvcc/store.h"
 
 #include <algorithm>
+#include <cassert>
 #include <utility>
 
 namespace ksim::store {
@@ -128,16 +129,16 @@ class Store::Writer {
 
 Store::Store(StoreOptions options) : options_(options) {}
 
-CommandResult Store::Failed(const Failure& failure) const {
-  CommandResult r;
+CommandOutcome Store::Failed(const Failure& failure, CommandResponse* reply) const {
+  CommandOutcome r;
   r.status = StatusOf(failure.error, failure.message);
   r.error = failure.error;
-  r.response.mutable_header()->set_revision(state_.revision);
-  r.response.set_error(failure.error);
-  r.response.set_error_message(failure.message);
+  reply->mutable_header()->set_revision(state_.revision);
+  reply->set_error(failure.error);
+  reply->set_error_message(failure.message);
   if (failure.error == ERROR_COMPACTED) {
     r.compact_revision = state_.compacted_revision;
-    r.response.set_compact_revision(state_.compacted_revision);
+    reply->set_compact_revision(state_.compacted_revision);
   }
   return r;
 }
@@ -148,21 +149,32 @@ CommandResult Store::Apply(const Command& command) {
 }
 
 CommandResult Store::Apply(Command&& command) {
+  CommandResult result;
+  const CommandOutcome o = ApplyInto(std::move(command), &result.response);
+  result.status = o.status;
+  result.error = o.error;
+  result.compact_revision = o.compact_revision;
+  return result;
+}
+
+CommandOutcome Store::ApplyInto(Command&& command, CommandResponse* reply) {
+  assert(reply->ByteSizeLong() == 0);
   const size_t size_bytes = command.ByteSizeLong();
   if (size_bytes > kMaxCommandBytes) {
     return Failed({ERROR_INVALID_ARGUMENT, "command is " + std::to_string(size_bytes) + " bytes; the limit is " +
-                                               std::to_string(kMaxCommandBytes)});
+                                               std::to_string(kMaxCommandBytes)},
+                  reply);
   }
   switch (command.request_case()) {
-    case Command::kPut: return ApplyPut(*command.mutable_put());
-    case Command::kDeleteRange: return ApplyDeleteRange(command.delete_range());
-    case Command::kTxn: return ApplyTxn(*command.mutable_txn());
-    case Command::kCompaction: return ApplyCompaction(command.compaction());
-    case Command::kLeaseGrant: return ApplyLeaseGrant(command.lease_grant());
-    case Command::kLeaseRevoke: return ApplyLeaseRevoke(command.lease_revoke());
+    case Command::kPut: return ApplyPut(*command.mutable_put(), reply);
+    case Command::kDeleteRange: return ApplyDeleteRange(command.delete_range(), reply);
+    case Command::kTxn: return ApplyTxn(*command.mutable_txn(), reply);
+    case Command::kCompaction: return ApplyCompaction(command.compaction(), reply);
+    case Command::kLeaseGrant: return ApplyLeaseGrant(command.lease_grant(), reply);
+    case Command::kLeaseRevoke: return ApplyLeaseRevoke(command.lease_revoke(), reply);
     case Command::REQUEST_NOT_SET: break;
   }
-  return Failed({ERROR_INVALID_ARGUMENT, "command carries no request"});
+  return Failed({ERROR_INVALID_ARGUMENT, "command carries no request"}, reply);
 }
 
 CommandResult Store::Put(PutRequest request) {
@@ -484,30 +496,28 @@ void Store::DoDeleteRange(const DeleteRangeRequest& r, Writer* writer, DeleteRan
   response->set_deleted(static_cast<int64_t>(keys.size()));
 }
 
-CommandResult Store::ApplyPut(PutRequest& request) {
+CommandOutcome Store::ApplyPut(PutRequest& request, CommandResponse* reply) {
   Failure f = CheckPutShape(request);
   if (f.ok()) f = CheckPutState(request);
   if (f.ok()) f = CheckQuota(PutCost(request));
-  if (!f.ok()) return Failed(f);
-  CommandResult result;
+  if (!f.ok()) return Failed(f, reply);
   Writer writer(this);
-  DoPut(request, &writer, result.response.mutable_put());
+  DoPut(request, &writer, reply->mutable_put());
   writer.Finish();
-  result.response.mutable_header()->set_revision(state_.revision);
-  result.response.mutable_put()->mutable_header()->set_revision(state_.revision);
-  return result;
+  reply->mutable_header()->set_revision(state_.revision);
+  reply->mutable_put()->mutable_header()->set_revision(state_.revision);
+  return {};
 }
 
-CommandResult Store::ApplyDeleteRange(const DeleteRangeRequest& request) {
+CommandOutcome Store::ApplyDeleteRange(const DeleteRangeRequest& request, CommandResponse* reply) {
   const Failure f = CheckDeleteShape(request);
-  if (!f.ok()) return Failed(f);
-  CommandResult result;
+  if (!f.ok()) return Failed(f, reply);
   Writer writer(this);
-  DoDeleteRange(request, &writer, result.response.mutable_delete_range());
+  DoDeleteRange(request, &writer, reply->mutable_delete_range());
   writer.Finish();
-  result.response.mutable_header()->set_revision(state_.revision);
-  result.response.mutable_delete_range()->mutable_header()->set_revision(state_.revision);
-  return result;
+  reply->mutable_header()->set_revision(state_.revision);
+  reply->mutable_delete_range()->mutable_header()->set_revision(state_.revision);
+  return {};
 }
 
 namespace {
@@ -561,20 +571,20 @@ bool Store::CompareHolds(const Compare& c) const {
   return any || holds_for(nullptr);
 }
 
-CommandResult Store::ApplyTxn(TxnRequest& request) {
+CommandOutcome Store::ApplyTxn(TxnRequest& request, CommandResponse* reply) {
   const int most = std::max({request.compare_size(), request.success_size(), request.failure_size()});
   if (most > kMaxTxnOps) {
     return Failed({ERROR_INVALID_ARGUMENT, "too many operations in txn request (" + std::to_string(most) +
-                                               "; the limit is " + std::to_string(kMaxTxnOps) + ")"});
+                                               "; the limit is " + std::to_string(kMaxTxnOps) + ")"}, reply);
   }
   for (const Compare& c : request.compare()) {
     const Failure f = CheckCompareShape(c);
-    if (!f.ok()) return Failed(f);
+    if (!f.ok()) return Failed(f, reply);
   }
   // Both branches must be well formed, whichever runs (as etcd checks them).
   Failure f = CheckOpsShape(request.success());
   if (f.ok()) f = CheckOpsShape(request.failure());
-  if (!f.ok()) return Failed(f);
+  if (!f.ok()) return Failed(f, reply);
 
   bool succeeded = true;
   for (const Compare& c : request.compare()) {
@@ -585,11 +595,10 @@ CommandResult Store::ApplyTxn(TxnRequest& request) {
   }
   const Ops& ops = succeeded ? request.success() : request.failure();
   f = CheckOpsState(ops);
-  if (!f.ok()) return Failed(f);
+  if (!f.ok()) return Failed(f, reply);
 
   // Nothing below can fail: the branch is applied whole, in one revision.
-  CommandResult result;
-  TxnResponse* txn = result.response.mutable_txn();
+  TxnResponse* txn = reply->mutable_txn();
   txn->set_succeeded(succeeded);
   Writer writer(this);
   Ops& branch = succeeded ? *request.mutable_success() : *request.mutable_failure();
@@ -611,7 +620,7 @@ CommandResult Store::ApplyTxn(TxnRequest& request) {
   }
   writer.Finish();
   const int64_t rev = state_.revision;
-  result.response.mutable_header()->set_revision(rev);
+  reply->mutable_header()->set_revision(rev);
   txn->mutable_header()->set_revision(rev);
   for (ResponseOp& out : *txn->mutable_responses()) {
     switch (out.response_case()) {
@@ -623,21 +632,21 @@ CommandResult Store::ApplyTxn(TxnRequest& request) {
       case ResponseOp::RESPONSE_NOT_SET: break;
     }
   }
-  return result;
+  return {};
 }
 
 // --- Compaction -----------------------------------------------------------------------------
 
-CommandResult Store::ApplyCompaction(const CompactionRequest& request) {
+CommandOutcome Store::ApplyCompaction(const CompactionRequest& request, CommandResponse* reply) {
   const int64_t at = request.revision();
-  if (at <= 0) return Failed({ERROR_INVALID_ARGUMENT, "compaction revision " + Str(at) + " is not positive"});
+  if (at <= 0) return Failed({ERROR_INVALID_ARGUMENT, "compaction revision " + Str(at) + " is not positive"}, reply);
   if (at <= state_.compacted_revision) {
     return Failed({ERROR_COMPACTED, "mvcc: required revision " + Str(at) + " has been compacted (compacted at " +
-                                        Str(state_.compacted_revision) + ")"});
+                                        Str(state_.compacted_revision) + ")"}, reply);
   }
   if (at > state_.revision) {
     return Failed({ERROR_FUTURE_REVISION, "mvcc: required revision " + Str(at) + " is a future revision (current " +
-                                              Str(state_.revision) + ")"});
+                                              Str(state_.revision) + ")"}, reply);
   }
   // etcd's keyIndex.compact: per key, keep the latest row at or before `at` (it is the
   // key's state as of `at`) unless it is a tombstone, and everything after `at`.
@@ -664,55 +673,52 @@ CommandResult Store::ApplyCompaction(const CompactionRequest& request) {
     }
   }
   state_.compacted_revision = at;
-  CommandResult result;
-  result.response.mutable_header()->set_revision(state_.revision);
-  result.response.mutable_compaction()->mutable_header()->set_revision(state_.revision);
-  return result;
+  reply->mutable_header()->set_revision(state_.revision);
+  reply->mutable_compaction()->mutable_header()->set_revision(state_.revision);
+  return {};
 }
 
 // --- Leases -----------------------------------------------------------------------------------
 
-CommandResult Store::ApplyLeaseGrant(const LeaseGrantRequest& request) {
+CommandOutcome Store::ApplyLeaseGrant(const LeaseGrantRequest& request, CommandResponse* reply) {
   if (request.id() <= 0) {
     return Failed({ERROR_INVALID_ARGUMENT, "lease id " + Str(request.id()) +
-                                               " is not positive (the leader picks the id before replicating)"});
+                                               " is not positive (the leader picks the id before replicating)"}, reply);
   }
   if (request.ttl_seconds() <= 0 || request.ttl_seconds() > kMaxLeaseTtlSeconds) {
     return Failed({ERROR_INVALID_ARGUMENT, "lease TTL " + Str(request.ttl_seconds()) + "s is outside 1.." +
-                                               Str(kMaxLeaseTtlSeconds) + "s"});
+                                               Str(kMaxLeaseTtlSeconds) + "s"}, reply);
   }
   if (state_.leases.contains(request.id())) {
-    return Failed({ERROR_LEASE_EXISTS, "lease " + Str(request.id()) + " already exists"});
+    return Failed({ERROR_LEASE_EXISTS, "lease " + Str(request.id()) + " already exists"}, reply);
   }
   if (state_.leases.size() >= kMaxLeases) {
-    return Failed({ERROR_INVALID_ARGUMENT, "too many leases (the limit is " + std::to_string(kMaxLeases) + ")"});
+    return Failed({ERROR_INVALID_ARGUMENT, "too many leases (the limit is " + std::to_string(kMaxLeases) + ")"}, reply);
   }
   state_.leases[request.id()].ttl_seconds = request.ttl_seconds();
   // A lease alone changes no key, so the revision stays (as in etcd).
-  CommandResult result;
-  result.response.mutable_header()->set_revision(state_.revision);
-  LeaseGrantResponse* out = result.response.mutable_lease_grant();
+  reply->mutable_header()->set_revision(state_.revision);
+  LeaseGrantResponse* out = reply->mutable_lease_grant();
   out->mutable_header()->set_revision(state_.revision);
   out->set_id(request.id());
   out->set_ttl_seconds(request.ttl_seconds());
-  return result;
+  return {};
 }
 
-CommandResult Store::ApplyLeaseRevoke(const LeaseRevokeRequest& request) {
+CommandOutcome Store::ApplyLeaseRevoke(const LeaseRevokeRequest& request, CommandResponse* reply) {
   auto it = state_.leases.find(request.id());
-  if (it == state_.leases.end()) return Failed({ERROR_LEASE_NOT_FOUND, "lease " + Str(request.id()) + " not found"});
+  if (it == state_.leases.end()) return Failed({ERROR_LEASE_NOT_FOUND, "lease " + Str(request.id()) + " not found"}, reply);
   // Copy: deleting a key detaches it from the set being walked.
   const std::vector<std::string> keys(it->second.keys.begin(), it->second.keys.end());
   Writer writer(this);
   for (const std::string& key : keys) writer.Delete(key);
   state_.leases.erase(request.id());
   writer.Finish();  // all of the lease's keys go in one revision, in key order
-  CommandResult result;
-  result.response.mutable_header()->set_revision(state_.revision);
-  LeaseRevokeResponse* out = result.response.mutable_lease_revoke();
+  reply->mutable_header()->set_revision(state_.revision);
+  LeaseRevokeResponse* out = reply->mutable_lease_revoke();
   out->mutable_header()->set_revision(state_.revision);
   out->set_deleted(static_cast<int64_t>(keys.size()));
-  return result;
+  return {};
 }
 
 LeaseTimeToLiveResult Store::LeaseTimeToLive(const LeaseTimeToLiveRequest& request) const {

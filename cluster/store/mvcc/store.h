@@ -102,6 +102,13 @@ struct Result {
 // For a CommandResult, response.error/error_message/compact_revision repeat the fields above
 // so the response can be sent over the wire on its own.
 using CommandResult = Result<CommandResponse>;
+// A CommandResult without its response (Store::ApplyInto writes that into the caller's).
+struct CommandOutcome {
+  Status status;
+  ErrorCode error = ERROR_NONE;
+  int64_t compact_revision = 0;
+  bool ok() const { return status.ok(); }
+};
 using RangeResult = Result<RangeResponse>;
 using LeaseTimeToLiveResult = Result<LeaseTimeToLiveResponse>;
 
@@ -153,6 +160,10 @@ class Store {
   CommandResult Apply(const Command& command);
   // As above, but a put's value is moved out of `command` into the store, not copied.
   CommandResult Apply(Command&& command);
+  // As above, writing the response into `*reply`, which may live on the caller's arena
+  // (the replicas apply a whole batch on one: a txn's response is seven messages).
+  // REQUIRES: *reply is empty.
+  CommandOutcome ApplyInto(Command&& command, CommandResponse* reply);
 
   // Conveniences that wrap the request in a Command and Apply it.
   CommandResult Put(PutRequest request);
@@ -304,13 +315,13 @@ class Store {
     uint64_t history_bytes = 0;
   };
 
-  CommandResult ApplyPut(PutRequest& request);
-  CommandResult ApplyDeleteRange(const DeleteRangeRequest& request);
-  CommandResult ApplyTxn(TxnRequest& request);
-  CommandResult ApplyCompaction(const CompactionRequest& request);
-  CommandResult ApplyLeaseGrant(const LeaseGrantRequest& request);
-  CommandResult ApplyLeaseRevoke(const LeaseRevokeRequest& request);
-  CommandResult Failed(const Failure& failure) const;
+  CommandOutcome ApplyPut(PutRequest& request, CommandResponse* reply);
+  CommandOutcome ApplyDeleteRange(const DeleteRangeRequest& request, CommandResponse* reply);
+  CommandOutcome ApplyTxn(TxnRequest& request, CommandResponse* reply);
+  CommandOutcome ApplyCompaction(const CompactionRequest& request, CommandResponse* reply);
+  CommandOutcome ApplyLeaseGrant(const LeaseGrantRequest& request, CommandResponse* reply);
+  CommandOutcome ApplyLeaseRevoke(const LeaseRevokeRequest& request, CommandResponse* reply);
+  CommandOutcome Failed(const Failure& failure, CommandResponse* reply) const;
 
   // Checks that need only the request, then checks against the current state. Together
   // they guarantee that executing the request cannot fail halfway.

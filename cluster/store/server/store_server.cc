@@ -268,12 +268,14 @@ void StoreServer::OnFrame(uint64_t conn, std::string_view frame) {
   }
 }
 
-void StoreServer::Respond(uint64_t conn, ClientResponse response) {
+void StoreServer::Respond(uint64_t conn, const ClientResponse& response) {
   auto it = conns_.find(conn);
   if (it == conns_.end()) return;  // the client went away; it will retry elsewhere
-  Frame f;
-  *f.mutable_response() = std::move(response);
-  (void)SendMessage(*it->second, f);
+  // Frame{response}, written around the response's own encoding: moving an answer built
+  // on an arena into a Frame would copy it.
+  std::string frame;
+  if (!AppendMessageField(Frame::kResponseFieldNumber, response, &frame) || frame.size() > kMaxFrameBytes) return;
+  (void)it->second->Send(std::move(frame));
 }
 
 ClientResponse StoreServer::Reply(const ClientRequest& req, ClientResponse::Code code, std::string message) const {
@@ -474,27 +476,29 @@ void StoreServer::ApplyEntry(const raft::Entry& e) {
   if (apply_observer_) apply_observer_(e, applied);
 }
 
-store::CommandResponse StoreServer::ApplyEncoded(const std::string& encoded, google::protobuf::Arena* arena) {
+void StoreServer::ApplyEncoded(const std::string& encoded, google::protobuf::Arena* arena,
+                               store::CommandResponse* out) {
   store::Command& command = *google::protobuf::Arena::CreateMessage<store::Command>(arena);
   if (!command.ParseFromString(encoded)) {
     // Every replica decodes the same bytes and refuses them alike, with nothing changed.
-    store::CommandResponse r;
-    r.mutable_header()->set_revision(store_.revision());
-    r.set_error(store::ERROR_INVALID_ARGUMENT);
-    r.set_error_message("the command is not a valid ksim.store.Command");
-    return r;
+    out->mutable_header()->set_revision(store_.revision());
+    out->set_error(store::ERROR_INVALID_ARGUMENT);
+    out->set_error_message("the command is not a valid ksim.store.Command");
+    return;
   }
-  return std::move(store_.Apply(std::move(command)).response);  // the values move into the store
+  (void)store_.ApplyInto(std::move(command), out);  // the values move into the store
 }
 
 StoreServer::AppliedWrite StoreServer::ApplyCommand(const ReplicatedCommand& rc, uint64_t index,
                                                     google::protobuf::Arena* arena) {
   const int64_t revision_before = store_.revision();
-  store::CommandResponse response;
+  // The answer is built on the batch's arena, in the frame that may carry it to the client.
+  ClientResponse& reply = *google::protobuf::Arena::CreateMessage<ClientResponse>(arena);
+  store::CommandResponse& response = *reply.mutable_write();
   bool forgotten = false;
   Session* session = nullptr;  // set when the response is to be remembered
   if (rc.client_id() == 0) {
-    response = ApplyEncoded(rc.command(), arena);
+    ApplyEncoded(rc.command(), arena, &response);
   } else {
     Session& s = sessions_[rc.client_id()];
     s.last_index = index;
@@ -511,20 +515,18 @@ StoreServer::AppliedWrite StoreServer::ApplyCommand(const ReplicatedCommand& rc,
     } else if (rc.seq() < s.floor_seq) {
       forgotten = true;  // applied before; never apply twice
     } else {
-      response = ApplyEncoded(rc.command(), arena);
+      ApplyEncoded(rc.command(), arena, &response);
       session = &s;
     }
   }
   if (session != nullptr) Remember(session, rc.seq(), response);
   auto pending = pending_writes_.find({rc.client_id(), rc.seq()});
   if (pending != pending_writes_.end()) {
-    ClientResponse r;
-    r.set_client_id(rc.client_id());
-    r.set_seq(rc.seq());
-    r.set_code(forgotten ? ClientResponse::INVALID : ClientResponse::OK);
-    if (forgotten) r.set_message("write already applied and its answer forgotten");
-    *r.mutable_write() = std::move(response);
-    Respond(pending->second, std::move(r));
+    reply.set_client_id(rc.client_id());
+    reply.set_seq(rc.seq());
+    reply.set_code(forgotten ? ClientResponse::INVALID : ClientResponse::OK);
+    if (forgotten) reply.set_message("write already applied and its answer forgotten");
+    Respond(pending->second, reply);
     pending_writes_.erase(pending);
   }
   if (sessions_.size() > options_.max_sessions) {

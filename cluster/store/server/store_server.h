@@ -116,7 +116,7 @@ class StoreServer final : public Process {
   void ApplyEntry(const raft::Entry& e);
   // Decodes and applies one command of a batch; `arena` holds the batch being applied.
   AppliedWrite ApplyCommand(const ReplicatedCommand& rc, uint64_t index, google::protobuf::Arena* arena);
-  store::CommandResponse ApplyEncoded(const std::string& encoded, google::protobuf::Arena* arena);
+  void ApplyEncoded(const std::string& encoded, google::protobuf::Arena* arena, store::CommandResponse* out);
   // A client's session (Raft thesis §6.3) as the state machine holds it: answers by seq,
   // encoded (a session holds one per write in flight, and nested messages cost one
   // allocation each to keep and to free). Ordered by seq, so forgetting acknowledged
@@ -136,7 +136,7 @@ class StoreServer final : public Process {
   void RestoreSnapshot(const std::string& data);
   void TrackLeadership();
   void SendRaft(raft::Message& m);  // consumes m
-  void Respond(uint64_t conn, ClientResponse response);
+  void Respond(uint64_t conn, const ClientResponse& response);
   ClientResponse Reply(const ClientRequest& req, ClientResponse::Code code, std::string message) const;
   std::string LeaderAddress() const;
   std::string SnapshotData() const;
