@@ -1,5 +1,6 @@
 #include "cluster/apiserver/strategy/field_errors.h"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace ksim::apiserver {
@@ -72,6 +73,14 @@ std::string GoMap(const std::map<std::string, std::string>& map) {
 
 std::map<std::string, std::string> Sorted(const google::protobuf::Map<std::string, std::string>& map) {
   return std::map<std::string, std::string>(map.begin(), map.end());
+}
+
+SortedEntries SortedView(const google::protobuf::Map<std::string, std::string>& map) {
+  SortedEntries out;
+  out.reserve(map.size());
+  for (const auto& [key, value] : map) out.emplace_back(key, value);
+  std::sort(out.begin(), out.end());  // keys are unique: the order is total
+  return out;
 }
 
 void Errors::Add(const Path& path, std::string_view reason, std::string body, std::string_view detail) {

@@ -34,7 +34,7 @@ void ValidateLabelName(std::string_view key, const Path& path, Errors& errs) {
 }
 
 void ValidateLabels(const google::protobuf::Map<std::string, std::string>& labels, const Path& path, Errors& errs) {
-  for (const auto& [key, value] : Sorted(labels)) {
+  for (const auto& [key, value] : SortedView(labels)) {
     ValidateLabelName(key, path, errs);
     errs.InvalidEach(path, value, IsValidLabelValue(value));
   }
@@ -171,7 +171,7 @@ void ValidateNonNegative(int64_t value, const Path& path, Errors& errs) {
   if (value < 0) errs.Invalid(path, value, kNonNegative);
 }
 
-bool ParseQuantityField(const std::string& text, const Path& path, Errors& errs, bool allow_negative) {
+bool ParseQuantityField(std::string_view text, const Path& path, Errors& errs, bool allow_negative) {
   api::Quantity q;
   const Status s = api::Quantity::Parse(text, &q);
   if (!s.ok()) {
@@ -185,16 +185,16 @@ bool ParseQuantityField(const std::string& text, const Path& path, Errors& errs,
   return true;
 }
 
-std::optional<int> CompareQuantities(const std::string& a, const std::string& b) {
+std::optional<int> CompareQuantities(std::string_view a, std::string_view b) {
   api::Quantity qa;
   api::Quantity qb;
   if (!api::Quantity::Parse(a, &qa).ok() || !api::Quantity::Parse(b, &qb).ok()) return std::nullopt;
   return qa < qb ? -1 : (qa == qb ? 0 : 1);
 }
 
-std::string CanonicalQuantity(const std::string& text) {
+std::string CanonicalQuantity(std::string_view text) {
   api::Quantity q;
-  if (!api::Quantity::Parse(text, &q).ok()) return text;
+  if (!api::Quantity::Parse(text, &q).ok()) return std::string(text);
   return q.String();
 }
 

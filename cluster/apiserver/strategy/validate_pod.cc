@@ -109,7 +109,7 @@ bool IsStandardContainerResource(std::string_view name) {
   return name == "cpu" || name == "memory" || name == "ephemeral-storage" || name.substr(0, 10) == "hugepages-";
 }
 
-void ValidateResourceName(const std::string& name, const Path& path, Errors& errs) {
+void ValidateResourceName(std::string_view name, const Path& path, Errors& errs) {
   errs.InvalidEach(path, name, IsQualifiedName(name));
   if (name.find('/') == std::string::npos && !IsStandardContainerResource(name)) {
     errs.Invalid(path, name, "must be a standard resource for containers");
@@ -119,21 +119,20 @@ void ValidateResourceName(const std::string& name, const Path& path, Errors& err
 }  // namespace
 
 void ValidateResourceRequirements(const api::ResourceRequirements& r, const Path& path, Errors& errs) {
-  const std::map<std::string, std::string> limits = Sorted(r.limits());
-  for (const auto& [name, value] : limits) {
+  for (const auto& [name, value] : SortedView(r.limits())) {
     const Path p = path.Child("limits").Key(name);
     ValidateResourceName(name, p, errs);
     ParseQuantityField(value, p, errs);
   }
-  for (const auto& [name, value] : Sorted(r.requests())) {
+  for (const auto& [name, value] : SortedView(r.requests())) {
     const Path p = path.Child("requests").Key(name);
     ValidateResourceName(name, p, errs);
     if (!ParseQuantityField(value, p, errs)) continue;
-    auto limit = limits.find(name);
-    if (limit == limits.end()) continue;
+    auto limit = r.limits().find(std::string(name));
+    if (limit == r.limits().end()) continue;
     if (CompareQuantities(value, limit->second).value_or(0) > 0) {
       errs.Invalid(p, CanonicalQuantity(value),
-                   "must be less than or equal to " + name + " limit of " + CanonicalQuantity(limit->second));
+                   "must be less than or equal to " + std::string(name) + " limit of " + CanonicalQuantity(limit->second));
     }
   }
 }

@@ -38,11 +38,11 @@ bool SelectorEmpty(const api::LabelSelector& selector);
 std::string SelectorString(const api::LabelSelector& selector);
 void ValidateNonNegative(int64_t value, const Path& path, Errors& errs);
 // A quantity-valued string: false (and an error at `path`) if it does not parse or is negative.
-bool ParseQuantityField(const std::string& text, const Path& path, Errors& errs, bool allow_negative = false);
+bool ParseQuantityField(std::string_view text, const Path& path, Errors& errs, bool allow_negative = false);
 // -1, 0, 1 comparing two quantities that both parse; nullopt if one does not.
-std::optional<int> CompareQuantities(const std::string& a, const std::string& b);
+std::optional<int> CompareQuantities(std::string_view a, std::string_view b);
 // Canonical text of a quantity that parses ("1Gi"), the text itself otherwise.
-std::string CanonicalQuantity(const std::string& text);
+std::string CanonicalQuantity(std::string_view text);
 // The first field where two messages differ, as a JSON path ("spec.containers[0].name"); "" if equal.
 std::string FirstDifference(const google::protobuf::Message& a, const google::protobuf::Message& b,
                             const Path& path = Path());

@@ -81,10 +81,12 @@ Status Store::Restore(std::string_view data, Store* store) {
     if (kv.key().empty() || kv.key().size() > kMaxKeyBytes || kv.mod_revision() != rev.main) {
       return Status::Corruption(where + " has a bad key or mod_revision");
     }
+    auto node = st.index.try_emplace(kv.key()).first;
+    KeyIndex& ki = node->second;
+    ki.key = node->first;
     Row row;
-    row.key = kv.key();
+    row.key = ki.key;
     row.tombstone = r.tombstone();
-    KeyIndex& ki = st.index[row.key];
     const Row* prev = nullptr;
     if (!ki.entries.empty() && !ki.entries.back().tombstone) prev = &ki.entries.back().row->second;
     if (row.tombstone) {

@@ -3,6 +3,8 @@
 // command leaves the state untouched on every replica.
 #include "cluster/store/mvcc/store.h"
 
+#include <absl/container/inlined_vector.h>
+
 #include <algorithm>
 #include <cassert>
 #include <utility>
@@ -64,6 +66,7 @@ class Store::Writer {
     if (index_entry == nullptr) {
       auto& node = *st.index.emplace(std::string(key), KeyIndex{}).first;
       index_entry = &node.second;
+      index_entry->key = node.first;
       st.by_key.emplace(HashedKey(node.first), index_entry);
       st.memo_key.assign(key);
       st.memo_entry = index_entry;
@@ -71,7 +74,7 @@ class Store::Writer {
     }
     const Rev rev{revision_, static_cast<int64_t>(written_.size())};
     Row row;
-    row.key = std::string(key);
+    row.key = index_entry->key;
     row.value = std::move(value);
     row.lease = lease;
     if (prev != nullptr) {
@@ -92,7 +95,7 @@ class Store::Writer {
     const Rev rev{revision_, static_cast<int64_t>(written_.size())};
     Detach(ki.live->second.lease, key);
     Row row;
-    row.key = std::string(key);
+    row.key = ki.key;
     row.tombstone = true;
     Append(&ki, rev, std::move(row));
   }
@@ -344,17 +347,24 @@ Store::Failure Store::CheckOpsShape(const Ops& ops) const {
   // etcd's checkIntervals: within one branch no key may be put twice, and no put may fall
   // in a deleted range, so the order of a branch's writes cannot change their meaning and
   // every key has at most one event per revision.
-  std::set<std::string_view> put_keys;
+  // Sorted views of the put keys: a branch usually puts one to three keys, held inline.
+  absl::InlinedVector<std::string_view, 4> put_keys;
   for (const RequestOp& op : ops) {
     Failure f;
     switch (op.request_case()) {
       case RequestOp::kRequestRange: f = CheckRangeShape(op.request_range()); break;
-      case RequestOp::kRequestPut:
+      case RequestOp::kRequestPut: {
         f = CheckPutShape(op.request_put());
-        if (f.ok() && !put_keys.insert(op.request_put().key()).second) {
+        if (!f.ok()) break;
+        const std::string_view key = op.request_put().key();
+        auto at = std::lower_bound(put_keys.begin(), put_keys.end(), key);
+        if (at != put_keys.end() && *at == key) {
           f = {ERROR_INVALID_ARGUMENT, "duplicate key given in txn request"};
+        } else {
+          put_keys.insert(at, key);
         }
         break;
+      }
       case RequestOp::kRequestDeleteRange: f = CheckDeleteShape(op.request_delete_range()); break;
       case RequestOp::REQUEST_NOT_SET: f = {ERROR_INVALID_ARGUMENT, "txn op carries no request"}; break;
     }
@@ -363,7 +373,7 @@ Store::Failure Store::CheckOpsShape(const Ops& ops) const {
   for (const RequestOp& op : ops) {
     if (op.request_case() != RequestOp::kRequestDeleteRange) continue;
     const DeleteRangeRequest& d = op.request_delete_range();
-    auto it = put_keys.lower_bound(d.key());
+    auto it = std::lower_bound(put_keys.begin(), put_keys.end(), std::string_view(d.key()));
     if (it != put_keys.end() && InKeyRange(*it, d.key(), d.range_end())) {
       return {ERROR_INVALID_ARGUMENT, "duplicate key given in txn request (a put falls in a deleted range)"};
     }
@@ -414,7 +424,7 @@ Store::KeyIndex* Store::Lookup(std::string_view key) const {
 
 void Store::FillKeyValue(const HistoryEntry& entry, bool keys_only, KeyValue* out) {
   const Row& row = entry.second;
-  out->set_key(row.key);
+  out->set_key(row.key.data(), row.key.size());
   out->set_mod_revision(entry.first.main);
   if (row.tombstone) return;
   out->set_create_revision(row.create_revision);

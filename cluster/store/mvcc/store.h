@@ -214,7 +214,9 @@ class Store {
   };
   // One row of the history: a key as of one event (a put, or a delete's tombstone).
   struct Row {
-    std::string key;
+    // The key's index entry holds the key: a row never outlives it (compaction erases an
+    // entry only with the key's last row), and one copy per member is enough.
+    std::string_view key;
     std::string value;
     int64_t create_revision = 0;
     int64_t version = 0;
@@ -231,6 +233,7 @@ class Store {
   // A key's retained revisions, ascending. Several generations (create .. delete) may be
   // present; the last entry is the key's latest state.
   struct KeyIndex {
+    std::string_view key;  // the index's own copy of the key (map nodes never move)
     std::vector<IndexEntry> entries;
     // entries.back().row unless that is a tombstone: the common read without touching the
     // vector. Compaction never removes a key's latest live row, so this stays valid.
