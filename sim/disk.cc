@@ -37,7 +37,12 @@ SimDisk::Inode* SimDisk::FindOrCreate(const std::string& path) {
 void SimDisk::FileBytes::Append(std::string_view data) {
   size_ += data.size();
   while (!data.empty()) {
-    if (chunks_.empty() || chunks_.back().size() == kChunkBytes) chunks_.emplace_back();
+    if (chunks_.empty() || chunks_.back().size() == kChunkBytes) {
+      chunks_.emplace_back();
+      // A file past its first chunk is a growing log: its next chunks fill up, so they
+      // are allocated whole instead of doubling (each doubling copies the chunk).
+      if (chunks_.size() > 1) chunks_.back().reserve(kChunkBytes);
+    }
     std::string& last = chunks_.back();
     const size_t take = std::min(data.size(), kChunkBytes - last.size());
     last.append(data.substr(0, take));

@@ -66,9 +66,10 @@ void WatchCache::Reset(std::vector<CachedObjectPtr> objects, int64_t revision) {
   objects_.clear();
   by_node_.clear();
   for (CachedObjectPtr& o : objects) {
-    const std::string key = o->key;
     IndexNode(*o, true);
-    objects_[key] = std::move(o);
+    const std::string_view key = o->key;  // o's own bytes: the map keeps o alive
+    objects_.erase(key);                   // a list names each key once; if not, the last wins
+    objects_.emplace(key, std::move(o));
   }
   window_.clear();
   revision_ = revision;
@@ -90,7 +91,11 @@ void WatchCache::ApplyPut(CachedObjectPtr object, int64_t revision) {
     e.prev = it->second;
     IndexNode(*it->second, false);
     IndexNode(*object, true);
-    it->second = std::move(object);
+    // Re-keyed to the new object's bytes (the old object may be freed); no allocation.
+    auto node = objects_.extract(it);
+    node.key() = object->key;
+    node.mapped() = std::move(object);
+    objects_.insert(std::move(node));
   }
   revision_ = revision;
   Record(std::move(e));

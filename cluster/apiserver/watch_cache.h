@@ -150,7 +150,9 @@ class WatchCache {
   bool ready_ = false;
   int64_t revision_ = 0;
   int64_t window_start_ = 0;
-  std::map<std::string, CachedObjectPtr, std::less<>> objects_;
+  // Keyed by a view of each object's own key: cached objects are immutable, and an entry
+  // is re-keyed whenever its object is replaced (every apiserver holds one per object).
+  std::map<std::string_view, CachedObjectPtr, std::less<>> objects_;
   // spec.nodeName -> keys of the objects bound there (lists of one node's pods).
   std::map<std::string, std::set<std::string, std::less<>>, std::less<>> by_node_;
   std::deque<CacheEvent> window_;
