@@ -153,10 +153,7 @@ CommandResult Store::Apply(const Command& command) {
 
 CommandResult Store::Apply(Command&& command) {
   CommandResult result;
-  const CommandOutcome o = ApplyInto(std::move(command), &result.response);
-  result.status = o.status;
-  result.error = o.error;
-  result.compact_revision = o.compact_revision;
+  static_cast<CommandOutcome&>(result) = ApplyInto(std::move(command), &result.response);
   return result;
 }
 
@@ -178,6 +175,15 @@ CommandOutcome Store::ApplyInto(Command&& command, CommandResponse* reply) {
     case Command::REQUEST_NOT_SET: break;
   }
   return Failed({ERROR_INVALID_ARGUMENT, "command carries no request"}, reply);
+}
+
+CommandOutcome Store::ApplyEncoded(const std::string& encoded, google::protobuf::Arena* arena,
+                                   CommandResponse* reply) {
+  Command& command = *google::protobuf::Arena::CreateMessage<Command>(arena);
+  if (!command.ParseFromString(encoded)) {
+    return Failed({ERROR_INVALID_ARGUMENT, "the command is not a valid ksim.store.Command"}, reply);
+  }
+  return ApplyInto(std::move(command), reply);
 }
 
 CommandResult Store::Put(PutRequest request) {
@@ -603,16 +609,15 @@ CommandOutcome Store::ApplyTxn(TxnRequest& request, CommandResponse* reply) {
       break;
     }
   }
-  const Ops& ops = succeeded ? request.success() : request.failure();
-  f = CheckOpsState(ops);
+  Ops& branch = succeeded ? *request.mutable_success() : *request.mutable_failure();
+  f = CheckOpsState(branch);
   if (!f.ok()) return Failed(f, reply);
 
   // Nothing below can fail: the branch is applied whole, in one revision.
   TxnResponse* txn = reply->mutable_txn();
   txn->set_succeeded(succeeded);
   Writer writer(this);
-  Ops& branch = succeeded ? *request.mutable_success() : *request.mutable_failure();
-  for (RequestOp& op : branch) {
+  for (RequestOp& op : branch) {  // puts move their values out
     ResponseOp* out = txn->add_responses();
     switch (op.request_case()) {
       case RequestOp::kRequestRange: {

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <absl/container/flat_hash_map.h>  // tidy: lookup-only (State::by_key)
+#include <google/protobuf/arena.h>
 
 #include <compare>
 #include <cstddef>
@@ -88,27 +89,24 @@ inline bool InKeyRange(std::string_view k, std::string_view key, std::string_vie
   return k >= key && BelowRangeEnd(k, range_end);
 }
 
-// The outcome of a request. On failure nothing changed; response.header.revision is set
-// either way.
-template <typename Response>
-struct Result {
+// The outcome of a request (Store::ApplyInto returns only this). On failure nothing
+// changed.
+struct CommandOutcome {
   Status status;
   ErrorCode error = ERROR_NONE;  // the store-specific kind of a failure
   int64_t compact_revision = 0;  // with ERROR_COMPACTED: the store's compacted revision
-  Response response;
   bool ok() const { return status.ok(); }
+};
+
+// An outcome with its response; response.header.revision is set either way.
+template <typename Response>
+struct Result : CommandOutcome {
+  Response response;
 };
 
 // For a CommandResult, response.error/error_message/compact_revision repeat the fields above
 // so the response can be sent over the wire on its own.
 using CommandResult = Result<CommandResponse>;
-// A CommandResult without its response (Store::ApplyInto writes that into the caller's).
-struct CommandOutcome {
-  Status status;
-  ErrorCode error = ERROR_NONE;
-  int64_t compact_revision = 0;
-  bool ok() const { return status.ok(); }
-};
 using RangeResult = Result<RangeResponse>;
 using LeaseTimeToLiveResult = Result<LeaseTimeToLiveResponse>;
 
@@ -164,6 +162,9 @@ class Store {
   // (the replicas apply a whole batch on one: a txn's response is seven messages).
   // REQUIRES: *reply is empty.
   CommandOutcome ApplyInto(Command&& command, CommandResponse* reply);
+  // As ApplyInto, for a command still encoded (as replicas receive them), decoded on
+  // `arena`. Bytes that are not a Command fail with ERROR_INVALID_ARGUMENT, changing nothing.
+  CommandOutcome ApplyEncoded(const std::string& encoded, google::protobuf::Arena* arena, CommandResponse* reply);
 
   // Conveniences that wrap the request in a Command and Apply it.
   CommandResult Put(PutRequest request);

@@ -101,9 +101,9 @@ void StoreServer::FlushBatch() {
   }
 }
 
-Status StoreServer::ProposeOne(ReplicatedCommand rc) {
+Status StoreServer::ProposeOne(const store::Command& command) {
   ReplicatedBatch batch;
-  *batch.add_commands() = std::move(rc);
+  batch.add_commands()->set_command(SerializeDeterministic(command));  // client_id 0: the leader's own
   return raft_->Propose(SerializeDeterministic(batch));
 }
 
@@ -181,17 +181,13 @@ void StoreServer::OnTick() {
         compaction_proposed_ <= store_.compacted_revision()) {
       store::Command compact;
       compact.mutable_compaction()->set_revision(store_.revision() - retain);
-      ReplicatedCommand rc;
-      rc.set_command(SerializeDeterministic(compact));
-      if (ProposeOne(rc).ok()) compaction_proposed_ = store_.revision() - retain;
+      if (ProposeOne(compact).ok()) compaction_proposed_ = store_.revision() - retain;
     }
     for (const auto& [lease, deadline] : lease_deadlines_) {
       if (deadline > now || lease_revoke_proposed_[lease]) continue;
       store::Command revoke;
       revoke.mutable_lease_revoke()->set_id(lease);
-      ReplicatedCommand rc;
-      rc.set_command(SerializeDeterministic(revoke));
-      if (ProposeOne(rc).ok()) {
+      if (ProposeOne(revoke).ok()) {
         lease_revoke_proposed_[lease] = true;
         ++stats_.lease_expiries;
       }
@@ -476,19 +472,6 @@ void StoreServer::ApplyEntry(const raft::Entry& e) {
   if (apply_observer_) apply_observer_(e, applied);
 }
 
-void StoreServer::ApplyEncoded(const std::string& encoded, google::protobuf::Arena* arena,
-                               store::CommandResponse* out) {
-  store::Command& command = *google::protobuf::Arena::CreateMessage<store::Command>(arena);
-  if (!command.ParseFromString(encoded)) {
-    // Every replica decodes the same bytes and refuses them alike, with nothing changed.
-    out->mutable_header()->set_revision(store_.revision());
-    out->set_error(store::ERROR_INVALID_ARGUMENT);
-    out->set_error_message("the command is not a valid ksim.store.Command");
-    return;
-  }
-  (void)store_.ApplyInto(std::move(command), out);  // the values move into the store
-}
-
 StoreServer::AppliedWrite StoreServer::ApplyCommand(const ReplicatedCommand& rc, uint64_t index,
                                                     google::protobuf::Arena* arena) {
   const int64_t revision_before = store_.revision();
@@ -498,7 +481,7 @@ StoreServer::AppliedWrite StoreServer::ApplyCommand(const ReplicatedCommand& rc,
   bool forgotten = false;
   Session* session = nullptr;  // set when the response is to be remembered
   if (rc.client_id() == 0) {
-    ApplyEncoded(rc.command(), arena, &response);
+    (void)store_.ApplyEncoded(rc.command(), arena, &response);  // the values move into the store
   } else {
     Session& s = sessions_[rc.client_id()];
     s.last_index = index;
@@ -515,7 +498,7 @@ StoreServer::AppliedWrite StoreServer::ApplyCommand(const ReplicatedCommand& rc,
     } else if (rc.seq() < s.floor_seq) {
       forgotten = true;  // applied before; never apply twice
     } else {
-      ApplyEncoded(rc.command(), arena, &response);
+      (void)store_.ApplyEncoded(rc.command(), arena, &response);  // the values move into the store
       session = &s;
     }
   }

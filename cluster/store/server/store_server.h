@@ -116,7 +116,6 @@ class StoreServer final : public Process {
   void ApplyEntry(const raft::Entry& e);
   // Decodes and applies one command of a batch; `arena` holds the batch being applied.
   AppliedWrite ApplyCommand(const ReplicatedCommand& rc, uint64_t index, google::protobuf::Arena* arena);
-  void ApplyEncoded(const std::string& encoded, google::protobuf::Arena* arena, store::CommandResponse* out);
   // A client's session (Raft thesis §6.3) as the state machine holds it: answers by seq,
   // encoded (a session holds one per write in flight, and nested messages cost one
   // allocation each to keep and to free). Ordered by seq, so forgetting acknowledged
@@ -129,7 +128,7 @@ class StoreServer final : public Process {
   // Keeps a write's response in its client's session (bounded) for deduplication.
   void Remember(Session* session, uint64_t seq, const store::CommandResponse& response);
   void FlushBatch();
-  Status ProposeOne(ReplicatedCommand rc);
+  Status ProposeOne(const store::Command& command);
   void ServeReads();
   void DrainWatchers();
   void MaybeSnapshot();
