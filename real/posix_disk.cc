@@ -189,14 +189,37 @@ Status PosixDisk::Rename(const std::string& from, const std::string& to) {
   return IoError("rename to '" + to + "'", from, errno);
 }
 
-Status PosixDisk::Read(const std::string& path, std::string* out) const {
-  if (Status s = CheckPath(path); !s.ok()) return s;
-  out->clear();
-  const int fd = openat(root_fd_, path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT || errno == ENOTDIR) return Status::NotFound("read '" + path + "': no such file");
-    return IoError("open for read", path, errno);
+namespace {
+
+// pread(2) into buf until `length` bytes or end of file; *got says how many arrived.
+Status PreadFull(int fd, const std::string& path, uint64_t offset, char* buf, size_t length, size_t* got) {
+  *got = 0;
+  while (*got < length) {
+    const ssize_t n = pread(fd, buf + *got, length - *got, static_cast<off_t>(offset + *got));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return IoError("read", path, errno);
+    }
+    if (n == 0) break;
+    *got += static_cast<size_t>(n);
   }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status PosixDisk::OpenForRead(const std::string& path, int* fd) const {
+  if (Status s = CheckPath(path); !s.ok()) return s;
+  *fd = openat(root_fd_, path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (*fd >= 0) return Status::Ok();
+  if (errno == ENOENT || errno == ENOTDIR) return Status::NotFound("read '" + path + "': no such file");
+  return IoError("open for read", path, errno);
+}
+
+Status PosixDisk::Read(const std::string& path, std::string* out) const {
+  out->clear();
+  int fd = -1;
+  if (Status s = OpenForRead(path, &fd); !s.ok()) return s;
   struct stat st {};
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     close(fd);
@@ -207,20 +230,35 @@ Status PosixDisk::Read(const std::string& path, std::string* out) const {
   size_t used = 0;
   for (;;) {
     if (used == out->size()) out->resize(out->size() * 2);
-    const ssize_t n = read(fd, out->data() + used, out->size() - used);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const int err = errno;
+    size_t got = 0;
+    if (Status s = PreadFull(fd, path, used, out->data() + used, out->size() - used, &got); !s.ok()) {
       close(fd);
       out->clear();
-      return IoError("read", path, err);
+      return s;
     }
-    if (n == 0) break;
-    used += static_cast<size_t>(n);
+    used += got;
+    if (used < out->size()) break;  // end of file
   }
   close(fd);
   out->resize(used);
   return Status::Ok();
+}
+
+Status PosixDisk::ReadAt(const std::string& path, uint64_t offset, size_t length, std::string* out) const {
+  out->clear();
+  int fd = -1;
+  if (Status s = OpenForRead(path, &fd); !s.ok()) return s;
+  out->resize(length);
+  size_t got = 0;
+  Status s = PreadFull(fd, path, offset, out->data(), length, &got);
+  close(fd);
+  if (s.ok() && got < length) {
+    s = Status::InvalidArgument("read '" + path + "': bytes [" + std::to_string(offset) + ", " +
+                                std::to_string(offset + length) + ") are past its end at " +
+                                std::to_string(offset + got));
+  }
+  if (!s.ok()) out->clear();
+  return s;
 }
 
 Status PosixDisk::List(const std::string& dir, std::vector<std::string>* names) const {

@@ -64,6 +64,8 @@ class PosixDisk final : public Disk {
 
   // Reads the whole file. NotFound if it does not exist or is not a regular file.
   Status Read(const std::string& path, std::string* out) const override;
+  // pread(2) until `length` bytes arrive; a short file is InvalidArgument.
+  Status ReadAt(const std::string& path, uint64_t offset, size_t length, std::string* out) const override;
 
   // Sorted names of the regular files directly inside `dir` ("" is the root);
   // subdirectories are not listed. An absent directory lists as empty.
@@ -83,6 +85,8 @@ class PosixDisk final : public Disk {
 
   // CheckPath, but "" (the root) is allowed.
   static Status CheckDir(const std::string& dir);
+  // Opens `path` read-only into *fd: NotFound if it does not exist.
+  Status OpenForRead(const std::string& path, int* fd) const;
   // Creates the missing directories above `path`, fsyncing each one's parent.
   Status MakeParentDirs(const std::string& path);
   Status WriteAll(int fd, std::string_view data, const std::string& path);

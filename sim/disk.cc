@@ -226,6 +226,21 @@ Status SimDisk::Read(const std::string& path, std::string* out) const {
   return Status::Ok();
 }
 
+Status SimDisk::ReadAt(const std::string& path, uint64_t offset, size_t length, std::string* out) const {
+  out->clear();
+  if (Status s = CheckPath(path); !s.ok()) return s;
+  auto it = names_.find(path);
+  if (it == names_.end()) return Status::NotFound("read '" + path + "': no such file");
+  const FileBytes& bytes = inodes_.at(it->second).current;
+  if (offset > bytes.size() || length > bytes.size() - offset) {
+    return Status::InvalidArgument("read '" + path + "': bytes [" + std::to_string(offset) + ", " +
+                                   std::to_string(offset + length) + ") are past its end at " +
+                                   std::to_string(bytes.size()));
+  }
+  bytes.CopyTo(static_cast<size_t>(offset), length, out);
+  return Status::Ok();
+}
+
 Status SimDisk::List(const std::string& dir, std::vector<std::string>* names) const {
   names->clear();
   const std::string prefix = dir.empty() ? "" : dir + "/";

@@ -55,6 +55,7 @@ class SimDisk {
   void SyncDir(const std::string& dir, std::function<void(Status)> done);
   Status Rename(const std::string& from, const std::string& to);
   Status Read(const std::string& path, std::string* out) const;
+  Status ReadAt(const std::string& path, uint64_t offset, size_t length, std::string* out) const;
   Status List(const std::string& dir, std::vector<std::string>* names) const;
   Status Remove(const std::string& path);
 

@@ -118,6 +118,9 @@ class SimProcess::Disk final : public ksim::Disk {
   }
   Status Rename(const std::string& from, const std::string& to) override { return disk_->Rename(from, to); }
   Status Read(const std::string& path, std::string* out) const override { return disk_->Read(path, out); }
+  Status ReadAt(const std::string& path, uint64_t offset, size_t length, std::string* out) const override {
+    return disk_->ReadAt(path, offset, length, out);
+  }
   Status List(const std::string& dir, std::vector<std::string>* names) const override {
     return disk_->List(dir, names);
   }

@@ -47,6 +47,11 @@ class Disk {
   // Reads the whole file. NotFound if it does not exist.
   virtual Status Read(const std::string& path, std::string* out) const = 0;
 
+  // Reads bytes [offset, offset + length) of `path` into *out, replacing its content: a
+  // log reads one record back without reading the whole file. NotFound if the file does
+  // not exist; InvalidArgument (and *out empty) if the file is shorter than offset + length.
+  virtual Status ReadAt(const std::string& path, uint64_t offset, size_t length, std::string* out) const = 0;
+
   // Names (not paths) of the files directly inside `dir`, sorted. An absent directory
   // lists as empty.
   virtual Status List(const std::string& dir, std::vector<std::string>* names) const = 0;

@@ -31,7 +31,7 @@ uint32_t GetU32(const char* p) {
   return v;
 }
 
-constexpr size_t kHeaderBytes = 8;
+constexpr size_t kHeaderBytes = kRecordHeaderBytes;
 
 }  // namespace
 
@@ -41,17 +41,23 @@ void AppendRecord(std::string_view payload, std::string* out) {
   out->append(payload);
 }
 
+bool DecodeRecordAt(std::string_view data, size_t pos, std::string_view* payload) {
+  if (pos > data.size() || data.size() - pos < kHeaderBytes) return false;
+  const uint32_t length = GetU32(data.data() + pos);
+  const uint32_t crc = GetU32(data.data() + pos + 4);
+  if (data.size() - pos - kHeaderBytes < length) return false;
+  *payload = data.substr(pos + kHeaderBytes, length);
+  return Crc32(*payload) == crc;
+}
+
 DecodedRecords DecodeRecords(std::string_view data) {
   DecodedRecords result;
   size_t pos = 0;
-  while (data.size() - pos >= kHeaderBytes) {
-    const uint32_t length = GetU32(data.data() + pos);
-    const uint32_t crc = GetU32(data.data() + pos + 4);
-    if (data.size() - pos - kHeaderBytes < length) break;
-    const std::string_view payload = data.substr(pos + kHeaderBytes, length);
-    if (Crc32(payload) != crc) break;
+  std::string_view payload;
+  while (DecodeRecordAt(data, pos, &payload)) {
     result.payloads.emplace_back(payload);
-    pos += kHeaderBytes + length;
+    result.offsets.push_back(pos);
+    pos += kHeaderBytes + payload.size();
   }
   result.valid_bytes = pos;
   result.torn_tail = pos != data.size();

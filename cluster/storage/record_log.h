@@ -17,10 +17,19 @@ void AppendRecord(std::string_view payload, std::string* out);
 
 struct DecodedRecords {
   std::vector<std::string> payloads;  // the valid records, in order
+  std::vector<size_t> offsets;        // where each of them starts in the input
   size_t valid_bytes = 0;             // length of the valid prefix of the input
   bool torn_tail = false;             // bytes after the valid prefix were discarded
 };
 
 DecodedRecords DecodeRecords(std::string_view data);
+
+// Decodes the one record starting at data[pos] into *payload (a view of `data`); false if
+// it is short or fails its checksum.
+bool DecodeRecordAt(std::string_view data, size_t pos, std::string_view* payload);
+
+inline constexpr size_t kRecordHeaderBytes = 8;
+// Bytes a record holding `payload_bytes` takes (its header included).
+inline size_t RecordBytes(size_t payload_bytes) { return kRecordHeaderBytes + payload_bytes; }
 
 }  // namespace ksim

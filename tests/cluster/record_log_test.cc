@@ -49,6 +49,27 @@ TEST(RecordLog, CorruptedByteStopsDecodingAtThatRecord) {
   EXPECT_TRUE(d.torn_tail);
 }
 
+// A WAL reads one record back by the offset it noted when writing it.
+TEST(RecordLog, RecordsDecodeAtTheirOffsets) {
+  std::string data;
+  std::vector<size_t> starts;
+  for (int i = 0; i < 4; ++i) {
+    starts.push_back(data.size());
+    AppendRecord(std::string(static_cast<size_t>(i * 3), static_cast<char>('a' + i)), &data);
+    EXPECT_EQ(data.size() - starts.back(), RecordBytes(static_cast<size_t>(i * 3)));
+  }
+  DecodedRecords d = DecodeRecords(data);
+  EXPECT_EQ(d.offsets, starts);
+  std::string_view payload;
+  ASSERT_TRUE(DecodeRecordAt(data, starts[2], &payload));
+  EXPECT_EQ(payload, "cccccc");
+  EXPECT_FALSE(DecodeRecordAt(data, starts[2] + 1, &payload));  // not a record start
+  EXPECT_FALSE(DecodeRecordAt(data, data.size(), &payload));
+  EXPECT_FALSE(DecodeRecordAt(data, data.size() + 5, &payload));
+  data[starts[3] + kRecordHeaderBytes] ^= 0x01;
+  EXPECT_FALSE(DecodeRecordAt(data, starts[3], &payload));  // checksum
+}
+
 TEST(RecordLog, HugeLengthPrefixIsRejectedNotTrusted) {
   std::string data = "\xff\xff\xff\x7f\x00\x00\x00\x00tiny";
   DecodedRecords d = DecodeRecords(data);

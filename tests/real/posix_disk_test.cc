@@ -74,6 +74,22 @@ TEST_F(PosixDiskTest, LargeWriteReadsBackExactly) {
   EXPECT_EQ(ReadOrDie("big"), big);
 }
 
+TEST_F(PosixDiskTest, ReadAtReturnsExactlyTheRange) {
+  std::string big(3u << 20, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 7919 % 251);
+  ASSERT_TRUE(disk_->Append("wal", big).ok());
+  std::string out;
+  ASSERT_TRUE(disk_->ReadAt("wal", 1234567, 1u << 20, &out).ok());
+  EXPECT_EQ(out, big.substr(1234567, 1u << 20));
+  ASSERT_TRUE(disk_->ReadAt("wal", big.size(), 0, &out).ok());
+  EXPECT_EQ(out, "");
+  Status s = disk_->ReadAt("wal", big.size() - 3, 4, &out);
+  EXPECT_EQ(s.code(), Status::Code::kInvalidArgument) << s.ToString();
+  EXPECT_EQ(out, "");
+  EXPECT_EQ(disk_->ReadAt("missing", 0, 1, &out).code(), Status::Code::kNotFound);
+  EXPECT_EQ(disk_->ReadAt("../escape", 0, 1, &out).code(), Status::Code::kInvalidArgument);
+}
+
 TEST_F(PosixDiskTest, SyncOfMissingFileIsNotFoundAndAsynchronous) {
   EXPECT_EQ(Await([&](auto done) { disk_->Sync("nope", done); }).code(), Status::Code::kNotFound);
   EXPECT_EQ(Await([&](auto done) { disk_->Sync("../x", done); }).code(), Status::Code::kInvalidArgument);

@@ -43,6 +43,17 @@ TEST(SimDisk, ReadListRenameRemove) {
   ASSERT_TRUE(d.Read("dir/b", &out).ok());
   EXPECT_EQ(out, "x");
   EXPECT_EQ(d.Read("dir/a", &out).code(), Status::Code::kNotFound);
+  ASSERT_TRUE(d.ReadAt("dir/sub/c", 0, 1, &out).ok());
+  EXPECT_EQ(out, "y");
+  ASSERT_TRUE(d.Append("dir/b", "yz").ok());
+  ASSERT_TRUE(d.ReadAt("dir/b", 1, 2, &out).ok());
+  EXPECT_EQ(out, "yz");
+  ASSERT_TRUE(d.ReadAt("dir/b", 3, 0, &out).ok());
+  EXPECT_EQ(out, "");
+  EXPECT_EQ(d.ReadAt("dir/b", 2, 2, &out).code(), Status::Code::kInvalidArgument);  // past the end
+  EXPECT_EQ(out, "");
+  EXPECT_EQ(d.ReadAt("dir/b", ~uint64_t{0}, 2, &out).code(), Status::Code::kInvalidArgument);
+  EXPECT_EQ(d.ReadAt("dir/a", 0, 1, &out).code(), Status::Code::kNotFound);
   ASSERT_TRUE(d.Remove("dir/b").ok());
   EXPECT_EQ(d.Remove("dir/b").code(), Status::Code::kNotFound);
   EXPECT_EQ(d.Append("../escape", "x").code(), Status::Code::kInvalidArgument);
@@ -120,6 +131,11 @@ TEST(SimDisk, LargeAppendOnlyFileSurvivesCrashesByteForByte) {
     ASSERT_TRUE(d.Read("wal", &out).ok());
     ASSERT_GE(out.size(), durable) << "seed " << seed;
     ASSERT_EQ(out, written.substr(0, out.size())) << "seed " << seed;
+    // A ranged read across chunk boundaries returns exactly those bytes.
+    std::string range;
+    const size_t at = (size_t{1} << 20) - 5;
+    ASSERT_TRUE(d.ReadAt("wal", at, (size_t{2} << 20) + 11, &range).ok());
+    ASSERT_EQ(range, out.substr(at, (size_t{2} << 20) + 11)) << "seed " << seed;
     // The file goes on from what survived.
     ASSERT_TRUE(d.Append("wal", "tail").ok());
     std::string after;

@@ -29,6 +29,7 @@ bool IsResponse(MessageType t) {
 Raft::Raft(const Config& config, Random* random, const Restore& restore)
     : id_(config.id), config_(config), random_(random) {
   assert(id_ != kNone && random_ != nullptr);
+  assert(config.max_cached_entry_bytes == SIZE_MAX || config.log_reader != nullptr);
   log_.Restore(restore.snapshot, restore.entries);
   if (restore.snapshot.metadata().conf_state().voters_size() > 0) {
     for (uint64_t v : restore.snapshot.metadata().conf_state().voters()) voters_.insert(v);
@@ -254,7 +255,12 @@ void Raft::SendAppend(uint64_t to, bool send_if_empty) {
     Send(std::move(m));
     return;
   }
-  std::vector<Entry> ents = log_.Slice(p.next, log_.last_index() + 1, config_.max_entries_per_message);
+  std::vector<Entry> ents;
+  // A read-back failure sends nothing now; the next heartbeat answer retries (§5.3:
+  // AppendEntries are retried indefinitely).
+  if (!log_.Entries(p.next, log_.last_index() + 1, config_.max_entries_per_message, config_.log_reader, &ents).ok()) {
+    return;
+  }
   if (ents.empty() && !send_if_empty) return;
   m.set_type(MSG_APP);
   m.set_index(prev);
@@ -797,6 +803,7 @@ void Raft::Advance(const Ready& rd) {
     }
   }
   if (!rd.committed_entries.empty()) log_.AppliedTo(rd.committed_entries.back().index());
+  if (config_.max_cached_entry_bytes != SIZE_MAX) log_.ShrinkCache(config_.max_cached_entry_bytes);
 }
 
 }  // namespace ksim::raft

@@ -46,6 +46,12 @@ struct Config {
   size_t max_entries_per_message = 64;
   size_t max_inflight_messages = 256;
   size_t max_uncommitted_entries = 10000;  // proposals beyond this are refused
+  // Bytes of entry data kept in memory once entries are persisted and applied; older
+  // entries' data is evicted and read back through `log_reader` when a follower lags.
+  // SIZE_MAX keeps everything (then `log_reader` may be null). REQUIRES: log_reader
+  // outlives the node when this is bounded.
+  size_t max_cached_entry_bytes = SIZE_MAX;
+  const LogReader* log_reader = nullptr;
 #ifdef KSIM_MUTATIONS
   Mutation mutation = Mutation::kNone;  // test builds only
 #endif

@@ -9,9 +9,12 @@ void RaftLog::Restore(const Snapshot& snapshot, std::vector<Entry> entries) {
   snapshot_index_ = snapshot.metadata().index();
   snapshot_term_ = snapshot.metadata().term();
   entries_.clear();
+  evicted_to_ = snapshot_index_;
+  cached_bytes_ = 0;
   for (Entry& e : entries) {
     if (e.index() <= snapshot_index_) continue;
     assert(e.index() == last_index() + 1);
+    cached_bytes_ += e.data().size();
     entries_.push_back(std::move(e));
   }
   committed_ = snapshot_index_;
@@ -31,9 +34,11 @@ void RaftLog::Append(std::vector<Entry>&& entries) {
   if (entries.empty()) return;
   const uint64_t first = entries.front().index();
   assert(first > committed_ && first <= last_index() + 1);
-  entries_.resize(first - snapshot_index_ - 1);  // drop the conflicting suffix, if any
+  assert(first > evicted_to_);  // evicted entries are applied, so committed
+  TruncateFrom(first - snapshot_index_ - 1);  // drop the conflicting suffix, if any
   for (Entry& e : entries) {
     assert(e.index() == last_index() + 1);
+    cached_bytes_ += e.data().size();
     entries_.push_back(std::move(e));
   }
   unstable_from_ = std::min(unstable_from_, first);
@@ -61,10 +66,61 @@ std::optional<uint64_t> RaftLog::MaybeAppend(uint64_t index, uint64_t log_term, 
 }
 
 std::vector<Entry> RaftLog::Slice(uint64_t lo, uint64_t hi, size_t max_count) const {
-  assert(lo >= first_index() && lo <= hi && hi <= last_index() + 1);
+  assert(lo >= first_index() && lo > evicted_to_ && lo <= hi && hi <= last_index() + 1);
   if (hi - lo > max_count) hi = lo + max_count;  // (lo + max_count could overflow)
   return std::vector<Entry>(entries_.begin() + static_cast<long>(lo - first_index()),
                             entries_.begin() + static_cast<long>(hi - first_index()));
+}
+
+Status RaftLog::Entries(uint64_t lo, uint64_t hi, size_t max_count, const LogReader* reader,
+                        std::vector<Entry>* out) const {
+  assert(lo >= first_index() && lo <= hi && hi <= last_index() + 1);
+  out->clear();
+  if (hi - lo > max_count) hi = lo + max_count;
+  if (lo <= evicted_to_) {
+    const uint64_t read_hi = std::min(hi, evicted_to_ + 1);
+    if (reader == nullptr) return Status::Unavailable("raft log: entries were evicted and there is no reader");
+    if (Status s = reader->ReadEntries(lo, read_hi, out); !s.ok()) {
+      out->clear();
+      return s;
+    }
+    // The durable log must agree with what we hold: a mismatch is a lost or foreign WAL.
+    if (out->size() != read_hi - lo) {
+      out->clear();
+      return Status::Corruption("raft log: read back " + std::to_string(out->size()) + " entries for [" +
+                                std::to_string(lo) + ", " + std::to_string(read_hi) + ")");
+    }
+    for (size_t i = 0; i < out->size(); ++i) {
+      const Entry& held = entries_[lo + i - first_index()];
+      if ((*out)[i].index() != held.index() || (*out)[i].term() != held.term()) {
+        const uint64_t index = held.index();
+        out->clear();
+        return Status::Corruption("raft log: entry " + std::to_string(index) + " read back differs");
+      }
+    }
+    lo = read_hi;
+  }
+  out->insert(out->end(), entries_.begin() + static_cast<long>(lo - first_index()),
+              entries_.begin() + static_cast<long>(hi - first_index()));
+  return Status::Ok();
+}
+
+void RaftLog::ShrinkCache(size_t max_bytes) {
+  // Only what is durable (stable) and no longer needed to apply may go.
+  const uint64_t limit = std::min(applied_, unstable_from_ - 1);
+  while (cached_bytes_ > max_bytes && evicted_to_ < limit) {
+    Entry& e = entries_[evicted_to_ + 1 - first_index()];
+    cached_bytes_ -= e.data().size();
+    std::string().swap(*e.mutable_data());  // clear() would keep the capacity
+    ++evicted_to_;
+  }
+}
+
+void RaftLog::TruncateFrom(size_t keep) {
+  for (size_t i = keep; i < entries_.size(); ++i) {
+    if (entries_[i].index() > evicted_to_) cached_bytes_ -= entries_[i].data().size();
+  }
+  entries_.resize(std::min(keep, entries_.size()));
 }
 
 void RaftLog::CommitTo(uint64_t index) {
@@ -100,15 +156,21 @@ void RaftLog::CompactTo(uint64_t index) {
   assert(index <= applied_ && index <= last_index());
   if (index <= snapshot_index_) return;
   const uint64_t term = *Term(index);
+  for (uint64_t i = std::max(evicted_to_, snapshot_index_) + 1; i <= index; ++i) {
+    cached_bytes_ -= entries_[i - first_index()].data().size();
+  }
   entries_.erase(entries_.begin(), entries_.begin() + static_cast<long>(index - snapshot_index_));
   snapshot_index_ = index;
   snapshot_term_ = term;
+  evicted_to_ = std::max(evicted_to_, index);
 }
 
 void RaftLog::InstallSnapshot(const SnapshotMetadata& meta) {
   snapshot_index_ = meta.index();
   snapshot_term_ = meta.term();
   entries_.clear();
+  evicted_to_ = meta.index();
+  cached_bytes_ = 0;
   committed_ = meta.index();
   applied_ = meta.index();
   unstable_from_ = meta.index() + 1;

@@ -1,16 +1,33 @@
 // RaftLog: a node's log in memory — a snapshot point, the entries after it, and the
 // marks that say what is committed, what was handed out to persist, and what was
 // handed out to apply. Entries handed out to persist are "stable" once Advance says so.
+//
+// The data of old entries may be evicted: an entry that is stable and applied keeps its
+// index, term and type here, and its data is read back from the durable log (a
+// LogReader) when a lagging follower needs it — as TiKV's and CockroachDB's entry caches
+// do. Without this, a log between snapshots is held twice (memory and WAL).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "cluster/env/status.h"
 #include "cluster/store/raft/raft.pb.h"
 
 namespace ksim::raft {
+
+// Where a node reads back entries whose data it evicted: its durable log.
+class LogReader {
+ public:
+  virtual ~LogReader() = default;
+  // Appends the entries [lo, hi) to *out in order, whole (with their data).
+  // REQUIRES: every index in [lo, hi) was persisted (handed out in a Ready and Advanced)
+  // and is after the latest snapshot the node persisted.
+  virtual Status ReadEntries(uint64_t lo, uint64_t hi, std::vector<Entry>* out) const = 0;
+};
 
 class RaftLog {
  public:
@@ -42,8 +59,12 @@ class RaftLog {
   // covered by the message; nullopt if the previous entry does not match.
   std::optional<uint64_t> MaybeAppend(uint64_t index, uint64_t log_term, uint64_t committed,
                                       std::vector<Entry> entries);
-  // Entries in [lo, hi), at most `max_count`. REQUIRES: first_index() <= lo <= hi <= last_index()+1.
+  // Entries in [lo, hi), at most `max_count`, from memory.
+  // REQUIRES: evicted_to() < lo <= hi <= last_index()+1 and first_index() <= lo.
   std::vector<Entry> Slice(uint64_t lo, uint64_t hi, size_t max_count) const;
+  // As Slice, but evicted entries are read back through `reader`; its error is returned
+  // (and *out left empty). REQUIRES: first_index() <= lo <= hi <= last_index()+1.
+  Status Entries(uint64_t lo, uint64_t hi, size_t max_count, const LogReader* reader, std::vector<Entry>* out) const;
 
   uint64_t committed() const { return committed_; }
   void CommitTo(uint64_t index);
@@ -58,6 +79,14 @@ class RaftLog {
   void StableTo(uint64_t index) { if (index >= unstable_from_ - 1) unstable_from_ = index + 1; }
   void AppliedTo(uint64_t index);
 
+  // Evicts the data of the oldest stable, applied entries until at most `max_bytes` of
+  // entry data remain in memory (or nothing more may be evicted).
+  void ShrinkCache(size_t max_bytes);
+  // Entries up to this index hold no data in memory (>= snapshot_index()).
+  uint64_t evicted_to() const { return evicted_to_; }
+  // Bytes of entry data held in memory.
+  size_t cached_bytes() const { return cached_bytes_; }
+
   // Forgets entries up to `index` (inclusive), which must be applied.
   void CompactTo(uint64_t index);
   // Replaces the whole log by `snapshot` (a follower installing one).
@@ -68,7 +97,12 @@ class RaftLog {
  private:
   uint64_t snapshot_index_ = 0;
   uint64_t snapshot_term_ = 0;
+  // Drops entries_ from position `keep` on, keeping cached_bytes_ right.
+  void TruncateFrom(size_t keep);
+
   std::vector<Entry> entries_;  // entries_[i].index() == snapshot_index_ + 1 + i
+  uint64_t evicted_to_ = 0;     // entries at or below hold no data; >= snapshot_index_
+  size_t cached_bytes_ = 0;     // sum of data sizes of entries above evicted_to_
   uint64_t committed_ = 0;
   uint64_t applied_ = 0;
   uint64_t unstable_from_ = 1;  // first index not yet handed out to persist

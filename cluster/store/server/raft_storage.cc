@@ -28,8 +28,10 @@ Status RaftStorage::Load(raft::Restore* out) {
   if (!s.ok() && !s.Is(Status::Code::kNotFound)) return s;
   DecodedRecords wal = DecodeRecords(data);
   wal_bytes_ = wal.valid_bytes;
+  located_.clear();
   const uint64_t snap_index = out->snapshot.metadata().index();
-  for (const std::string& payload : wal.payloads) {
+  for (size_t i = 0; i < wal.payloads.size(); ++i) {
+    const std::string& payload = wal.payloads[i];
     WalRecord r;
     if (!r.ParseFromString(payload)) return Status::Corruption(Path("wal") + ": unparsable record");
     if (r.has_hard_state()) {
@@ -46,6 +48,7 @@ Status RaftStorage::Load(raft::Restore* out) {
                                   " does not follow snapshot " + std::to_string(snap_index));
       }
       out->entries.push_back(e);
+      Locate(e.index(), Located{wal.offsets[i], RecordBytes(payload.size())});
     }
   }
   if (wal.torn_tail) {
@@ -62,6 +65,44 @@ Status RaftStorage::Load(raft::Restore* out) {
         });
   }
   if (out->hard_state.commit() < snap_index) out->hard_state.set_commit(snap_index);
+  return Status::Ok();
+}
+
+void RaftStorage::Locate(uint64_t index, Located where) {
+  if (located_.empty() || index < located_first_ || index > located_first_ + located_.size()) {
+    // The first entry, or one that does not continue what is noted (a WAL restarted
+    // after a snapshot): the earlier notes cannot be read together with it.
+    located_.clear();
+    located_first_ = index;
+  }
+  located_.resize(index - located_first_);
+  located_.push_back(where);
+}
+
+Status RaftStorage::ReadEntries(uint64_t lo, uint64_t hi, std::vector<raft::Entry>* out) const {
+  if (lo >= hi) return Status::Ok();
+  if (lo < located_first_ || hi > located_first_ + located_.size()) {
+    return Status::NotFound(Path("wal") + ": entries [" + std::to_string(lo) + ", " + std::to_string(hi) +
+                            ") are not all in it");
+  }
+  const Located& first = located_[lo - located_first_];
+  const Located& last = located_[hi - 1 - located_first_];
+  std::string span;
+  if (Status s = disk_->ReadAt(Path("wal"), first.offset, last.offset + last.bytes - first.offset, &span); !s.ok()) {
+    return s;
+  }
+  for (uint64_t index = lo; index < hi; ++index) {
+    // Records between the wanted ones (hard states, entries a conflict replaced) are
+    // skipped by offset.
+    std::string_view payload;
+    WalRecord r;
+    if (!DecodeRecordAt(span, located_[index - located_first_].offset - first.offset, &payload) ||
+        !r.ParseFromArray(payload.data(), static_cast<int>(payload.size())) || !r.has_entry() ||
+        r.entry().index() != index) {
+      return Status::Corruption(Path("wal") + ": entry " + std::to_string(index) + " does not read back");
+    }
+    out->push_back(std::move(*r.mutable_entry()));
+  }
   return Status::Ok();
 }
 
@@ -97,23 +138,28 @@ void RaftStorage::Save(const raft::Ready& ready, const raft::HardState& current,
     AppendRecord(SerializeDeterministic(r), &records);
   }
   std::string payload;
+  Locations located;
+  located.reserve(ready.entries.size());
   for (const raft::Entry& e : ready.entries) {
     // WalRecord{entry: e} as wire bytes around the entry's own encoding: copying a
     // batch's entry into a WalRecord first cost as much again as writing it.
     payload.clear();
     (void)AppendMessageField(WalRecord::kEntryFieldNumber, e, &payload);
+    located.emplace_back(e.index(), Located{records.size(), RecordBytes(payload.size())});
     AppendRecord(payload, &records);
   }
   std::optional<raft::Snapshot> snapshot = ready.snapshot;
   // Shared, not copied, by the callbacks below: a Ready's records can be megabytes.
   auto shared_records = std::make_shared<const std::string>(std::move(records));
   Enqueue(
-      [this, records = std::move(shared_records), snapshot, current](std::function<void(Status)> finish) {
-        auto append = [this, records, finish](Status s) {
+      [this, records = std::move(shared_records), located = std::move(located), snapshot,
+       current](std::function<void(Status)> finish) {
+        auto append = [this, records, located, finish](Status s) {
           if (!s.ok()) return finish(s);
           if (records->empty()) return finish(Status::Ok());
           const bool created = wal_bytes_ == 0;
           if (Status a = disk_->Append(Path("wal"), *records); !a.ok()) return finish(a);
+          for (const auto& [index, where] : located) Locate(index, Located{wal_bytes_ + where.offset, where.bytes});
           wal_bytes_ += records->size();
           disk_->Sync(Path("wal"), [this, created, finish](Status st) {
             if (!st.ok() || !created) return finish(st);
@@ -163,16 +209,23 @@ void RaftStorage::RewriteWalThen(const raft::HardState& hs, const std::vector<ra
   WalRecord h;
   *h.mutable_hard_state() = hs;
   AppendRecord(SerializeDeterministic(h), &records);
+  Locations located;
+  located.reserve(entries.size());
   for (const raft::Entry& e : entries) {
     WalRecord r;
     *r.mutable_entry() = e;
-    AppendRecord(SerializeDeterministic(r), &records);
+    const std::string payload = SerializeDeterministic(r);
+    located.emplace_back(e.index(), Located{records.size(), RecordBytes(payload.size())});
+    AppendRecord(payload, &records);
   }
   if (Status s = disk_->WriteFile(Path("wal.tmp"), records); !s.ok()) return next(s);
-  disk_->Sync(Path("wal.tmp"), [this, next, size = records.size()](Status s) {
+  disk_->Sync(Path("wal.tmp"), [this, next, size = records.size(), located = std::move(located)](Status s) {
     if (!s.ok()) return next(s);
     if (Status r = disk_->Rename(Path("wal.tmp"), Path("wal")); !r.ok()) return next(r);
     wal_bytes_ = size;
+    // Reads go to the new file from now on.
+    located_.clear();
+    for (const auto& [index, where] : located) Locate(index, where);
     disk_->SyncDir(dir_, next);
   });
 }

@@ -38,6 +38,8 @@ void StoreServer::Start() {
   cfg.election_tick = options_.election_ticks;
   cfg.heartbeat_tick = options_.heartbeat_ticks;
   cfg.max_entries_per_message = options_.max_entries_per_message;
+  cfg.max_cached_entry_bytes = options_.raft_entry_cache_bytes;
+  cfg.log_reader = &storage_;
 #ifdef KSIM_MUTATIONS
   cfg.mutation = options_.mutation;
 #endif

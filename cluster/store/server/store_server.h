@@ -38,6 +38,10 @@ struct StoreServerOptions {
   int heartbeat_ticks = 1;
   uint64_t snapshot_every_entries = 2000;
   size_t max_entries_per_message = 64;  // Raft appends carry at most this many entries
+  // Raft entry data kept in memory once persisted and applied; older entries' data is
+  // read back from the WAL when a follower lags. Between snapshots the log would
+  // otherwise be held twice, in memory and in the WAL.
+  size_t raft_entry_cache_bytes = size_t{4} << 20;
   size_t max_sessions = 10000;
   size_t max_responses_per_session = 1024;
   Nanos read_timeout = Seconds(5);  // a read index not granted by then is refused

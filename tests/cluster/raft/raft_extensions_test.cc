@@ -137,6 +137,51 @@ TEST(RaftSnapshot, LaggingFollowerCatchesUpFromSnapshot) {
   EXPECT_GT(c.sent(MSG_SNAP), 0u);
 }
 
+// With a bounded entry cache the leader evicts applied entries' data and reads it back
+// from its durable log for a follower that fell behind (§5.3: the leader retries
+// AppendEntries with earlier entries) — no snapshot is needed while the log has them.
+TEST(RaftEntryCache, LaggingFollowerCatchesUpFromEntriesReadBack) {
+  Cluster c(3, [](Config& cfg) {
+    cfg.max_cached_entry_bytes = 1;
+    cfg.max_entries_per_message = 4;
+  });
+  ASSERT_TRUE(c.Elect(1));
+  c.Isolate(3);
+  std::vector<std::string> proposed;
+  for (int i = 0; i < 20; ++i) {
+    proposed.push_back("e" + std::to_string(i));
+    ASSERT_TRUE(c.node(1).Propose(proposed.back()).ok());
+  }
+  c.Drain();
+  const RaftLog& log = c.node(1).log();
+  EXPECT_EQ(log.evicted_to(), log.applied()) << "everything applied was evicted";
+  EXPECT_EQ(log.cached_bytes(), 0u);
+  EXPECT_EQ(c.reader(1).reads, 0u);
+  c.Heal();
+  c.Tick(3);
+  EXPECT_EQ(c.applied(3), proposed);
+  EXPECT_EQ(c.node(3).log().last_index(), log.last_index());
+  EXPECT_GE(c.reader(1).reads, 5u) << "20 entries, 4 per append";
+  EXPECT_EQ(c.sent(MSG_SNAP), 0u);
+}
+
+// A failed read-back sends nothing; the leader retries on a later heartbeat answer.
+TEST(RaftEntryCache, AFailedReadBackIsRetried) {
+  Cluster c(3, [](Config& cfg) { cfg.max_cached_entry_bytes = 1; });
+  ASSERT_TRUE(c.Elect(1));
+  c.Isolate(3);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(c.node(1).Propose("e" + std::to_string(i)).ok());
+  c.Drain();
+  c.reader(1).fail = true;
+  c.Heal();
+  c.Tick(3);
+  EXPECT_GT(c.reader(1).reads, 0u);
+  EXPECT_TRUE(c.applied(3).empty());
+  c.reader(1).fail = false;
+  c.Tick(3);
+  EXPECT_EQ(c.applied(3).size(), 5u);
+}
+
 TEST(RaftSnapshot, CompactingPastAppliedIsRefused) {
   Cluster c(1);
   ASSERT_TRUE(c.Elect(1));

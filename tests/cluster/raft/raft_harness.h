@@ -22,6 +22,25 @@ struct Disk {
   std::vector<Entry> entries;
 };
 
+// Reads evicted entries back from a node's Disk; counts reads, and can be told to fail.
+class DiskReader final : public LogReader {
+ public:
+  explicit DiskReader(const Disk* disk) : disk_(disk) {}
+  Status ReadEntries(uint64_t lo, uint64_t hi, std::vector<Entry>* out) const override {
+    ++reads;
+    if (fail) return Status::IOError("injected read failure");
+    for (const Entry& e : disk_->entries) {
+      if (e.index() >= lo && e.index() < hi) out->push_back(e);
+    }
+    return Status::Ok();
+  }
+  mutable uint64_t reads = 0;
+  bool fail = false;
+
+ private:
+  const Disk* disk_;
+};
+
 class Cluster {
  public:
   explicit Cluster(int n, std::function<void(Config&)> tweak = nullptr, uint64_t seed = 1) : random_(seed) {
@@ -35,6 +54,8 @@ class Cluster {
     c.id = id;
     c.peers = peers;
     if (tweak) tweak(c);
+    readers_[id] = std::make_unique<DiskReader>(&disks_[id]);  // std::map: the Disk stays put
+    if (c.max_cached_entry_bytes != SIZE_MAX && c.log_reader == nullptr) c.log_reader = readers_[id].get();
     configs_[id] = c;
     randoms_[id] = std::make_unique<Random>(random_.Child("node" + std::to_string(id)));
     nodes_[id] = std::make_unique<Raft>(c, randoms_[id].get(), restore);
@@ -143,6 +164,7 @@ class Cluster {
   const std::vector<std::string>& applied(uint64_t id) { return applied_[id]; }
   const std::vector<ReadState>& read_states(uint64_t id) { return read_states_[id]; }
   const Disk& disk(uint64_t id) { return disks_[id]; }
+  DiskReader& reader(uint64_t id) { return *readers_.at(id); }
   uint64_t sent(MessageType t) { return sent_[t]; }
   std::function<bool(const Message&)> drop_if;  // an extra filter a test may set
 
@@ -166,6 +188,7 @@ class Cluster {
   std::map<uint64_t, std::unique_ptr<Random>> randoms_;
   std::map<uint64_t, std::unique_ptr<Raft>> nodes_;
   std::map<uint64_t, Disk> disks_;
+  std::map<uint64_t, std::unique_ptr<DiskReader>> readers_;
   std::map<uint64_t, std::vector<std::string>> applied_;
   std::map<uint64_t, std::vector<ReadState>> read_states_;
   std::vector<Message> queue_;

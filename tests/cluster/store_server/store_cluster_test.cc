@@ -180,6 +180,39 @@ TEST(StoreCluster, SnapshotsCompactTheLogAndRestartsRecoverFromThem) {
   }
 }
 
+// With a tiny Raft entry cache, a follower cut off while writes go on catches up from
+// entries the leader reads back from its WAL, not from a snapshot.
+TEST(StoreCluster, AFollowerCatchesUpFromEntriesReadBackFromTheWal) {
+  StoreCluster c(3, 1, [](StoreServerOptions& o) {
+    o.raft_entry_cache_bytes = 1;
+    o.snapshot_every_entries = 1000000;
+    o.max_entries_per_message = 2;
+  });
+  ASSERT_TRUE(c.WaitForLeader(Seconds(10)));
+  const int leader = c.Leader();
+  const int lagging = leader % 3 + 1;
+  c.world.network().Isolate(static_cast<uint32_t>(lagging - 1));
+  auto* client = c.AddClient("c1");
+  std::vector<Outcome> puts(40);
+  for (int i = 0; i < 40; ++i) {
+    Put(client, "k" + std::to_string(i), std::string(100, static_cast<char>('a' + i % 26)), &puts[static_cast<size_t>(i)]);
+    ASSERT_TRUE(c.world.RunUntilCondition([&] { return puts[static_cast<size_t>(i)].done; }, c.world.now() + Seconds(20)));
+    ASSERT_TRUE(puts[static_cast<size_t>(i)].status.ok()) << puts[static_cast<size_t>(i)].status.ToString();
+  }
+  const auto& leader_log = c.Server(leader)->raft()->log();
+  EXPECT_GT(leader_log.evicted_to(), leader_log.first_index() + 10) << "the leader holds old entries' data no more";
+  c.world.network().Heal();
+  c.world.RunFor(Seconds(5));
+  EXPECT_EQ(c.Server(lagging)->stats().snapshots_installed, 0u);
+  EXPECT_EQ(c.Server(lagging)->store().revision(), c.Server(leader)->store().revision());
+  store::RangeRequest r;
+  r.set_key("k");
+  r.set_range_end("l");
+  auto got = c.Server(lagging)->store().Range(r).response;
+  ASSERT_EQ(got.kvs_size(), 40);
+  for (const auto& kv : got.kvs()) EXPECT_EQ(kv.value().size(), 100u) << kv.key();
+}
+
 TEST(StoreCluster, ClientTimesOutWithAClearErrorWhenNoMajorityExists) {
   StoreCluster c(3);
   ASSERT_TRUE(c.WaitForLeader(Seconds(10)));

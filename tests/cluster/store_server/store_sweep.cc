@@ -220,9 +220,14 @@ SweepResult RunStoreSweep(const SweepOptions& o) {
     static constexpr size_t kBatches[] = {1, 2, 64};
     batch = kBatches[world.ChildRandom("sweep/batch").Uniform(3)];
   }
+  size_t entry_cache_bytes = o.raft_entry_cache_bytes;
+  if (entry_cache_bytes == 0) {
+    entry_cache_bytes = world.ChildRandom("sweep/entry-cache").Uniform(2) == 0 ? 1 : StoreServerOptions{}.raft_entry_cache_bytes;
+  }
   for (int i = 1; i <= o.members; ++i) {
     StoreServerOptions so;
     so.max_entries_per_message = batch;
+    so.raft_entry_cache_bytes = entry_cache_bytes;
     so.id = static_cast<uint64_t>(i);
     so.members = addrs;
     so.port = kPort;

@@ -39,6 +39,9 @@ struct SweepOptions {
   // 0: drawn from the seed (1, 2 or 64). Small batches make followers acknowledge old
   // entries separately from a new leader's first entry, which is what Figure 8 needs.
   size_t max_entries_per_message = 0;
+  // 0: drawn from the seed — 1 byte (every persisted, applied entry's data is evicted, so
+  // every append to a lagging follower reads the WAL back) or the server's default.
+  size_t raft_entry_cache_bytes = 0;
 };
 
 struct SweepResult {
