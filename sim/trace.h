@@ -3,8 +3,10 @@
 // event at which they differ is where determinism broke.
 #pragma once
 
+#define XXH_INLINE_ALL  // header-only: the hash inlines into the delivery loop
+#include <xxhash.h>
+
 #include <cstdint>
-#include <cstring>
 #include <string_view>
 
 #include "cluster/env/random.h"
@@ -15,29 +17,10 @@ class Trace {
  public:
   void Mix(uint64_t value) { hash_ = Random::Mix64(hash_ ^ value) + 0x9e3779b97f4a7c15ULL; }
   void MixString(std::string_view s) { Mix(Random::HashString(s)); }
-  // Mixes arbitrary bytes (frames can be large; this is on the hot path). Four lanes
-  // take a word each per round, so their multiplies overlap instead of waiting on one
-  // another; the lanes are folded with the full finalizer once at the end.
-  void MixBytes(std::string_view bytes) {
-    constexpr uint64_t kMul = 0xff51afd7ed558ccdULL;
-    uint64_t lane[4] = {0x9e3779b97f4a7c15ULL ^ bytes.size(), 0xc2b2ae3d27d4eb4fULL, 0x165667b19e3779f9ULL,
-                        0x27d4eb2f165667c5ULL};
-    auto step = [](uint64_t& h, const char* p) {
-      uint64_t word;
-      std::memcpy(&word, p, 8);
-      h = (h ^ word) * kMul;
-      h ^= h >> 29;
-    };
-    size_t i = 0;
-    for (; i + 32 <= bytes.size(); i += 32) {
-      for (int k = 0; k < 4; ++k) step(lane[k], bytes.data() + i + 8 * k);
-    }
-    for (; i + 8 <= bytes.size(); i += 8) step(lane[0], bytes.data() + i);
-    uint64_t tail = 0;
-    std::memcpy(&tail, bytes.data() + i, bytes.size() - i);
-    Mix(Random::Mix64(lane[0] ^ tail) ^ Random::Mix64(lane[1] + 1) ^ Random::Mix64(lane[2] + 2) ^
-        Random::Mix64(lane[3] + 3));
-  }
+  // Mixes arbitrary bytes (every delivered frame: this is on the hot path). XXH3 is
+  // specified to give the same value on every platform and build, so seeds replay
+  // everywhere.
+  void MixBytes(std::string_view bytes) { Mix(XXH3_64bits(bytes.data(), bytes.size())); }
   uint64_t hash() const { return hash_; }
 
  private:
