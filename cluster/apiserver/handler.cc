@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 #include <google/protobuf/arena.h>
+#define XXH_INLINE_ALL
+#include <xxhash.h>
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
@@ -482,22 +484,30 @@ std::string ApiHandler::NewUid(const std::string& request_id) const {
   uint64_t hi;
   uint64_t lo;
   if (!request_id.empty()) {
-    uint64_t h1 = 1469598103934665603ull;
-    uint64_t h2 = 7809847782465536322ull;
-    for (unsigned char c : request_id) {
-      h1 = (h1 ^ c) * 1099511628211ull;
-      h2 = (h2 ^ c) * 0x9E3779B97F4A7C15ull + 0x632BE59BD9B4E019ull;
-    }
-    hi = h1;
-    lo = h2;
+    const XXH128_hash_t h = XXH3_128bits(request_id.data(), request_id.size());
+    hi = h.high64;
+    lo = h.low64;
   } else {
     hi = env_.random->Next64();
     lo = env_.random->Next64();
   }
   hi = (hi & ~0xF000ull) | 0x4000ull;                                // version 4
   lo = (lo & 0x3FFFFFFFFFFFFFFFull) | 0x8000000000000000ull;        // variant 1
-  return fmt::format("{:08x}-{:04x}-{:04x}-{:04x}-{:012x}", hi >> 32, (hi >> 16) & 0xFFFF, hi & 0xFFFF, lo >> 48,
-                     lo & 0xFFFFFFFFFFFFull);
+  // 8-4-4-4-12 lowercase hex digits (RFC 4122 §3), written directly: every create makes
+  // one, and formatting through fmt cost more than the hash.
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string uid(36, '-');
+  size_t pos = 0;
+  auto put = [&](uint64_t v, int digits) {
+    for (int i = digits - 1; i >= 0; --i) uid[pos++] = kHex[(v >> (4 * i)) & 0xF];
+    ++pos;  // over the dash
+  };
+  put(hi >> 32, 8);
+  put((hi >> 16) & 0xFFFF, 4);
+  put(hi & 0xFFFF, 4);
+  put(lo >> 48, 4);
+  put(lo & 0xFFFFFFFFFFFFull, 12);
+  return uid;
 }
 
 // --- decoding a body ----------------------------------------------------------------------

@@ -3,6 +3,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <cassert>
 #include <cstdint>
 
 namespace ksim {
@@ -39,6 +40,21 @@ void AppendRecord(std::string_view payload, std::string* out) {
   PutU32(static_cast<uint32_t>(payload.size()), out);
   PutU32(Crc32(payload), out);
   out->append(payload);
+}
+
+size_t BeginRecord(std::string* out) {
+  const size_t begin = out->size();
+  out->append(kHeaderBytes, '\0');
+  return begin;
+}
+
+void FinishRecord(size_t begin, std::string* out) {
+  assert(begin + kHeaderBytes <= out->size());
+  const std::string_view payload = std::string_view(*out).substr(begin + kHeaderBytes);
+  std::string header;
+  PutU32(static_cast<uint32_t>(payload.size()), &header);
+  PutU32(Crc32(payload), &header);
+  out->replace(begin, kHeaderBytes, header);
 }
 
 bool DecodeRecordAt(std::string_view data, size_t pos, std::string_view* payload) {

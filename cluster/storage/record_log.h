@@ -15,6 +15,13 @@ namespace ksim {
 // Appends one framed record holding `payload` to `out`.
 void AppendRecord(std::string_view payload, std::string* out);
 
+// Frames a record in place, for a payload serialized straight into *out (a WAL entry is
+// tens of kilobytes; building it elsewhere first would copy it once more):
+//   size_t begin = BeginRecord(out); <append the payload to *out>; FinishRecord(begin, out);
+// REQUIRES: nothing else appends to *out in between.
+size_t BeginRecord(std::string* out);
+void FinishRecord(size_t begin, std::string* out);
+
 struct DecodedRecords {
   std::vector<std::string> payloads;  // the valid records, in order
   std::vector<size_t> offsets;        // where each of them starts in the input

@@ -19,6 +19,22 @@ TEST(RecordLog, RoundTripsRecordsIncludingEmptyOnes) {
   EXPECT_FALSE(d.torn_tail);
 }
 
+TEST(RecordLog, ARecordFramedInPlaceIsTheSameBytesAsAppendRecord) {
+  std::string appended = "prefix";
+  std::string framed = "prefix";
+  for (const std::string& payload : {std::string("one"), std::string(), std::string(70000, 'y')}) {
+    AppendRecord(payload, &appended);
+    const size_t begin = BeginRecord(&framed);
+    EXPECT_EQ(begin + kRecordHeaderBytes, framed.size());
+    framed += payload;
+    FinishRecord(begin, &framed);
+  }
+  EXPECT_EQ(framed, appended);
+  DecodedRecords d = DecodeRecords(std::string_view(framed).substr(6));
+  ASSERT_EQ(d.payloads.size(), 3u);
+  EXPECT_EQ(d.payloads[2].size(), 70000u);
+}
+
 TEST(RecordLog, EveryTruncationKeepsExactlyTheWholeRecords) {
   std::string data;
   std::vector<size_t> ends;

@@ -133,7 +133,7 @@ void Raft::Hup(bool transfer) {
   // A node with committed but unapplied conf changes must not campaign: it may not
   // know the current configuration yet.
   for (uint64_t i = log_.applied() + 1; i <= log_.committed(); ++i) {
-    if (log_.entries_[i - log_.first_index()].type() == ENTRY_CONF_CHANGE) return;
+    if (log_.entries_[i - log_.first_index()]->type() == ENTRY_CONF_CHANGE) return;
   }
   const bool pre = config_.pre_vote && !transfer;
   if (pre) {
@@ -792,7 +792,7 @@ void Raft::Advance(const Ready& rd) {
   if (rd.hard_state) prev_hard_state_ = *rd.hard_state;
   if (rd.snapshot) pending_snapshot_.reset();
   if (!rd.entries.empty()) {
-    const uint64_t last = rd.entries.back().index();
+    const uint64_t last = rd.entries.back()->index();
     log_.StableTo(last);
     if (role_ == Role::kLeader) {
       // The leader's own copy counts toward a quorum only once it is durable.
@@ -802,7 +802,7 @@ void Raft::Advance(const Ready& rd) {
       if (MaybeCommit()) BroadcastAppend();
     }
   }
-  if (!rd.committed_entries.empty()) log_.AppliedTo(rd.committed_entries.back().index());
+  if (!rd.committed_entries.empty()) log_.AppliedTo(rd.committed_entries.back()->index());
   if (config_.max_cached_entry_bytes != SIZE_MAX) log_.ShrinkCache(config_.max_cached_entry_bytes);
 }
 

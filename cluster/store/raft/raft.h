@@ -71,9 +71,10 @@ struct ReadState {
 
 struct Ready {
   std::optional<HardState> hard_state;  // set when it changed
-  std::vector<Entry> entries;           // to persist; may overwrite from entries[0].index()
-  std::optional<Snapshot> snapshot;     // to persist and apply
-  std::vector<Entry> committed_entries; // to apply, in order
+  // Entries are shared with the node's log (immutable), not copies.
+  std::vector<EntryRef> entries;           // to persist; may overwrite from entries[0]->index()
+  std::optional<Snapshot> snapshot;        // to persist and apply
+  std::vector<EntryRef> committed_entries; // to apply, in order
   std::vector<Message> messages;        // to send after persisting
   std::vector<ReadState> read_states;
   bool empty() const {

@@ -15,7 +15,7 @@ void RaftLog::Restore(const Snapshot& snapshot, std::vector<Entry> entries) {
     if (e.index() <= snapshot_index_) continue;
     assert(e.index() == last_index() + 1);
     cached_bytes_ += e.data().size();
-    entries_.push_back(std::move(e));
+    entries_.push_back(std::make_shared<const Entry>(std::move(e)));
   }
   committed_ = snapshot_index_;
   applied_ = snapshot_index_;
@@ -25,7 +25,7 @@ void RaftLog::Restore(const Snapshot& snapshot, std::vector<Entry> entries) {
 std::optional<uint64_t> RaftLog::Term(uint64_t index) const {
   if (index == snapshot_index_) return snapshot_term_;
   if (index < snapshot_index_ || index > last_index()) return std::nullopt;
-  return entries_[index - snapshot_index_ - 1].term();
+  return entries_[index - snapshot_index_ - 1]->term();
 }
 
 void RaftLog::Append(const std::vector<Entry>& entries) { Append(std::vector<Entry>(entries)); }
@@ -39,7 +39,7 @@ void RaftLog::Append(std::vector<Entry>&& entries) {
   for (Entry& e : entries) {
     assert(e.index() == last_index() + 1);
     cached_bytes_ += e.data().size();
-    entries_.push_back(std::move(e));
+    entries_.push_back(std::make_shared<const Entry>(std::move(e)));
   }
   unstable_from_ = std::min(unstable_from_, first);
 }
@@ -65,11 +65,17 @@ std::optional<uint64_t> RaftLog::MaybeAppend(uint64_t index, uint64_t log_term, 
   return last_new;
 }
 
-std::vector<Entry> RaftLog::Slice(uint64_t lo, uint64_t hi, size_t max_count) const {
+std::vector<EntryRef> RaftLog::Refs(uint64_t lo, uint64_t hi, size_t max_count) const {
   assert(lo >= first_index() && lo > evicted_to_ && lo <= hi && hi <= last_index() + 1);
   if (hi - lo > max_count) hi = lo + max_count;  // (lo + max_count could overflow)
-  return std::vector<Entry>(entries_.begin() + static_cast<long>(lo - first_index()),
-                            entries_.begin() + static_cast<long>(hi - first_index()));
+  return std::vector<EntryRef>(entries_.begin() + static_cast<long>(lo - first_index()),
+                               entries_.begin() + static_cast<long>(hi - first_index()));
+}
+
+std::vector<Entry> RaftLog::Slice(uint64_t lo, uint64_t hi, size_t max_count) const {
+  std::vector<Entry> out;
+  for (const EntryRef& e : Refs(lo, hi, max_count)) out.push_back(*e);
+  return out;
 }
 
 Status RaftLog::Entries(uint64_t lo, uint64_t hi, size_t max_count, const LogReader* reader,
@@ -91,7 +97,7 @@ Status RaftLog::Entries(uint64_t lo, uint64_t hi, size_t max_count, const LogRea
                                 std::to_string(lo) + ", " + std::to_string(read_hi) + ")");
     }
     for (size_t i = 0; i < out->size(); ++i) {
-      const Entry& held = entries_[lo + i - first_index()];
+      const Entry& held = *entries_[lo + i - first_index()];
       if ((*out)[i].index() != held.index() || (*out)[i].term() != held.term()) {
         const uint64_t index = held.index();
         out->clear();
@@ -100,8 +106,7 @@ Status RaftLog::Entries(uint64_t lo, uint64_t hi, size_t max_count, const LogRea
     }
     lo = read_hi;
   }
-  out->insert(out->end(), entries_.begin() + static_cast<long>(lo - first_index()),
-              entries_.begin() + static_cast<long>(hi - first_index()));
+  for (uint64_t i = lo; i < hi; ++i) out->push_back(*entries_[i - first_index()]);
   return Status::Ok();
 }
 
@@ -109,16 +114,21 @@ void RaftLog::ShrinkCache(size_t max_bytes) {
   // Only what is durable (stable) and no longer needed to apply may go.
   const uint64_t limit = std::min(applied_, unstable_from_ - 1);
   while (cached_bytes_ > max_bytes && evicted_to_ < limit) {
-    Entry& e = entries_[evicted_to_ + 1 - first_index()];
-    cached_bytes_ -= e.data().size();
-    std::string().swap(*e.mutable_data());  // clear() would keep the capacity
+    EntryRef& e = entries_[evicted_to_ + 1 - first_index()];
+    cached_bytes_ -= e->data().size();
+    // A new entry without the data: a Ready not yet advanced may still hold the old one.
+    auto bare = std::make_shared<Entry>();
+    bare->set_index(e->index());
+    bare->set_term(e->term());
+    bare->set_type(e->type());
+    e = std::move(bare);
     ++evicted_to_;
   }
 }
 
 void RaftLog::TruncateFrom(size_t keep) {
   for (size_t i = keep; i < entries_.size(); ++i) {
-    if (entries_[i].index() > evicted_to_) cached_bytes_ -= entries_[i].data().size();
+    if (entries_[i]->index() > evicted_to_) cached_bytes_ -= entries_[i]->data().size();
   }
   entries_.resize(std::min(keep, entries_.size()));
 }
@@ -129,9 +139,9 @@ void RaftLog::CommitTo(uint64_t index) {
   committed_ = index;
 }
 
-std::vector<Entry> RaftLog::UnstableEntries() const {
+std::vector<EntryRef> RaftLog::UnstableEntries() const {
   if (!HasUnstable()) return {};
-  return Slice(unstable_from_, last_index() + 1, SIZE_MAX);
+  return Refs(unstable_from_, last_index() + 1, SIZE_MAX);
 }
 
 bool RaftLog::HasNextCommitted() const {
@@ -139,12 +149,12 @@ bool RaftLog::HasNextCommitted() const {
   return hi > applied_;
 }
 
-std::vector<Entry> RaftLog::NextCommittedEntries(size_t max_count) const {
+std::vector<EntryRef> RaftLog::NextCommittedEntries(size_t max_count) const {
   // Only entries this node has persisted are applied: after a restart the node replays
   // its state machine from what is on its disk.
   const uint64_t hi = std::min(committed_, unstable_from_ - 1);
   if (hi <= applied_) return {};
-  return Slice(applied_ + 1, hi + 1, max_count);
+  return Refs(applied_ + 1, hi + 1, max_count);
 }
 
 void RaftLog::AppliedTo(uint64_t index) {
@@ -157,7 +167,7 @@ void RaftLog::CompactTo(uint64_t index) {
   if (index <= snapshot_index_) return;
   const uint64_t term = *Term(index);
   for (uint64_t i = std::max(evicted_to_, snapshot_index_) + 1; i <= index; ++i) {
-    cached_bytes_ -= entries_[i - first_index()].data().size();
+    cached_bytes_ -= entries_[i - first_index()]->data().size();
   }
   entries_.erase(entries_.begin(), entries_.begin() + static_cast<long>(index - snapshot_index_));
   snapshot_index_ = index;

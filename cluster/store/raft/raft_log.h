@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -28,6 +29,11 @@ class LogReader {
   // and is after the latest snapshot the node persisted.
   virtual Status ReadEntries(uint64_t lo, uint64_t hi, std::vector<Entry>* out) const = 0;
 };
+
+// An entry as the log holds it: immutable once appended and shared, so that a Ready hands
+// the same entry out to persist and to apply without copying its data (a batch of
+// creates is tens of kilobytes).
+using EntryRef = std::shared_ptr<const Entry>;
 
 class RaftLog {
  public:
@@ -72,8 +78,8 @@ class RaftLog {
 
   // Entries not yet handed out to persist, and the committed entries that are persisted
   // but not yet handed out to apply.
-  std::vector<Entry> UnstableEntries() const;
-  std::vector<Entry> NextCommittedEntries(size_t max_count) const;
+  std::vector<EntryRef> UnstableEntries() const;
+  std::vector<EntryRef> NextCommittedEntries(size_t max_count) const;
   bool HasUnstable() const { return unstable_from_ <= last_index(); }
   bool HasNextCommitted() const;
   void StableTo(uint64_t index) { if (index >= unstable_from_ - 1) unstable_from_ = index + 1; }
@@ -100,7 +106,10 @@ class RaftLog {
   // Drops entries_ from position `keep` on, keeping cached_bytes_ right.
   void TruncateFrom(size_t keep);
 
-  std::vector<Entry> entries_;  // entries_[i].index() == snapshot_index_ + 1 + i
+  // The shared entries in [lo, hi), at most `max_count`; same REQUIRES as Slice.
+  std::vector<EntryRef> Refs(uint64_t lo, uint64_t hi, size_t max_count) const;
+
+  std::vector<EntryRef> entries_;  // entries_[i]->index() == snapshot_index_ + 1 + i; never null
   uint64_t evicted_to_ = 0;     // entries at or below hold no data; >= snapshot_index_
   size_t cached_bytes_ = 0;     // sum of data sizes of entries above evicted_to_
   uint64_t committed_ = 0;

@@ -137,17 +137,9 @@ void RaftStorage::Save(const raft::Ready& ready, const raft::HardState& current,
     *r.mutable_hard_state() = *ready.hard_state;
     AppendRecord(SerializeDeterministic(r), &records);
   }
-  std::string payload;
   Locations located;
   located.reserve(ready.entries.size());
-  for (const raft::Entry& e : ready.entries) {
-    // WalRecord{entry: e} as wire bytes around the entry's own encoding: copying a
-    // batch's entry into a WalRecord first cost as much again as writing it.
-    payload.clear();
-    (void)AppendMessageField(WalRecord::kEntryFieldNumber, e, &payload);
-    located.emplace_back(e.index(), Located{records.size(), RecordBytes(payload.size())});
-    AppendRecord(payload, &records);
-  }
+  for (const raft::EntryRef& e : ready.entries) AppendEntryRecord(*e, &records, &located);
   std::optional<raft::Snapshot> snapshot = ready.snapshot;
   // Shared, not copied, by the callbacks below: a Ready's records can be megabytes.
   auto shared_records = std::make_shared<const std::string>(std::move(records));
@@ -177,6 +169,16 @@ void RaftStorage::Save(const raft::Ready& ready, const raft::HardState& current,
         }
       },
       std::move(done));
+}
+
+void RaftStorage::AppendEntryRecord(const raft::Entry& e, std::string* records, Locations* located) {
+  // WalRecord{entry: e} as wire bytes around the entry's own encoding, serialized in
+  // place: copying a batch's entry into a WalRecord, or its record into the WAL's
+  // buffer, cost as much again as writing it.
+  const size_t begin = BeginRecord(records);
+  (void)AppendMessageField(WalRecord::kEntryFieldNumber, e, records);
+  FinishRecord(begin, records);
+  located->emplace_back(e.index(), Located{begin, records->size() - begin});
 }
 
 void RaftStorage::Compact(const raft::Snapshot& snapshot, const raft::HardState& hard_state,
@@ -211,13 +213,7 @@ void RaftStorage::RewriteWalThen(const raft::HardState& hs, const std::vector<ra
   AppendRecord(SerializeDeterministic(h), &records);
   Locations located;
   located.reserve(entries.size());
-  for (const raft::Entry& e : entries) {
-    WalRecord r;
-    *r.mutable_entry() = e;
-    const std::string payload = SerializeDeterministic(r);
-    located.emplace_back(e.index(), Located{records.size(), RecordBytes(payload.size())});
-    AppendRecord(payload, &records);
-  }
+  for (const raft::Entry& e : entries) AppendEntryRecord(e, &records, &located);
   if (Status s = disk_->WriteFile(Path("wal.tmp"), records); !s.ok()) return next(s);
   disk_->Sync(Path("wal.tmp"), [this, next, size = records.size(), located = std::move(located)](Status s) {
     if (!s.ok()) return next(s);

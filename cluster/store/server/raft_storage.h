@@ -64,6 +64,8 @@ class RaftStorage final : public raft::LogReader {
   void Locate(uint64_t index, Located where);
   // The entries of a WAL being written, by index, with offsets relative to its start.
   using Locations = std::vector<std::pair<uint64_t, Located>>;
+  // Appends WalRecord{entry: e} to *records and notes where it lies.
+  static void AppendEntryRecord(const raft::Entry& e, std::string* records, Locations* located);
 
   Disk* disk_;
   std::string dir_;

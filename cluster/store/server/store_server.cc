@@ -136,7 +136,7 @@ void StoreServer::AfterReady(raft::Ready& rd) {
     last_snapshot_index_ = rd.snapshot->metadata().index();
     ++stats_.snapshots_installed;
   }
-  for (const raft::Entry& e : rd.committed_entries) ApplyEntry(e);
+  for (const raft::EntryRef& e : rd.committed_entries) ApplyEntry(*e);
   for (const raft::ReadState& rs : rd.read_states) {
     auto it = pending_reads_.find(rs.context);
     if (it != pending_reads_.end()) it->second.index = rs.index;
@@ -576,6 +576,8 @@ void StoreServer::MaybeSnapshot() {
   snapshot.mutable_metadata()->set_term(log.snapshot_term());
   for (uint64_t v : raft_->voters()) snapshot.mutable_metadata()->mutable_conf_state()->add_voters(v);
   snapshot.set_data(data);
+  // The entries after the snapshot are not applied yet, so none of them was evicted from
+  // the entry cache: Slice (memory only) has them all.
   storage_.Compact(snapshot, raft_->hard_state(), log.Slice(log.first_index(), log.last_index() + 1, SIZE_MAX),
                    [this](Status s) {
                      if (!s.ok()) {

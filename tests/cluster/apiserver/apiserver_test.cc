@@ -1,6 +1,8 @@
 // The apiserver's verbs end to end on a simulated cluster: store, apiservers, clients.
 #include <gtest/gtest.h>
 
+#include <regex>
+
 #include "cluster/api/apps.pb.h"
 #include "cluster/api/autoscaling.pb.h"
 #include "tests/cluster/apiserver/api_cluster.h"
@@ -44,7 +46,10 @@ TEST_F(ApiServerTest, CreateThenGetReturnsTheObjectWithServerFields) {
   ASSERT_EQ(created.code, 201) << created.Describe();
   auto p = AsPod(created);
   ASSERT_NE(p, nullptr);
-  EXPECT_EQ(p->metadata().uid().size(), 36u);
+  // A version-4, variant-1 UUID in its 8-4-4-4-12 lowercase form (RFC 4122 §3, §4.4).
+  EXPECT_TRUE(std::regex_match(p->metadata().uid(),
+                               std::regex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")))
+      << p->metadata().uid();
   EXPECT_FALSE(p->metadata().resource_version().empty());
   EXPECT_TRUE(p->metadata().has_creation_timestamp());
   EXPECT_EQ(p->metadata().generation(), 1);

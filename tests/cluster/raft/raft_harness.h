@@ -107,7 +107,8 @@ class Cluster {
         Persist(id, rd);
         for (const Message& m : rd.messages) queue_.push_back(m);
         if (rd.snapshot) applied_[id].clear();
-        for (const Entry& e : rd.committed_entries) {
+        for (const EntryRef& ref : rd.committed_entries) {
+          const Entry& e = *ref;
           if (e.type() == ENTRY_CONF_CHANGE) {
             ConfChange cc;
             cc.ParseFromString(e.data());
@@ -176,7 +177,8 @@ class Cluster {
       d.snapshot = *rd.snapshot;
       d.entries.clear();
     }
-    for (const Entry& e : rd.entries) {
+    for (const EntryRef& ref : rd.entries) {
+      const Entry& e = *ref;
       while (!d.entries.empty() && d.entries.back().index() >= e.index()) d.entries.pop_back();
       d.entries.push_back(e);
     }

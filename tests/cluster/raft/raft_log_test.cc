@@ -78,7 +78,7 @@ TEST(RaftLogCache, UnpersistedEntriesAreNeverEvicted) {
   log.ShrinkCache(0);
   EXPECT_EQ(log.evicted_to(), 2u);
   ASSERT_EQ(log.UnstableEntries().size(), 3u);
-  EXPECT_EQ(log.UnstableEntries()[0].data(), std::string(10, 'd'));
+  EXPECT_EQ(log.UnstableEntries()[0]->data(), std::string(10, 'd'));
 }
 
 TEST(RaftLogCache, EvictedEntriesReadBackWholeAndInOrder) {

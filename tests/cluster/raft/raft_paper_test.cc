@@ -184,8 +184,8 @@ TEST(RaftPaper, Section5_3_LeaderReplicatesProposal) {
   ASSERT_TRUE(c.node(1).Propose("x").ok());
   Ready rd = c.node(1).GetReady();
   ASSERT_EQ(rd.entries.size(), 1u);
-  EXPECT_EQ(rd.entries[0].data(), "x");
-  EXPECT_EQ(rd.entries[0].term(), 1u);
+  EXPECT_EQ(rd.entries[0]->data(), "x");
+  EXPECT_EQ(rd.entries[0]->term(), 1u);
   int apps = 0;
   for (const Message& m : rd.messages) {
     if (m.type() != MSG_APP) continue;
@@ -267,7 +267,7 @@ TEST(RaftPaper, Section5_3_FollowerReplacesConflictingSuffix) {
   EXPECT_EQ(*n.log().Term(2), 3u);
   Ready rd = n.GetReady();
   ASSERT_EQ(rd.entries.size(), 1u);  // only the replaced entry needs persisting
-  EXPECT_EQ(rd.entries[0].index(), 2u);
+  EXPECT_EQ(rd.entries[0]->index(), 2u);
 }
 
 // §5.3, Figure 7: whatever a follower's log looks like (missing entries, extra

@@ -13,6 +13,18 @@ namespace {
 using sim::testing::Scripted;
 using sim::testing::ScriptedProcess;
 
+std::vector<raft::Entry> EntriesOf(uint64_t term, uint64_t first, uint64_t last) {
+  std::vector<raft::Entry> entries;
+  for (uint64_t i = first; i <= last; ++i) {
+    raft::Entry e;
+    e.set_term(term);
+    e.set_index(i);
+    e.set_data("entry-" + std::to_string(i));
+    entries.push_back(e);
+  }
+  return entries;
+}
+
 raft::Ready ReadyWith(uint64_t term, uint64_t first, uint64_t last) {
   raft::Ready rd;
   raft::HardState hs;
@@ -20,13 +32,7 @@ raft::Ready ReadyWith(uint64_t term, uint64_t first, uint64_t last) {
   hs.set_vote(1);
   hs.set_commit(last);
   rd.hard_state = hs;
-  for (uint64_t i = first; i <= last; ++i) {
-    raft::Entry e;
-    e.set_term(term);
-    e.set_index(i);
-    e.set_data("entry-" + std::to_string(i));
-    rd.entries.push_back(e);
-  }
+  for (raft::Entry& e : EntriesOf(term, first, last)) rd.entries.push_back(std::make_shared<const raft::Entry>(std::move(e)));
   return rd;
 }
 
@@ -99,7 +105,7 @@ TEST(RaftStorage, SnapshotThenCompactedWalRestoresEverything) {
       hs.set_term(2);
       hs.set_vote(1);
       hs.set_commit(10);
-      std::vector<raft::Entry> rest = ReadyWith(2, 7, 10).entries;
+      std::vector<raft::Entry> rest = EntriesOf(2, 7, 10);
       st->Compact(snap, hs, rest, [&done](Status c) {
         ASSERT_TRUE(c.ok());
         done = true;
@@ -163,7 +169,7 @@ TEST(RaftStorage, ReadsEntriesBackFromTheWal) {
       snap.mutable_metadata()->set_term(1);
       raft::HardState hs;
       hs.set_term(2);
-      st->Compact(snap, hs, ReadyWith(2, 5, 8).entries, [&, st](Status c) {
+      st->Compact(snap, hs, EntriesOf(2, 5, 8), [&, st](Status c) {
         ASSERT_TRUE(c.ok());
         std::vector<raft::Entry> after;
         EXPECT_EQ(read(*st, 4, 6, &after).code(), Status::Code::kNotFound) << "4 is in the snapshot";
