@@ -1,6 +1,7 @@
 #include "cluster/apiserver/strategy/field_errors.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 
 namespace ksim::apiserver {
@@ -24,8 +25,10 @@ Path Path::Child(std::string_view name) const {
 
 Path Path::Index(size_t i) const {
   char digits[24];
-  const int n = std::snprintf(digits, sizeof(digits), "%zu", i);
-  return Key(std::string_view(digits, static_cast<size_t>(n)));
+  // to_chars, not snprintf: validation makes an index path per list item, and snprintf's
+  // format parsing was most of its cost.
+  const auto end = std::to_chars(digits, digits + sizeof(digits), i).ptr;
+  return Key(std::string_view(digits, static_cast<size_t>(end - digits)));
 }
 
 Path Path::Key(std::string_view key) const {

@@ -115,6 +115,59 @@ TEST(PodProjectionTest, GarbageIsRefused) {
   EXPECT_TRUE(o.fields.empty());
 }
 
+// Protobuf's rules for bytes no single Serialize writes, which the projection's reader must
+// follow as the generated parser does (encoding spec, "Last One Wins" and merging).
+TEST(PodProjectionTest, ConcatenatedPodsMergeAsTheFullDecodeDoes) {
+  api::Pod later;
+  later.mutable_metadata()->set_name("web-1");
+  (*later.mutable_metadata()->mutable_labels())["tier"] = "back";  // the later entry wins
+  (*later.mutable_metadata()->mutable_labels())["zone"] = "b";
+  later.mutable_spec()->set_node_name("node-8");
+  later.mutable_status()->add_pod_ips()->set_ip("10.0.0.8");  // appended: the first stays first
+  const std::string bytes = SerializeDeterministic(FullPod()) + SerializeDeterministic(later);
+  const CachedObject got = Projected(bytes);
+  ExpectSame(FullDecode(bytes), got);
+  EXPECT_EQ(got.name, "web-1");
+  EXPECT_EQ(got.namespace_, "shop");  // merged, not replaced
+  EXPECT_EQ(got.labels.at("tier"), "back");
+  EXPECT_EQ(got.labels.at("app"), "web");
+  EXPECT_EQ(got.Field("spec.nodeName"), "node-8");
+  EXPECT_EQ(got.Field("spec.restartPolicy"), "OnFailure");
+  EXPECT_EQ(got.Field("status.podIP"), "10.0.0.7");
+}
+
+TEST(PodProjectionTest, AKnownFieldNumberWithAnotherWireTypeIsSkippedAsUnknown) {
+  // metadata (3) and spec.nodeName (4.10) as varints: the full decode keeps them as
+  // unknown fields and reads everything else.
+  const std::string bytes = SerializeDeterministic(FullPod()) + std::string("\x18\x05", 2) +
+                            std::string("\x22\x02\x50\x01", 4);
+  ExpectSame(FullDecode(bytes), Projected(bytes));
+  EXPECT_EQ(Projected(bytes).Field("spec.nodeName"), "node-7");
+}
+
+TEST(PodProjectionTest, EveryPrefixParsesExactlyWhenTheFullDecodeDoes) {
+  const std::string bytes = SerializeDeterministic(FullPod());
+  for (size_t cut = 0; cut <= bytes.size(); ++cut) {
+    const std::string prefix = bytes.substr(0, cut);
+    api::Pod full;
+    const bool full_ok = full.ParseFromString(prefix);
+    CachedObject got;
+    ASSERT_EQ(ProjectPod(prefix, &got), full_ok) << "cut at " << cut;
+    if (full_ok) ExpectSame(FullDecode(prefix), got);
+  }
+}
+
+TEST(PodProjectionTest, AStringThatIsNotUtf8IsRefusedAsByTheFullDecode) {
+  api::Pod p = FullPod();
+  (*p.mutable_metadata()->mutable_labels())["app"] = "\xff";
+  std::string bytes;
+  ASSERT_TRUE(p.SerializePartialToString(&bytes));
+  api::Pod full;
+  EXPECT_FALSE(full.ParseFromString(bytes));
+  CachedObject got;
+  EXPECT_FALSE(ProjectPod(bytes, &got));
+}
+
 // Random pods: any mix of set and empty fields reads the same both ways.
 RC_GTEST_PROP(PodProjectionProperty, AgreesWithTheFullDecode, ()) {
   const auto word =
