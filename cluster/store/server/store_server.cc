@@ -276,6 +276,30 @@ void StoreServer::Respond(uint64_t conn, const ClientResponse& response) {
   (void)it->second->Send(std::move(frame));
 }
 
+void StoreServer::RespondWithRemembered(uint64_t conn, const ClientResponse& reply, std::string_view remembered) {
+  auto it = conns_.find(conn);
+  if (it == conns_.end()) return;
+  // The bytes Respond(reply with `write` set) would send, with the answer's encoding taken
+  // from Remember instead of serializing it a second time: ClientResponse's fields in
+  // number order (proto3 leaves zero and empty ones out), then the oneof's `write`.
+  assert(reply.leader_address().empty() && reply.result_case() == ClientResponse::kWrite);
+  std::string body;
+  if (reply.client_id() != 0) AppendVarintField(ClientResponse::kClientIdFieldNumber, reply.client_id(), &body);
+  if (reply.seq() != 0) AppendVarintField(ClientResponse::kSeqFieldNumber, reply.seq(), &body);
+  if (reply.code() != 0) AppendVarintField(ClientResponse::kCodeFieldNumber, static_cast<uint64_t>(reply.code()), &body);
+  if (!reply.message().empty()) {
+    AppendLengthPrefix(ClientResponse::kMessageFieldNumber, reply.message().size(), &body);
+    body += reply.message();
+  }
+  AppendLengthPrefix(ClientResponse::kWriteFieldNumber, remembered.size(), &body);
+  body += remembered;
+  std::string frame;
+  AppendLengthPrefix(Frame::kResponseFieldNumber, body.size(), &frame);
+  frame += body;
+  if (frame.size() > kMaxFrameBytes) return;
+  (void)it->second->Send(std::move(frame));
+}
+
 ClientResponse StoreServer::Reply(const ClientRequest& req, ClientResponse::Code code, std::string message) const {
   ClientResponse r;
   r.set_client_id(req.client_id());
@@ -504,14 +528,18 @@ StoreServer::AppliedWrite StoreServer::ApplyCommand(const ReplicatedCommand& rc,
       session = &s;
     }
   }
-  if (session != nullptr) Remember(session, rc.seq(), response);
+  const std::string* remembered = session != nullptr ? Remember(session, rc.seq(), response) : nullptr;
   auto pending = pending_writes_.find({rc.client_id(), rc.seq()});
   if (pending != pending_writes_.end()) {
     reply.set_client_id(rc.client_id());
     reply.set_seq(rc.seq());
     reply.set_code(forgotten ? ClientResponse::INVALID : ClientResponse::OK);
     if (forgotten) reply.set_message("write already applied and its answer forgotten");
-    Respond(pending->second, reply);
+    if (remembered != nullptr) {
+      RespondWithRemembered(pending->second, reply, *remembered);
+    } else {
+      Respond(pending->second, reply);
+    }
     pending_writes_.erase(pending);
   }
   if (sessions_.size() > options_.max_sessions) {
@@ -525,13 +553,17 @@ StoreServer::AppliedWrite StoreServer::ApplyCommand(const ReplicatedCommand& rc,
   return AppliedWrite{rc.client_id(), rc.seq(), store_.revision() != revision_before};
 }
 
-void StoreServer::Remember(Session* session, uint64_t seq, const store::CommandResponse& response) {
-  (void)SerializeDeterministic(response, &session->responses[seq]);
+const std::string* StoreServer::Remember(Session* session, uint64_t seq, const store::CommandResponse& response) {
+  auto [it, inserted] = session->responses.try_emplace(seq);
+  (void)SerializeDeterministic(response, &it->second);
+  const std::string* kept = &it->second;
   while (session->responses.size() > options_.max_responses_per_session) {
     const uint64_t smallest = session->responses.begin()->first;
+    if (smallest == seq) kept = nullptr;
     session->responses.erase(session->responses.begin());
     session->floor_seq = std::max(session->floor_seq, smallest + 1);
   }
+  return kept;
 }
 
 std::string StoreServer::SnapshotData() const {

@@ -130,7 +130,11 @@ class StoreServer final : public Process {
     std::map<uint64_t, std::string> responses;  // seq -> serialized store::CommandResponse
   };
   // Keeps a write's response in its client's session (bounded) for deduplication.
-  void Remember(Session* session, uint64_t seq, const store::CommandResponse& response);
+  // Keeps the answer to (session, seq) for a retried proposal; returns its encoding, or
+  // nullptr if it was dropped at once (the session keeps at most max_responses_per_session).
+  const std::string* Remember(Session* session, uint64_t seq, const store::CommandResponse& response);
+  // Respond(conn, reply) for a write answer whose encoding Remember kept: the same bytes.
+  void RespondWithRemembered(uint64_t conn, const ClientResponse& reply, std::string_view remembered);
   void FlushBatch();
   Status ProposeOne(const store::Command& command);
   void ServeReads();
