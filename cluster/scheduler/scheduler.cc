@@ -405,21 +405,49 @@ void Scheduler::Bind(const PodInfoPtr& pod, int64_t scheduling_cycle) {
       return;
     }
     ++stats_.bind_failures;
-    // Forgetting is a no-op if the informer already showed the pod bound (a retried
-    // binding that had landed answers 409).
-    cache_.ForgetPod(pod->uid);
     env_.log->Log(LogLevel::kInfo, "scheduler", fmt::format("binding {} failed: {}", pod->Key(), result.Describe()));
-    client::ObjectPtr current = pods_->Get(pod->Key());
-    if (current == nullptr || !static_cast<const api::Pod&>(*current).spec().node_name().empty()) {
-      queue_->Done(pod->uid);  // gone, or bound by someone else
-      return;
-    }
-    PodInfoPtr again = Parse(current);
-    if (again == nullptr) return;
-    // NotFound: deleted meanwhile; nothing to retry.
-    (void)queue_->AddUnschedulableIfNotPresent(again, {}, scheduling_cycle, env_.clock->MonotonicNow());
-    ArmBackoffTimer();
+    ResolveFailedBind(pod, scheduling_cycle);
   });
+}
+
+void Scheduler::ResolveFailedBind(const PodInfoPtr& pod, int64_t scheduling_cycle) {
+  // A failed binding may still have bound the pod: a 409 answers a retry whose first
+  // attempt had landed (or another replica's binding), and a timeout says nothing. This
+  // replica's informer may not show it yet, so forgetting the assumption now would leave
+  // the node looking free to the next cycles: two pods with anti-affinity landed on one
+  // node that way (SchedulerProperty.WithCrashingReplicas...). The apiserver's get is a
+  // quorum read: it says whether, and where, the pod is bound.
+  client_->Get(Kind("", "pods"), pod->ns, pod->name,
+               [this, pod, scheduling_cycle, alive = alive_](const client::ApiResult& result) {
+                 if (!*alive) return;
+                 auto current = std::make_shared<api::Pod>();
+                 if (result.ok() && current->ParseFromString(result.body) && current->metadata().uid() == pod->uid &&
+                     !current->spec().node_name().empty()) {
+                   // Bound. Unless the informer got there first (confirmed or deleted it),
+                   // the assumption moves to where the pod is; the informer confirms it.
+                   if (cache_.IsAssumed(pod->uid)) {
+                     if (PodInfoPtr bound = Parse(current); bound != nullptr) cache_.AddOrUpdatePod(bound);
+                   }
+                   queue_->Done(pod->uid);
+                   return;
+                 }
+                 ForgetAndRetry(pod, scheduling_cycle);
+               });
+}
+
+void Scheduler::ForgetAndRetry(const PodInfoPtr& pod, int64_t scheduling_cycle) {
+  // Forgetting is a no-op if the informer already showed the pod bound.
+  cache_.ForgetPod(pod->uid);
+  client::ObjectPtr current = pods_->Get(pod->Key());
+  if (current == nullptr || !static_cast<const api::Pod&>(*current).spec().node_name().empty()) {
+    queue_->Done(pod->uid);  // gone, or bound by someone else
+    return;
+  }
+  PodInfoPtr again = Parse(current);
+  if (again == nullptr) return;
+  // NotFound: deleted meanwhile; nothing to retry.
+  (void)queue_->AddUnschedulableIfNotPresent(again, {}, scheduling_cycle, env_.clock->MonotonicNow());
+  ArmBackoffTimer();
 }
 
 void Scheduler::Preempt(const Framework& framework, CycleState& state, const PodInfo& pod, Diagnosis* diagnosis) {

@@ -106,6 +106,11 @@ class Scheduler : public Process {
   void ArmLeftoverTimer();
   void ScheduleOne(const PoppedPod& queued);
   void Bind(const PodInfoPtr& pod, int64_t scheduling_cycle);
+  // A binding failed: learns from the apiserver whether the pod is bound after all before
+  // dropping the assumption.
+  void ResolveFailedBind(const PodInfoPtr& pod, int64_t scheduling_cycle);
+  // A binding failed and the pod is not bound: drops the assumption and queues the pod again.
+  void ForgetAndRetry(const PodInfoPtr& pod, int64_t scheduling_cycle);
   void Preempt(const Framework& framework, CycleState& state, const PodInfo& pod, Diagnosis* diagnosis);
   void ReportUnschedulable(const PodInfo& pod, const std::string& message);
   // Writes a core/v1 Event about the pod from "default-scheduler".
