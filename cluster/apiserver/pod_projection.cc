@@ -5,6 +5,7 @@
 #include <google/protobuf/wire_format_lite.h>
 
 #include <algorithm>
+#include <initializer_list>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -143,61 +144,43 @@ class Reader {
     return kRead;
   }
 
-  Outcome Meta(uint32_t number, PodView* pod) {
-    switch (number) {
-      case MetaFields::kNameFieldNumber:
-        return String(&pod->name);
-      case MetaFields::kNamespaceFieldNumber:
-        return String(&pod->namespace_);
-      case MetaFields::kLabelsFieldNumber: {
-        std::pair<std::string_view, std::string_view> entry;  // a missing key or value is ""
-        const Outcome o = Nested([&](uint32_t n) {
-          if (n == 1) return String(&entry.first);
-          if (n == 2) return String(&entry.second);
-          return kUnknown;
-        });
-        if (o == kRead) pod->labels.push_back(entry);
-        return o;
-      }
-      default:
-        return kUnknown;
+  // Reads field `number` into the view it is paired with, or answers kUnknown.
+  Outcome StringField(uint32_t number, std::initializer_list<std::pair<int, std::string_view*>> fields) {
+    for (const auto& [n, out] : fields) {
+      if (static_cast<uint32_t>(n) == number) return String(out);
     }
+    return kUnknown;
+  }
+
+  Outcome Meta(uint32_t number, PodView* pod) {
+    if (number == MetaFields::kLabelsFieldNumber) {
+      std::pair<std::string_view, std::string_view> entry;  // a missing key or value is ""
+      const Outcome o = Nested([&](uint32_t n) { return StringField(n, {{1, &entry.first}, {2, &entry.second}}); });
+      if (o == kRead) pod->labels.push_back(entry);
+      return o;
+    }
+    return StringField(number, {{MetaFields::kNameFieldNumber, &pod->name},
+                                {MetaFields::kNamespaceFieldNumber, &pod->namespace_}});
   }
 
   Outcome Spec(uint32_t number, PodView::Spec* spec) {
-    switch (number) {
-      case PodSpecFields::kRestartPolicyFieldNumber:
-        return String(&spec->restart_policy_);
-      case PodSpecFields::kServiceAccountNameFieldNumber:
-        return String(&spec->service_account_name_);
-      case PodSpecFields::kNodeNameFieldNumber:
-        return String(&spec->node_name_);
-      case PodSpecFields::kHostNetworkFieldNumber:
-        return Bool(&spec->host_network_);
-      case PodSpecFields::kSchedulerNameFieldNumber:
-        return String(&spec->scheduler_name_);
-      default:
-        return kUnknown;
-    }
+    if (number == PodSpecFields::kHostNetworkFieldNumber) return Bool(&spec->host_network_);
+    return StringField(number, {{PodSpecFields::kRestartPolicyFieldNumber, &spec->restart_policy_},
+                                {PodSpecFields::kServiceAccountNameFieldNumber, &spec->service_account_name_},
+                                {PodSpecFields::kNodeNameFieldNumber, &spec->node_name_},
+                                {PodSpecFields::kSchedulerNameFieldNumber, &spec->scheduler_name_}});
   }
 
   Outcome Status(uint32_t number, PodView::Status* status) {
-    switch (number) {
-      case PodStatusFields::kPhaseFieldNumber:
-        return String(&status->phase_);
-      case PodStatusFields::kPodIpFieldNumber:
-        return String(&status->pod_ip_);
-      case PodStatusFields::kNominatedNodeNameFieldNumber:
-        return String(&status->nominated_node_name_);
-      case PodStatusFields::kPodIpsFieldNumber: {
-        PodView::PodIP ip;
-        const Outcome o = Nested([&](uint32_t n) { return n == PodIPFields::kIpFieldNumber ? String(&ip.ip_) : kUnknown; });
-        if (o == kRead) status->pod_ips_.push_back(ip);
-        return o;
-      }
-      default:
-        return kUnknown;
+    if (number == PodStatusFields::kPodIpsFieldNumber) {
+      PodView::PodIP ip;
+      const Outcome o = Nested([&](uint32_t n) { return StringField(n, {{PodIPFields::kIpFieldNumber, &ip.ip_}}); });
+      if (o == kRead) status->pod_ips_.push_back(ip);
+      return o;
     }
+    return StringField(number, {{PodStatusFields::kPhaseFieldNumber, &status->phase_},
+                                {PodStatusFields::kPodIpFieldNumber, &status->pod_ip_},
+                                {PodStatusFields::kNominatedNodeNameFieldNumber, &status->nominated_node_name_}});
   }
 
   std::string_view bytes_;

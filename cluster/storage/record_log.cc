@@ -22,8 +22,8 @@ uint32_t Crc32(std::string_view data) {
   return static_cast<uint32_t>(crc);
 }
 
-void PutU32(uint32_t v, std::string* out) {
-  for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+void SetU32(uint32_t v, char* p) {
+  for (int i = 0; i < 4; ++i) p[i] = static_cast<char>((v >> (8 * i)) & 0xff);
 }
 
 uint32_t GetU32(const char* p) {
@@ -37,9 +37,9 @@ constexpr size_t kHeaderBytes = kRecordHeaderBytes;
 }  // namespace
 
 void AppendRecord(std::string_view payload, std::string* out) {
-  PutU32(static_cast<uint32_t>(payload.size()), out);
-  PutU32(Crc32(payload), out);
+  const size_t begin = BeginRecord(out);
   out->append(payload);
+  FinishRecord(begin, out);
 }
 
 size_t BeginRecord(std::string* out) {
@@ -50,11 +50,10 @@ size_t BeginRecord(std::string* out) {
 
 void FinishRecord(size_t begin, std::string* out) {
   assert(begin + kHeaderBytes <= out->size());
-  const std::string_view payload = std::string_view(*out).substr(begin + kHeaderBytes);
-  std::string header;
-  PutU32(static_cast<uint32_t>(payload.size()), &header);
-  PutU32(Crc32(payload), &header);
-  out->replace(begin, kHeaderBytes, header);
+  const size_t length = out->size() - begin - kHeaderBytes;
+  char* header = out->data() + begin;
+  SetU32(static_cast<uint32_t>(length), header);
+  SetU32(Crc32(std::string_view(header + kHeaderBytes, length)), header + 4);
 }
 
 bool DecodeRecordAt(std::string_view data, size_t pos, std::string_view* payload) {

@@ -267,36 +267,31 @@ void StoreServer::OnFrame(uint64_t conn, std::string_view frame) {
 }
 
 void StoreServer::Respond(uint64_t conn, const ClientResponse& response) {
-  auto it = conns_.find(conn);
-  if (it == conns_.end()) return;  // the client went away; it will retry elsewhere
   // Frame{response}, written around the response's own encoding: moving an answer built
   // on an arena into a Frame would copy it.
   std::string frame;
-  if (!AppendMessageField(Frame::kResponseFieldNumber, response, &frame) || frame.size() > kMaxFrameBytes) return;
-  (void)it->second->Send(std::move(frame));
+  if (!AppendMessageField(Frame::kResponseFieldNumber, response, &frame)) return;
+  SendFrame(conn, std::move(frame));
 }
 
-void StoreServer::RespondWithRemembered(uint64_t conn, const ClientResponse& reply, std::string_view remembered) {
-  auto it = conns_.find(conn);
-  if (it == conns_.end()) return;
-  // The bytes Respond(reply with `write` set) would send, with the answer's encoding taken
-  // from Remember instead of serializing it a second time: ClientResponse's fields in
-  // number order (proto3 leaves zero and empty ones out), then the oneof's `write`.
-  assert(reply.leader_address().empty() && reply.result_case() == ClientResponse::kWrite);
-  std::string body;
-  if (reply.client_id() != 0) AppendVarintField(ClientResponse::kClientIdFieldNumber, reply.client_id(), &body);
-  if (reply.seq() != 0) AppendVarintField(ClientResponse::kSeqFieldNumber, reply.seq(), &body);
-  if (reply.code() != 0) AppendVarintField(ClientResponse::kCodeFieldNumber, static_cast<uint64_t>(reply.code()), &body);
-  if (!reply.message().empty()) {
-    AppendLengthPrefix(ClientResponse::kMessageFieldNumber, reply.message().size(), &body);
-    body += reply.message();
-  }
+void StoreServer::RespondWithRemembered(uint64_t conn, ClientResponse& reply, std::string_view remembered) {
+  // The bytes Respond would send for `reply` with `write` set, the answer's encoding taken
+  // from Remember instead of serialized a second time. With the result oneof cleared,
+  // `write` (10) numbers above every field left, so appending it after them is the order
+  // a deterministic serialization writes.
+  reply.clear_result();
+  std::string body = SerializeDeterministic(reply);
   AppendLengthPrefix(ClientResponse::kWriteFieldNumber, remembered.size(), &body);
   body += remembered;
   std::string frame;
   AppendLengthPrefix(Frame::kResponseFieldNumber, body.size(), &frame);
   frame += body;
-  if (frame.size() > kMaxFrameBytes) return;
+  SendFrame(conn, std::move(frame));
+}
+
+void StoreServer::SendFrame(uint64_t conn, std::string frame) {
+  auto it = conns_.find(conn);
+  if (it == conns_.end() || frame.size() > kMaxFrameBytes) return;  // gone: it retries elsewhere
   (void)it->second->Send(std::move(frame));
 }
 

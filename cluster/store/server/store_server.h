@@ -134,7 +134,10 @@ class StoreServer final : public Process {
   // nullptr if it was dropped at once (the session keeps at most max_responses_per_session).
   const std::string* Remember(Session* session, uint64_t seq, const store::CommandResponse& response);
   // Respond(conn, reply) for a write answer whose encoding Remember kept: the same bytes.
-  void RespondWithRemembered(uint64_t conn, const ClientResponse& reply, std::string_view remembered);
+  // Clears reply's result (its `write`), which the remembered bytes replace.
+  void RespondWithRemembered(uint64_t conn, ClientResponse& reply, std::string_view remembered);
+  // Sends one frame on the client connection `conn`, if it is still open.
+  void SendFrame(uint64_t conn, std::string frame);
   void FlushBatch();
   Status ProposeOne(const store::Command& command);
   void ServeReads();
