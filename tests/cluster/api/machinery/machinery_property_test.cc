@@ -67,7 +67,17 @@ RC_GTEST_PROP(QuantityProperty, ExactValuesRoundTripInEveryFormat, (int64_t base
   Quantity again;
   RC_ASSERT(Quantity::Parse(q.String(), &again).ok());
   RC_ASSERT(again.NanoValue() == nano);
-  RC_ASSERT(again.String() == q.String());
+  if (again.String() != q.String()) {
+    // Only one case: a binary-SI value that is no whole number of Ki, Mi, ... is written
+    // without a suffix ("24285000"), which reads back as decimal SI and prints
+    // canonically as such ("24285k"), as Kubernetes' resource.Quantity does. From there
+    // the string is stable.
+    RC_ASSERT(q.format() == Quantity::Format::kBinarySI);
+    RC_ASSERT(again.format() == Quantity::Format::kDecimalSI);
+    Quantity third;
+    RC_ASSERT(Quantity::Parse(again.String(), &third).ok());
+    RC_ASSERT(third.String() == again.String());
+  }
 }
 
 RC_GTEST_PROP(QuantityProperty, AddThenSubIsIdentity, (int64_t a, int64_t b)) {

@@ -89,6 +89,16 @@ TEST(QuantityTest, KeepsTheSuffixFamily) {
   EXPECT_EQ(Q("1e9").String(), "1e9");
 }
 
+// Kubernetes' resource.Quantity: a binary-SI value that is no whole number of Ki, Mi, ...
+// is written without a suffix, and that string reads back as decimal SI.
+TEST(QuantityTest, ABinaryValueThatIsNoWholeSuffixIsWrittenPlainAndRereadsAsDecimal) {
+  const Quantity q = Quantity::FromValue(24285000, Quantity::Format::kBinarySI);
+  EXPECT_EQ(q.String(), "24285000");
+  EXPECT_EQ(Q(q.String()).format(), Quantity::Format::kDecimalSI);
+  EXPECT_EQ(Q(q.String()).String(), "24285k");
+  EXPECT_EQ(Quantity::FromValue(3 * 1024 * 1024, Quantity::Format::kBinarySI).String(), "3Mi");
+}
+
 TEST(QuantityTest, RejectsGarbageNamingTheInputAndReason) {
   const char* cases[][2] = {
       {"", "empty"},
