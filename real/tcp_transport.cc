@@ -689,10 +689,8 @@ void TcpTransport::AfterOutputProgress(const std::shared_ptr<Conn>& c) {
 }
 
 Status TcpTransport::SendOn(const std::shared_ptr<Conn>& c, std::string frame) {
+  if (Status s = CheckFrameSize(frame.size()); !s.ok()) return s;
   if (!c->active || c->phase == Conn::Phase::kDone) return Status::Closed("send on a closed connection to " + c->peer);
-  if (frame.size() > kMaxFrameBytes) {
-    return Status::InvalidArgument("frame of " + std::to_string(frame.size()) + " bytes exceeds kMaxFrameBytes");
-  }
   if (c->out_bytes + kHeaderBytes + frame.size() > options_.max_output_bytes) {
     Break(c,
           Status::Unavailable("connection to " + c->peer + ": more than " + std::to_string(options_.max_output_bytes) +

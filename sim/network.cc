@@ -20,7 +20,8 @@ class SimConnection final : public Connection {
   ~SimConnection() override { Close(); }
 
   Status Send(std::string frame) override {
-    assert(frame.size() <= kMaxFrameBytes);
+    // Refused in every build, exactly as TcpTransport refuses it (it used to be an assert).
+    if (Status s = CheckFrameSize(frame.size()); !s.ok()) return s;
     return net_->Send(id_, side_, std::move(frame));
   }
   void Close() override {

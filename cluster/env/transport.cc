@@ -21,4 +21,10 @@ Status ParseAddress(std::string_view address, std::string* host, uint16_t* port)
   return Status::Ok();
 }
 
+Status CheckFrameSize(size_t bytes) {
+  if (bytes <= kMaxFrameBytes) return Status::Ok();
+  return Status::InvalidArgument("frame of " + std::to_string(bytes) + " bytes exceeds the transport's limit of " +
+                                 std::to_string(kMaxFrameBytes) + " bytes (kMaxFrameBytes)");
+}
+
 }  // namespace ksim

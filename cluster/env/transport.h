@@ -25,6 +25,11 @@ Status ParseAddress(std::string_view address, std::string* host, uint16_t* port)
 // as corrupt and its connection is closed.
 inline constexpr size_t kMaxFrameBytes = 16u << 20;
 
+// What Connection::Send answers for a frame of `bytes`: OK, or InvalidArgument naming the
+// size and the limit. Every Transport calls it, in every build, so a sender sees the same
+// Status in the simulated world and over TCP.
+Status CheckFrameSize(size_t bytes);
+
 struct ConnectionHandlers {
   // Called once per received frame, in the order the peer sent them.
   std::function<void(std::string_view frame)> on_frame;
@@ -38,8 +43,9 @@ class Connection {
   virtual ~Connection() = default;
 
   // Queues one frame for delivery after every frame sent before it on this connection.
-  // Returns Closed if the connection is already closed or broken; the frame is dropped.
-  // REQUIRES: frame.size() <= kMaxFrameBytes.
+  // Returns CheckFrameSize's InvalidArgument for a frame over kMaxFrameBytes (nothing is
+  // sent; the connection stays open), else Closed if the connection is already closed or
+  // broken (the frame is dropped).
   virtual Status Send(std::string frame) = 0;
 
   // Closes this side. Frames already queued are still delivered if the network allows,

@@ -85,8 +85,7 @@ inline std::string SerializeDeterministic(const google::protobuf::MessageLite& m
 inline Status SendMessage(Connection& conn, const google::protobuf::MessageLite& msg) {
   std::string frame;
   if (!SerializeDeterministic(msg, &frame)) return Status::InvalidArgument("message failed to serialize");
-  if (frame.size() > kMaxFrameBytes) return Status::InvalidArgument("message larger than kMaxFrameBytes");
-  return conn.Send(std::move(frame));
+  return conn.Send(std::move(frame));  // refuses a frame over kMaxFrameBytes
 }
 
 // Parses one frame into `msg`. Returns Corruption, naming `what`, on malformed bytes.
