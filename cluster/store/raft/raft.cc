@@ -19,9 +19,13 @@ const char* RoleName(Role role) {
 
 namespace {
 
+// Heartbeat answers without a chunk answer before a snapshot's unacknowledged chunks are
+// resent.
+constexpr int kSnapshotResendHeartbeats = 3;
+
 bool IsResponse(MessageType t) {
   return t == MSG_APP_RESP || t == MSG_VOTE_RESP || t == MSG_PRE_VOTE_RESP || t == MSG_HEARTBEAT_RESP ||
-         t == MSG_READ_INDEX_RESP;
+         t == MSG_READ_INDEX_RESP || t == MSG_SNAP_RESP;
 }
 
 }  // namespace
@@ -31,6 +35,8 @@ Raft::Raft(const Config& config, Random* random, const Restore& restore)
   assert(id_ != kNone && random_ != nullptr);
   assert(config.max_cached_entry_bytes == SIZE_MAX || config.log_reader != nullptr);
   log_.Restore(restore.snapshot, restore.entries);
+  // A restarted leader can send its latest snapshot at once, without compacting again.
+  stored_snapshot_ = std::make_shared<const Snapshot>(restore.snapshot);
   if (restore.snapshot.metadata().conf_state().voters_size() > 0) {
     for (uint64_t v : restore.snapshot.metadata().conf_state().voters()) voters_.insert(v);
   } else {
@@ -237,7 +243,7 @@ void Raft::Send(Message m) {
 
 void Raft::SendAppend(uint64_t to, bool send_if_empty) {
   Progress& p = progress_[to];
-  if (p.state == Progress::kSnapshot) return;
+  if (p.state == Progress::kSnapshot) return SendSnapshotChunks(to, p);
   if (p.state == Progress::kProbe && p.probe_sent) return;
   if (p.state == Progress::kReplicate && p.inflight.size() >= config_.max_inflight_messages) return;
   Message m;
@@ -245,20 +251,22 @@ void Raft::SendAppend(uint64_t to, bool send_if_empty) {
   const uint64_t prev = p.next - 1;
   auto prev_term = log_.Term(prev);
   if (!prev_term || p.next < log_.first_index()) {
-    // The entries this follower needs are compacted: send the snapshot (§7).
-    if (stored_snapshot_.metadata().index() == 0) return;  // nothing to send yet
-    m.set_type(MSG_SNAP);
-    *m.mutable_snapshot() = stored_snapshot_;
+    // The entries this follower needs are compacted: send the snapshot (§7), in chunks.
+    if (stored_snapshot_->metadata().index() == 0) return;  // nothing to send yet
     p.state = Progress::kSnapshot;
-    p.pending_snapshot = stored_snapshot_.metadata().index();
+    p.snapshot = stored_snapshot_;
+    p.pending_snapshot = stored_snapshot_->metadata().index();
     p.snapshot_wait = 0;
-    Send(std::move(m));
-    return;
+    p.snapshot_sent = p.snapshot_acked = 0;
+    p.snapshot_done_sent = false;
+    return SendSnapshotChunks(to, p);
   }
   std::vector<Entry> ents;
   // A read-back failure sends nothing now; the next heartbeat answer retries (§5.3:
   // AppendEntries are retried indefinitely).
-  if (!log_.Entries(p.next, log_.last_index() + 1, config_.max_entries_per_message, config_.log_reader, &ents).ok()) {
+  if (!log_.Entries(p.next, log_.last_index() + 1, config_.max_entries_per_message, config_.log_reader, &ents,
+                    config_.max_bytes_per_message)
+           .ok()) {
     return;
   }
   if (ents.empty() && !send_if_empty) return;
@@ -279,6 +287,52 @@ void Raft::SendAppend(uint64_t to, bool send_if_empty) {
     p.probe_sent = true;
   }
   Send(std::move(m));
+}
+
+// Paper §7, Figure 13: InstallSnapshot carries the image in chunks (offset, data, done).
+// Up to max_inflight_snapshot_chunks go out unacknowledged; each answer opens the window.
+void Raft::SendSnapshotChunks(uint64_t to, Progress& p) {
+  const std::string& data = p.snapshot->data();
+  const size_t chunk = std::max<size_t>(1, config_.max_snapshot_chunk_bytes);
+  const size_t window = chunk * std::max<size_t>(1, config_.max_inflight_snapshot_chunks);
+  while (!p.snapshot_done_sent && p.snapshot_sent - p.snapshot_acked < window) {
+    const size_t offset = p.snapshot_sent;
+    const size_t len = std::min(chunk, data.size() - offset);
+    Message m;
+    m.set_type(MSG_SNAP);
+    m.set_to(to);
+    *m.mutable_snapshot()->mutable_metadata() = p.snapshot->metadata();
+    m.mutable_snapshot()->set_data(data.substr(offset, len));
+    m.set_snapshot_offset(offset);
+    p.snapshot_sent = offset + len;
+    p.snapshot_done_sent = p.snapshot_sent == data.size();
+    m.set_snapshot_done(p.snapshot_done_sent);
+    Send(std::move(m));
+  }
+}
+
+void Raft::ReportUnreachable(uint64_t peer) {
+  if (role_ != Role::kLeader || peer == id_) return;
+  auto it = progress_.find(peer);
+  if (it == progress_.end()) return;
+  Progress& p = it->second;
+  switch (p.state) {
+    case Progress::kReplicate:
+      // What was pipelined after the failed message cannot be trusted to arrive: probe
+      // again from what the follower acknowledged.
+      p.state = Progress::kProbe;
+      p.inflight.clear();
+      p.next = p.match + 1;
+      p.probe_sent = false;
+      break;
+    case Progress::kProbe:
+      p.probe_sent = false;
+      break;
+    case Progress::kSnapshot:
+      p.snapshot_sent = p.snapshot_acked;
+      p.snapshot_done_sent = false;
+      break;
+  }
 }
 
 void Raft::BroadcastAppend() {
@@ -333,6 +387,10 @@ Status Raft::Propose(std::string data) {
     return Status::Unavailable("not the leader; leader is " + std::to_string(leader_));
   }
   if (lead_transferee_ != kNone) return Status::Unavailable("leadership transfer in progress");
+  if (data.size() > config_.max_entry_bytes) {
+    return Status::InvalidArgument("proposal of " + std::to_string(data.size()) + " bytes exceeds max_entry_bytes (" +
+                                   std::to_string(config_.max_entry_bytes) + ")");
+  }
   if (log_.last_index() - log_.committed() >= config_.max_uncommitted_entries) {
     return Status::Unavailable("too many uncommitted entries");
   }
@@ -475,7 +533,7 @@ Status Raft::Compact(uint64_t index, std::string data) {
   for (uint64_t v : voters_) s.mutable_metadata()->mutable_conf_state()->add_voters(v);
   s.set_data(std::move(data));
   log_.CompactTo(index);
-  stored_snapshot_ = std::move(s);
+  stored_snapshot_ = std::make_shared<const Snapshot>(std::move(s));
   return Status::Ok();
 }
 
@@ -656,14 +714,54 @@ void Raft::HandleHeartbeat(const Message& m) {
 
 void Raft::HandleSnapshot(const Message& m) {
   const SnapshotMetadata& meta = m.snapshot().metadata();
-  Message r;
-  r.set_type(MSG_APP_RESP);
-  r.set_to(m.from());
   if (meta.index() <= log_.committed()) {
+    incoming_snapshot_.reset();
+    Message r;
+    r.set_type(MSG_APP_RESP);
+    r.set_to(m.from());
     r.set_index(log_.committed());
     Send(std::move(r));
     return;
   }
+  // Figure 13: offset 0 starts a new image; any other chunk must continue the one being
+  // assembled, from the same leader and term, exactly where it ends.
+  if (m.snapshot_offset() == 0) {
+    incoming_snapshot_.emplace();
+    *incoming_snapshot_->snapshot.mutable_metadata() = meta;
+    incoming_snapshot_->from = m.from();
+    incoming_snapshot_->term = m.term();
+  }
+  IncomingSnapshot* in = incoming_snapshot_ ? &*incoming_snapshot_ : nullptr;
+  const bool same = in != nullptr && in->from == m.from() && in->term == m.term() &&
+                    in->snapshot.metadata().index() == meta.index() && in->snapshot.metadata().term() == meta.term();
+  const uint64_t held = same ? in->snapshot.data().size() : 0;
+  Message r;
+  r.set_type(MSG_SNAP_RESP);
+  r.set_to(m.from());
+  r.set_index(meta.index());
+  if (!same || held != m.snapshot_offset() || held + m.snapshot().data().size() > config_.max_snapshot_bytes) {
+    if (same && held + m.snapshot().data().size() > config_.max_snapshot_bytes) incoming_snapshot_.reset();
+    r.set_reject(true);  // the leader resends from the offset we hold
+    r.set_snapshot_offset(incoming_snapshot_ ? held : 0);
+    Send(std::move(r));
+    return;
+  }
+  in->snapshot.mutable_data()->append(m.snapshot().data());
+  if (!m.snapshot_done()) {
+    r.set_snapshot_offset(in->snapshot.data().size());
+    Send(std::move(r));
+    return;
+  }
+  Snapshot whole = std::move(in->snapshot);
+  incoming_snapshot_.reset();
+  InstallSnapshot(std::move(whole), m.from());
+}
+
+void Raft::InstallSnapshot(Snapshot snapshot, uint64_t to) {
+  const SnapshotMetadata& meta = snapshot.metadata();
+  Message r;
+  r.set_type(MSG_APP_RESP);
+  r.set_to(to);
   if (log_.MatchTerm(meta.index(), meta.term())) {
     // We already hold the snapshot's last entry: keep the log, just commit (§7: "if an
     // existing log entry has the same index and term ... retain log entries following it").
@@ -672,11 +770,25 @@ void Raft::HandleSnapshot(const Message& m) {
     log_.InstallSnapshot(meta);
     voters_.clear();
     for (uint64_t v : meta.conf_state().voters()) voters_.insert(v);
-    pending_snapshot_ = m.snapshot();
-    stored_snapshot_ = m.snapshot();
+    stored_snapshot_ = std::make_shared<const Snapshot>(std::move(snapshot));
+    pending_snapshot_ = stored_snapshot_;
   }
   r.set_index(log_.last_index());
   Send(std::move(r));
+}
+
+void Raft::HandleSnapshotAnswer(const Message& m, Progress& p) {
+  if (p.state != Progress::kSnapshot || !p.snapshot || m.index() != p.snapshot->metadata().index()) return;
+  p.snapshot_wait = 0;
+  const uint64_t size = p.snapshot->data().size();
+  if (m.reject()) {
+    // A chunk was lost or came out of order: go back to what the follower holds.
+    p.snapshot_sent = p.snapshot_acked = std::min(m.snapshot_offset(), size);
+    p.snapshot_done_sent = false;
+  } else {
+    p.snapshot_acked = std::max(p.snapshot_acked, std::min(m.snapshot_offset(), p.snapshot_sent));
+  }
+  SendSnapshotChunks(m.from(), p);
 }
 
 void Raft::StepLeader(const Message& m) {
@@ -706,7 +818,10 @@ void Raft::StepLeader(const Message& m) {
         p.next = std::max(p.next, m.index() + 1);
       }
       p.probe_sent = false;
-      if (p.state == Progress::kSnapshot && p.match >= p.pending_snapshot) p.state = Progress::kProbe;
+      if (p.state == Progress::kSnapshot && p.match >= p.pending_snapshot) {
+        p.state = Progress::kProbe;
+        p.snapshot.reset();
+      }
       if (p.state == Progress::kProbe && advanced) p.state = Progress::kReplicate;
       while (!p.inflight.empty() && p.inflight.front() <= m.index()) p.inflight.erase(p.inflight.begin());
       if (MaybeCommit()) {
@@ -734,9 +849,18 @@ void Raft::StepLeader(const Message& m) {
     }
     case MSG_HEARTBEAT_RESP: {
       p.probe_sent = false;
-      // The transport may have dropped the snapshot (it is not retried by itself): if the
-      // follower keeps answering heartbeats without acknowledging it, send it again.
-      if (p.state == Progress::kSnapshot && ++p.snapshot_wait > 2 * config_.election_tick) p.state = Progress::kProbe;
+      // The transport may have dropped a chunk or its answer (nothing retries by itself):
+      // while the follower answers heartbeats but not chunks, resend from the last chunk
+      // it acknowledged; after two election timeouts start over with the latest image.
+      if (p.state == Progress::kSnapshot) {
+        if (++p.snapshot_wait > 2 * config_.election_tick) {
+          p.state = Progress::kProbe;
+          p.snapshot.reset();
+        } else if (p.snapshot_wait % kSnapshotResendHeartbeats == 0) {
+          p.snapshot_sent = p.snapshot_acked;
+          p.snapshot_done_sent = false;
+        }
+      }
       // A full pipeline whose answers were lost with a broken connection would block this
       // follower forever: the follower is alive, so start over from what it acknowledged.
       if (p.state == Progress::kReplicate && p.inflight.size() >= config_.max_inflight_messages) {
@@ -755,6 +879,9 @@ void Raft::StepLeader(const Message& m) {
     }
     case MSG_READ_INDEX:
       HandleReadIndexRequest(m.context(), m.from());
+      break;
+    case MSG_SNAP_RESP:
+      HandleSnapshotAnswer(m, p);
       break;
     default:
       break;

@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -44,8 +45,20 @@ struct Config {
   bool pre_vote = true;     // thesis §9.6
   bool check_quorum = true; // thesis §6.2: a leader that cannot hear a quorum steps down
   size_t max_entries_per_message = 64;
+  // An append stops before the entry that would take its entries' data past this (as
+  // etcd-io/raft's MaxSizePerMsg); it still carries one entry, however large.
+  size_t max_bytes_per_message = size_t{1} << 20;
   size_t max_inflight_messages = 256;
   size_t max_uncommitted_entries = 10000;  // proposals beyond this are refused
+  // A proposal whose data is larger is refused (InvalidArgument): one entry must fit in
+  // one append, and an append in one transport frame.
+  size_t max_entry_bytes = size_t{8} << 20;
+  // Snapshots go to a follower in chunks of this many bytes (paper §7, Figure 13), at
+  // most `max_inflight_snapshot_chunks` unacknowledged at once.
+  size_t max_snapshot_chunk_bytes = size_t{1} << 20;
+  size_t max_inflight_snapshot_chunks = 4;
+  // A follower refuses to assemble a larger snapshot.
+  size_t max_snapshot_bytes = size_t{8} << 30;
   // Bytes of entry data kept in memory once entries are persisted and applied; older
   // entries' data is evicted and read back through `log_reader` when a follower lags.
   // SIZE_MAX keeps everything (then `log_reader` may be null). REQUIRES: log_reader
@@ -111,6 +124,12 @@ class Raft {
   // Drops log entries up to `index` (<= applied), remembering `data` as the state
   // machine's snapshot at that index, to send to followers that fall behind it.
   Status Compact(uint64_t index, std::string data);
+  // The caller could not send a message to `peer` (etcd-io/raft's ReportUnreachable): a
+  // leader stops pipelining to it and resends from what it acknowledged at its next
+  // answer (appends from its match, a snapshot from its last acknowledged chunk), so no
+  // send error is silently lost. May be called at any time except between GetReady and
+  // Advance; ignored for a node that is not the leader or a peer it does not track.
+  void ReportUnreachable(uint64_t peer);
 
   // --- outputs ---
   bool HasReady() const;
@@ -136,7 +155,13 @@ class Raft {
     enum State { kProbe, kReplicate, kSnapshot } state = kProbe;
     bool probe_sent = false;       // kProbe: one append in flight, wait for its answer
     uint64_t pending_snapshot = 0; // kSnapshot: index of the snapshot sent
-    int snapshot_wait = 0;         // kSnapshot: heartbeat answers since it was sent
+    int snapshot_wait = 0;         // kSnapshot: heartbeat answers since the last chunk answer
+    // kSnapshot: the image being sent (kept even if a newer one is taken meanwhile), the
+    // bytes sent and acknowledged, and whether the last chunk went out.
+    std::shared_ptr<const Snapshot> snapshot;
+    uint64_t snapshot_sent = 0;
+    uint64_t snapshot_acked = 0;
+    bool snapshot_done_sent = false;
     bool recent_active = false;    // heard from since the last CheckQuorum
     std::vector<uint64_t> inflight;  // kReplicate: last index of each unacked append
   };
@@ -160,6 +185,8 @@ class Raft {
 
   void Send(Message m);
   void SendAppend(uint64_t to, bool send_if_empty = true);
+  // kSnapshot: sends the next chunks of the follower's snapshot, up to the window.
+  void SendSnapshotChunks(uint64_t to, Progress& p);
   void BroadcastAppend();
   void BroadcastHeartbeat(const std::string& context);
   void AppendEntries(std::vector<Entry> entries);
@@ -176,6 +203,9 @@ class Raft {
   void HandleAppend(const Message& m);
   void HandleHeartbeat(const Message& m);
   void HandleSnapshot(const Message& m);
+  void HandleSnapshotAnswer(const Message& m, Progress& p);
+  // Installs a complete snapshot (the last chunk arrived), answering the leader.
+  void InstallSnapshot(Snapshot snapshot, uint64_t to);
   void HandleVoteRequest(const Message& m);
   void HandleReadIndexRequest(const std::string& context, uint64_t from);
   void ReleaseReads();
@@ -203,8 +233,15 @@ class Raft {
   int randomized_election_timeout_ = 0;
   uint64_t lead_transferee_ = kNone;
   uint64_t pending_conf_index_ = 0;
-  std::optional<Snapshot> pending_snapshot_;  // received, to hand out in the next Ready
-  Snapshot stored_snapshot_;                  // the latest snapshot, sent to laggards
+  std::shared_ptr<const Snapshot> pending_snapshot_;  // received, to hand out in the next Ready
+  std::shared_ptr<const Snapshot> stored_snapshot_;  // the latest snapshot, sent to laggards; never null
+  // Follower: the snapshot being received, chunk by chunk, from `from` in `term`.
+  struct IncomingSnapshot {
+    Snapshot snapshot;  // metadata and the data received so far
+    uint64_t from = kNone;
+    uint64_t term = 0;
+  };
+  std::optional<IncomingSnapshot> incoming_snapshot_;
   std::map<std::string, uint64_t> reads_from_;  // read context -> follower that asked
   HardState prev_hard_state_;
 };

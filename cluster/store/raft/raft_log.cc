@@ -78,11 +78,12 @@ std::vector<Entry> RaftLog::Slice(uint64_t lo, uint64_t hi, size_t max_count) co
   return out;
 }
 
-Status RaftLog::Entries(uint64_t lo, uint64_t hi, size_t max_count, const LogReader* reader,
-                        std::vector<Entry>* out) const {
+Status RaftLog::Entries(uint64_t lo, uint64_t hi, size_t max_count, const LogReader* reader, std::vector<Entry>* out,
+                        size_t max_bytes) const {
   assert(lo >= first_index() && lo <= hi && hi <= last_index() + 1);
   out->clear();
   if (hi - lo > max_count) hi = lo + max_count;
+  size_t bytes = 0;  // entry data so far; evicted entries are counted once read back
   if (lo <= evicted_to_) {
     const uint64_t read_hi = std::min(hi, evicted_to_ + 1);
     if (reader == nullptr) return Status::Unavailable("raft log: entries were evicted and there is no reader");
@@ -104,9 +105,21 @@ Status RaftLog::Entries(uint64_t lo, uint64_t hi, size_t max_count, const LogRea
         return Status::Corruption("raft log: entry " + std::to_string(index) + " read back differs");
       }
     }
+    for (size_t i = 0; i < out->size(); ++i) {
+      bytes += (*out)[i].data().size();
+      if (i > 0 && bytes > max_bytes) {
+        out->resize(i);
+        return Status::Ok();
+      }
+    }
     lo = read_hi;
   }
-  for (uint64_t i = lo; i < hi; ++i) out->push_back(*entries_[i - first_index()]);
+  for (uint64_t i = lo; i < hi; ++i) {
+    const Entry& e = *entries_[i - first_index()];
+    bytes += e.data().size();
+    if (!out->empty() && bytes > max_bytes) break;
+    out->push_back(e);
+  }
   return Status::Ok();
 }
 

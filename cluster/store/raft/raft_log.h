@@ -69,8 +69,11 @@ class RaftLog {
   // REQUIRES: evicted_to() < lo <= hi <= last_index()+1 and first_index() <= lo.
   std::vector<Entry> Slice(uint64_t lo, uint64_t hi, size_t max_count) const;
   // As Slice, but evicted entries are read back through `reader`; its error is returned
-  // (and *out left empty). REQUIRES: first_index() <= lo <= hi <= last_index()+1.
-  Status Entries(uint64_t lo, uint64_t hi, size_t max_count, const LogReader* reader, std::vector<Entry>* out) const;
+  // (and *out left empty). Stops before the entry that would take the entries' data past
+  // `max_bytes`, but returns at least one entry (as etcd-io/raft's limitSize), so a log
+  // always makes progress. REQUIRES: first_index() <= lo <= hi <= last_index()+1.
+  Status Entries(uint64_t lo, uint64_t hi, size_t max_count, const LogReader* reader, std::vector<Entry>* out,
+                 size_t max_bytes = SIZE_MAX) const;
 
   uint64_t committed() const { return committed_; }
   void CommitTo(uint64_t index);
