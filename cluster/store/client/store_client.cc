@@ -61,10 +61,20 @@ void StoreClient::Submit(const ClientRequest& request, WriteDone write_done, Rea
 }
 
 void StoreClient::SubmitEncoded(std::string request, WriteDone write_done, ReadDone read_done) {
+  // client_id, seq and first_unacked_seq (up to 11 bytes each) and the Frame's tag and
+  // length (up to 6) are added to every attempt.
+  constexpr size_t kFramingBytes = 3 * 11 + 6;
+  Status refused;
   if (pending_.size() >= options_.max_pending) {
-    const Status s = Status::Unavailable("too many requests in flight");
-    if (write_done) write_done(s, store::CommandResponse{});
-    if (read_done) read_done(s, store::RangeResponse{});
+    refused = Status::Unavailable("too many requests in flight");
+  } else if (request.size() + kFramingBytes > kMaxFrameBytes) {
+    // Never sent, so never answered: refused now rather than left to time out.
+    refused = Status::InvalidArgument("store request of " + std::to_string(request.size() + kFramingBytes) +
+                                      " bytes exceeds the frame limit of " + std::to_string(kMaxFrameBytes) + " bytes");
+  }
+  if (!refused.ok()) {
+    if (write_done) write_done(refused, store::CommandResponse{});
+    if (read_done) read_done(refused, store::RangeResponse{});
     return;
   }
   const uint64_t seq = next_seq_++;
@@ -133,7 +143,7 @@ void StoreClient::Send(Pending& p) {
   AppendLengthPrefix(storeserver::Frame::kRequestFieldNumber, p.request.size() + suffix.size(), &frame);
   frame += p.request;
   frame += suffix;
-  if (frame.size() <= kMaxFrameBytes && conn_->Send(std::move(frame)).ok()) {
+  if (conn_->Send(std::move(frame)).ok()) {  // within kMaxFrameBytes: checked at submission
     p.sent = true;
     p.attempt_deadline = env_.clock->MonotonicNow() + options_.attempt_timeout;
   }

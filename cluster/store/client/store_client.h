@@ -44,11 +44,15 @@ class StoreClient {
   StoreClient& operator=(const StoreClient&) = delete;
 
   // Replicated writes. done runs once: OK with the store's response (which may itself
-  // report a store error, e.g. a failed txn compare), Timeout, or InvalidArgument.
+  // report a store error, e.g. a failed txn compare), Timeout, or InvalidArgument (also
+  // for a request or a reply that would exceed kMaxFrameBytes: never left to time out).
+  // A request refused before it is sent (too large, too many in flight) runs done
+  // inside the call.
   void Write(const store::Command& command, WriteDone done);
   void Put(const std::string& key, const std::string& value, WriteDone done);
   void Delete(const std::string& key, WriteDone done);
-  // Linearizable reads (ReadIndex) unless `serializable`.
+  // Linearizable reads (ReadIndex) unless `serializable`. A reply over the frame limit is
+  // InvalidArgument: page with range.limit and range.max_bytes.
   void Read(store::RangeRequest range, bool serializable, ReadDone done);
   void Get(const std::string& key, ReadDone done);
 

@@ -441,26 +441,40 @@ void Store::FillKeyValue(const HistoryEntry& entry, bool keys_only, KeyValue* ou
 
 void Store::ReadRange(const RangeRequest& r, int64_t read_revision, RangeResponse* out) const {
   int64_t count = 0;
+  size_t bytes = 0;
+  bool full = false;  // the page took all it may (limit or max_bytes); later keys only count
   auto visit = [&](const KeyIndex& ki) {
     const HistoryEntry* e = Visible(ki, read_revision);
     if (e == nullptr) return;
     ++count;
-    if (r.count_only()) return;
-    if (r.limit() > 0 && out->kvs_size() >= r.limit()) return;
-    FillKeyValue(*e, r.keys_only(), out->add_kvs());
+    if (r.count_only() || full) return;
+    if (r.limit() > 0 && out->kvs_size() >= r.limit()) {
+      full = true;
+      return;
+    }
+    KeyValue* kv = out->add_kvs();
+    FillKeyValue(*e, r.keys_only(), kv);
+    if (r.max_bytes() <= 0) return;
+    const size_t size = kv->ByteSizeLong() + 5;  // + the field's tag and length
+    if (out->kvs_size() > 1 && bytes + size > static_cast<size_t>(r.max_bytes())) {
+      out->mutable_kvs()->RemoveLast();
+      full = true;
+      return;
+    }
+    bytes += size;
   };
   if (r.range_end().empty()) {
     if (const KeyIndex* ki = FindKey(r.key())) visit(*ki);
   } else {
-    const bool stop_early = r.skip_exact_count() && r.limit() > 0 && !r.count_only();
+    const bool stop_early = r.skip_exact_count() && !r.count_only();
     for (auto it = state_.index.lower_bound(r.key()); it != state_.index.end() && BelowRangeEnd(it->first, r.range_end());
          ++it) {
       visit(it->second);
-      if (stop_early && count > r.limit()) break;  // one past the limit proves `more`
+      if (stop_early && full) break;  // the key past the page proves `more`
     }
   }
   out->set_count(count);
-  out->set_more(!r.count_only() && r.limit() > 0 && count > r.limit());
+  out->set_more(!r.count_only() && count > out->kvs_size());
 }
 
 std::vector<std::string> Store::LiveKeys(std::string_view key, std::string_view range_end) const {

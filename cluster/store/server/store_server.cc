@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <utility>
 
 #include "cluster/env/wire.h"
 
@@ -38,6 +39,10 @@ void StoreServer::Start() {
   cfg.election_tick = options_.election_ticks;
   cfg.heartbeat_tick = options_.heartbeat_ticks;
   cfg.max_entries_per_message = options_.max_entries_per_message;
+  cfg.max_bytes_per_message = options_.max_bytes_per_message;
+  cfg.max_snapshot_chunk_bytes = options_.snapshot_chunk_bytes;
+  // One entry, wrapped in an append and a Frame, must fit in a transport frame.
+  cfg.max_entry_bytes = kMaxFrameBytes / 2;
   cfg.max_cached_entry_bytes = options_.raft_entry_cache_bytes;
   cfg.log_reader = &storage_;
 #ifdef KSIM_MUTATIONS
@@ -68,15 +73,16 @@ void StoreServer::Start() {
 
 // --- the Ready pipeline -------------------------------------------------------------------
 
-void StoreServer::Input(std::function<void()> fn) {
+void StoreServer::Input(std::function<void()> fn, size_t bytes) {
   if (failed_ || !raft_) return;
   if (saving_) {
     // The Raft core must not change between GetReady and Advance: hold inputs.
-    if (deferred_.size() >= kMaxDeferredInputs) {
+    if (deferred_.size() >= kMaxDeferredInputs || deferred_bytes_ + bytes > kMaxDeferredBytes) {
       ++stats_.dropped_inputs;  // Raft tolerates lost messages; clients retry
       return;
     }
-    deferred_.push_back(std::move(fn));
+    deferred_bytes_ += bytes;
+    deferred_.push_back(Deferred{std::move(fn), bytes});
     return;
   }
   fn();
@@ -88,6 +94,7 @@ void StoreServer::FlushBatch() {
   if (batch_.commands_size() == 0) return;
   ReplicatedBatch batch;
   batch.Swap(&batch_);
+  batch_bytes_ = 0;
   Status s = raft_->Propose(SerializeDeterministic(batch));
   if (s.ok()) return;
   for (const ReplicatedCommand& rc : batch.commands()) {
@@ -96,7 +103,9 @@ void StoreServer::FlushBatch() {
     ClientResponse r;
     r.set_client_id(rc.client_id());
     r.set_seq(rc.seq());
-    r.set_code(ClientResponse::UNAVAILABLE);
+    // Too large for one entry is final; anything else (not the leader, too many
+    // uncommitted entries) may pass on a retry.
+    r.set_code(s.Is(Status::Code::kInvalidArgument) ? ClientResponse::INVALID : ClientResponse::UNAVAILABLE);
     r.set_message(s.message());
     Respond(it->second, std::move(r));
     pending_writes_.erase(it);
@@ -143,18 +152,22 @@ void StoreServer::AfterReady(raft::Ready& rd) {
   }
   raft_->Advance(rd);
   saving_ = false;
+  // Messages that could not be sent: Raft resends them (from what each peer acknowledged).
+  for (uint64_t peer : std::exchange(unreachable_, {})) raft_->ReportUnreachable(peer);
   ServeReads();
   DrainWatchers();
   TrackLeadership();
   MaybeSnapshot();
   // Inputs that arrived meanwhile, in order; each may produce more work.
-  std::deque<std::function<void()>> held = std::move(deferred_);
+  std::deque<Deferred> held = std::move(deferred_);
   deferred_.clear();
-  for (auto& fn : held) {
+  deferred_bytes_ = 0;
+  for (Deferred& d : held) {
     if (saving_) {
-      deferred_.push_back(std::move(fn));
+      deferred_bytes_ += d.bytes;
+      deferred_.push_back(std::move(d));
     } else {
-      fn();
+      d.fn();
     }
   }
   FlushBatch();
@@ -240,9 +253,19 @@ void StoreServer::TrackLeadership() {
 void StoreServer::SendRaft(raft::Message& m) {
   auto it = peers_.find(m.to());
   if (it == peers_.end()) return;
+  const uint64_t to = m.to();
+  if (m.type() == raft::MSG_SNAP) ++stats_.snapshot_chunks_sent;
   Frame f;
   f.mutable_raft()->Swap(&m);  // the Ready is done with it
-  (void)it->second->Send(SerializeDeterministic(f));  // lost if the link is down: Raft retries
+  Status s = it->second->Send(SerializeDeterministic(f));
+  if (s.ok()) return;
+  // Not dropped in silence: Raft is told after Advance (it must not change before) and
+  // resends from what the peer acknowledged.
+  ++stats_.raft_send_errors;
+  if (!s.Is(Status::Code::kUnavailable)) {
+    env_.log->Log(LogLevel::kWarning, "store", fmt::format("raft message to {} not sent: {}", to, s.ToString()));
+  }
+  if (std::find(unreachable_.begin(), unreachable_.end(), to) == unreachable_.end()) unreachable_.push_back(to);
 }
 
 void StoreServer::OnFrame(uint64_t conn, std::string_view frame) {
@@ -254,15 +277,15 @@ void StoreServer::OnFrame(uint64_t conn, std::string_view frame) {
   if (f.has_raft()) {
     auto m = std::make_shared<raft::Message>();
     m->Swap(f.mutable_raft());  // no copy of the entries
-    Input([this, m] { (void)raft_->Step(*m); });
+    Input([this, m] { (void)raft_->Step(*m); }, frame.size());
   } else if (f.has_request()) {
     auto req = std::make_shared<ClientRequest>();
     req->Swap(f.mutable_request());
-    if (saving_ && deferred_.size() >= kMaxDeferredInputs) {
+    if (saving_ && (deferred_.size() >= kMaxDeferredInputs || deferred_bytes_ + frame.size() > kMaxDeferredBytes)) {
       Respond(conn, Reply(*req, ClientResponse::UNAVAILABLE, "member overloaded"));
       return;
     }
-    Input([this, conn, req] { HandleRequest(conn, *req); });
+    Input([this, conn, req] { HandleRequest(conn, *req); }, frame.size());
   }
 }
 
@@ -271,7 +294,19 @@ void StoreServer::Respond(uint64_t conn, const ClientResponse& response) {
   // on an arena into a Frame would copy it.
   std::string frame;
   if (!AppendMessageField(Frame::kResponseFieldNumber, response, &frame)) return;
+  if (frame.size() > kMaxFrameBytes) return RespondTooLarge(conn, response, frame.size());
   SendFrame(conn, std::move(frame));
+}
+
+void StoreServer::RespondTooLarge(uint64_t conn, const ClientResponse& response, size_t bytes) {
+  ++stats_.replies_too_large;
+  ClientResponse r;
+  r.set_client_id(response.client_id());
+  r.set_seq(response.seq());
+  r.set_code(ClientResponse::INVALID);
+  r.set_message(fmt::format("reply of {} bytes exceeds the frame limit of {} bytes; read fewer keys (limit, max_bytes)",
+                            bytes, kMaxFrameBytes));
+  Respond(conn, r);
 }
 
 void StoreServer::RespondWithRemembered(uint64_t conn, ClientResponse& reply, std::string_view remembered) {
@@ -286,13 +321,14 @@ void StoreServer::RespondWithRemembered(uint64_t conn, ClientResponse& reply, st
   std::string frame;
   AppendLengthPrefix(Frame::kResponseFieldNumber, body.size(), &frame);
   frame += body;
+  if (frame.size() > kMaxFrameBytes) return RespondTooLarge(conn, reply, frame.size());
   SendFrame(conn, std::move(frame));
 }
 
 void StoreServer::SendFrame(uint64_t conn, std::string frame) {
   auto it = conns_.find(conn);
-  if (it == conns_.end() || frame.size() > kMaxFrameBytes) return;  // gone: it retries elsewhere
-  (void)it->second->Send(std::move(frame));
+  if (it == conns_.end()) return;  // gone: it retries elsewhere
+  (void)it->second->Send(std::move(frame));  // callers keep frames within kMaxFrameBytes
 }
 
 ClientResponse StoreServer::Reply(const ClientRequest& req, ClientResponse::Code code, std::string message) const {
@@ -342,16 +378,20 @@ void StoreServer::HandleWrite(uint64_t conn, ClientRequest& req) {
     pending_writes_[key] = conn;  // a retry of a proposal in flight: answer the new connection
     return;
   }
+  // A batch is bounded by bytes too: a write that would take it past max_batch_bytes
+  // goes in the next entry (a batch always takes one write, however large).
+  if (batch_.commands_size() > 0 && batch_bytes_ + req.write().size() > options_.max_batch_bytes) FlushBatch();
   ReplicatedCommand rc;
   rc.set_client_id(req.client_id());
   rc.set_seq(req.seq());
   rc.set_first_unacked_seq(req.first_unacked_seq());
   rc.mutable_command()->swap(*req.mutable_write());  // still encoded; the request is done with it
   // Gathered and proposed as one entry when this input is done (FlushBatch).
+  batch_bytes_ += rc.command().size();
   *batch_.add_commands() = std::move(rc);
   ++stats_.proposals;
   pending_writes_[key] = conn;
-  if (batch_.commands_size() >= kMaxBatchCommands) FlushBatch();
+  if (batch_.commands_size() >= kMaxBatchCommands || batch_bytes_ >= options_.max_batch_bytes) FlushBatch();
 }
 
 void StoreServer::HandleRead(uint64_t conn, const ClientRequest& req) {
@@ -437,13 +477,25 @@ void StoreServer::DrainWatchers() {
       r.set_code(ClientResponse::OK);
       WatchResponse* w = r.mutable_watch();
       w->set_watch_id(id);
+      // A batch holds up to thousands of events of up to a MiB or two each: it goes out
+      // in responses of about max_watch_response_bytes, in order (one event always fits).
+      size_t bytes = 0;
+      for (store::Event& e : batch.events) {
+        const size_t size = e.ByteSizeLong();
+        if (w->events_size() > 0 && bytes + size > options_.max_watch_response_bytes) {
+          Respond(owner->second.conn, r);
+          w->clear_events();
+          bytes = 0;
+        }
+        bytes += size;
+        *w->add_events() = std::move(e);
+      }
       w->set_canceled(batch.canceled);
       if (batch.canceled) {
         w->set_error(batch.status.message());
         w->set_compact_revision(batch.compact_revision);
       }
-      for (store::Event& e : batch.events) *w->add_events() = std::move(e);
-      if (w->events_size() > 0 || batch.canceled) Respond(owner->second.conn, std::move(r));  // not copied: it holds the events
+      if (w->events_size() > 0 || batch.canceled) Respond(owner->second.conn, r);
       if (batch.canceled) {
         watches_.erase(id);
         break;

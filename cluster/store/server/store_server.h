@@ -38,6 +38,15 @@ struct StoreServerOptions {
   int heartbeat_ticks = 1;
   uint64_t snapshot_every_entries = 2000;
   size_t max_entries_per_message = 64;  // Raft appends carry at most this many entries
+  // ... and stop before the entry that takes them past this many bytes (one entry always goes).
+  size_t max_bytes_per_message = size_t{1} << 20;
+  // Writes gathered into one Raft entry: at most kMaxBatchCommands, and a write that would
+  // take the batch past this many bytes starts the next one.
+  size_t max_batch_bytes = size_t{1} << 20;
+  // Snapshots go to a lagging follower in chunks of this size (Raft paper §7, Figure 13).
+  size_t snapshot_chunk_bytes = size_t{1} << 20;
+  // A watch response carries events up to about this many bytes; more go in the next one.
+  size_t max_watch_response_bytes = size_t{4} << 20;
   // Raft entry data kept in memory once persisted and applied; older entries' data is
   // read back from the WAL when a follower lags. Between snapshots the log would
   // otherwise be held twice, in memory and in the WAL.
@@ -65,6 +74,9 @@ struct StoreServerStats {
   uint64_t snapshots_installed = 0;
   uint64_t lease_expiries = 0;
   uint64_t dropped_inputs = 0;
+  uint64_t raft_send_errors = 0;    // reported to Raft, which resends
+  uint64_t snapshot_chunks_sent = 0;
+  uint64_t replies_too_large = 0;   // answered INVALID instead
 };
 
 class StoreServer final : public Process {
@@ -106,7 +118,9 @@ class StoreServer final : public Process {
     uint64_t seq = 0;
   };
 
-  void Input(std::function<void()> fn);
+  // Runs `fn` now, or holds it while a Ready is being saved; `bytes` is what it holds
+  // (the frame it came in), counted against kMaxDeferredBytes.
+  void Input(std::function<void()> fn, size_t bytes = 0);
   void Pump();
   void AfterReady(raft::Ready& rd);
   void OnTick();
@@ -145,8 +159,11 @@ class StoreServer final : public Process {
   void MaybeSnapshot();
   void RestoreSnapshot(const std::string& data);
   void TrackLeadership();
-  void SendRaft(raft::Message& m);  // consumes m
+  void SendRaft(raft::Message& m);  // consumes m; a failed send is reported to Raft after Advance
+  // Sends `response`; one whose frame would exceed kMaxFrameBytes is answered INVALID
+  // instead (the caller sees an error, never silence).
   void Respond(uint64_t conn, const ClientResponse& response);
+  void RespondTooLarge(uint64_t conn, const ClientResponse& response, size_t bytes);
   ClientResponse Reply(const ClientRequest& req, ClientResponse::Code code, std::string message) const;
   std::string LeaderAddress() const;
   std::string SnapshotData() const;
@@ -158,8 +175,15 @@ class StoreServer final : public Process {
   store::Store store_;
   bool saving_ = false;
   bool failed_ = false;
-  std::deque<std::function<void()>> deferred_;  // inputs held while a Ready is saved
+  struct Deferred {
+    std::function<void()> fn;
+    size_t bytes = 0;
+  };
+  std::deque<Deferred> deferred_;  // inputs held while a Ready is saved
+  size_t deferred_bytes_ = 0;
   static constexpr size_t kMaxDeferredInputs = 10000;
+  static constexpr size_t kMaxDeferredBytes = size_t{64} << 20;
+  std::vector<uint64_t> unreachable_;  // peers a Raft message could not be sent to
   TimerId tick_timer_ = 0;
 
   std::map<uint64_t, std::unique_ptr<PeerLink>> peers_;
@@ -179,6 +203,7 @@ class StoreServer final : public Process {
   StoreServerStats stats_;
   ApplyObserver apply_observer_;
   ReplicatedBatch batch_;  // writes gathered for the next proposal
+  size_t batch_bytes_ = 0;  // the commands' bytes in batch_
   static constexpr int kMaxBatchCommands = 1000;
 };
 
