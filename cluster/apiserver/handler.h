@@ -90,7 +90,7 @@ class ApiHandler {
   void Admit(std::shared_ptr<Call> call);
   void Dispatch(std::shared_ptr<Call> call);
   void LoadAuthCaches();
-  void OnAuthObject(const std::string& resource, const std::string& key, const CachedObjectPtr& object);
+  void OnAuthObject(const api::KindInfo& info, const std::string& key, const CachedObjectPtr& object);
   void OnAuthReset(ResourceCache& rc);
   void WriteSystemNamespaces();
   void WriteBootstrapPolicy();

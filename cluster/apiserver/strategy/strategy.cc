@@ -2,6 +2,7 @@
 #include "cluster/apiserver/strategy/strategy.h"
 
 #include "cluster/api/codec.h"
+#include "cluster/apiserver/strategy/message_cast.h"
 #include "cluster/apiserver/strategy/validation.h"
 
 namespace ksim::apiserver {
@@ -18,15 +19,6 @@ struct KindStrategy {
   // What may not change between old and new (the metadata rules included).
   void (*validate_update)(const Message& obj, const Message& old, Errors&) = nullptr;
 };
-
-template <typename T>
-const T& As(const Message& m) {
-  return *google::protobuf::DynamicCastToGenerated<T>(&m);
-}
-template <typename T>
-T& AsMutable(Message& m) {
-  return *google::protobuf::DynamicCastToGenerated<T>(&m);
-}
 
 void MetaUpdateOnly(const Message& obj, const Message& old, Errors& errs) {
   const api::ObjectMeta* meta = api::GetMeta(obj);

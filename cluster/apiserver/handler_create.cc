@@ -1,0 +1,192 @@
+// ApiHandler: create, with NamespaceLifecycle, admission and quota charged in the same transaction.
+#include "cluster/apiserver/handler_internal.h"
+
+#include <fmt/format.h>
+
+#include "cluster/apiserver/admission.h"
+#include "cluster/env/wire.h"
+
+namespace ksim::apiserver {
+
+namespace gp = google::protobuf;
+using namespace handler_internal;  // NOLINT: this file's own helpers
+
+namespace {
+constexpr char kNameAlphabet[] = "bcdfghjklmnpqrstvwxz2456789";  // Kubernetes' generateName alphabet
+}  // namespace
+
+// --- create -------------------------------------------------------------------------------
+
+void ApiHandler::Create(std::shared_ptr<Call> call) {
+  const api::KindInfo& info = *call->info;
+  std::shared_ptr<gp::Message> obj = NewRequestObject(info);
+  if (Status s = DecodeBody(call->request, info, obj.get()); !s.ok()) {
+    return ReplyStatus(*call, 400, "BadRequest", s.message());
+  }
+  api::ObjectMeta* meta = api::MutableMeta(*obj);
+  if (info.namespaced) {
+    if (meta->namespace_().empty()) meta->set_namespace_(call->request.namespace_());
+    if (meta->namespace_() != call->request.namespace_()) {
+      return ReplyStatus(*call, 400, "BadRequest",
+                         "the namespace of the provided object does not match the namespace sent on the request");
+    }
+  } else {
+    meta->clear_namespace_();
+  }
+  if (meta->name().empty() && !meta->generate_name().empty()) {
+    std::string name = meta->generate_name();
+    for (int i = 0; i < 5; ++i) name += kNameAlphabet[env_.random->Uniform(sizeof(kNameAlphabet) - 1)];
+    meta->set_name(name);
+  }
+  meta->set_uid(NewUid(call->request.request_id()));
+  meta->clear_resource_version();
+  meta->set_generation(1);
+  meta->clear_deletion_timestamp();
+  meta->clear_deletion_grace_period_seconds();
+  SetTime(meta->mutable_creation_timestamp(), env_.clock->WallNow());
+  api::SetTypeMeta(*obj);
+  ApplyDefaults(*obj);
+  auto create = [this, call, obj = std::move(obj)]() { AdmitCreate(call, obj); };
+  // NamespaceLifecycle: objects go only into namespaces that exist and are not terminating.
+  if (!info.namespaced) return create();
+  const std::string namespace_key = ObjectKey("namespaces", "", call->request.namespace_());
+  EnsureCache(*api::Registry::Default().ByGroupResource("", "namespaces"),
+              [this, call, create, namespace_key](ResourceCache& namespaces) {
+                auto check = [this, call, create](const std::string* phase) {
+                  if (phase == nullptr) {
+                    return ReplyStatus(*call, 404, "NotFound",
+                                       fmt::format("namespaces \"{}\" not found", call->request.namespace_()));
+                  }
+                  if (*phase == "Terminating") {
+                    return ReplyStatus(*call, 403, "Forbidden",
+                                       fmt::format("unable to create new content in namespace {} because it is "
+                                                   "being terminated",
+                                                   call->request.namespace_()));
+                  }
+                  create();
+                };
+                if (CachedObjectPtr n = namespaces.cache.Get(namespace_key)) {
+                  const std::string phase(n->Field("status.phase"));
+                  return check(&phase);
+                }
+                // The cache may lag a namespace created a moment ago: ask the store.
+                store_.Get(namespace_key, [this, call, check, alive = alive_](Status s, const StoredObject* o) {
+                  if (!*alive) return;
+                  if (!s.ok()) return ReplyStoreError(*call, s);
+                  if (o == nullptr) return check(nullptr);
+                  api::Namespace n;
+                  n.ParseFromString(o->value);
+                  const std::string phase = n.status().phase();
+                  check(&phase);
+                });
+              });
+}
+
+// Mutating admission (LimitRanger defaults, ServiceAccount), validation, validating
+// admission (LimitRanger limits), then the write with quota charged in the same
+// transaction.
+void ApiHandler::AdmitCreate(std::shared_ptr<Call> call, std::shared_ptr<gp::Message> obj) {
+  const ResourceStrategy& strategy = *call->strategy;
+  auto validate_and_write = [this, call, obj, &strategy](std::vector<api::LimitRange> ranges) {
+    const api::ObjectMeta& meta = *api::GetMeta(*obj);
+    if (strategy.admit != nullptr) strategy.admit(ranges, *obj);
+    if (std::vector<FieldError> errors = ValidateCreate(*obj); !errors.empty()) {
+      return ReplyStatus(*call, 422, "Invalid", InvalidMessage(*call->info, meta.name(), errors), Causes(errors));
+    }
+    if (strategy.check_admission != nullptr) {
+      if (std::string why = strategy.check_admission(ranges, *obj); !why.empty()) {
+        return ReplyStatus(*call, 403, "Forbidden",
+                           fmt::format("{} \"{}\" is forbidden: {}", QualifiedResource(*call->info), meta.name(), why));
+      }
+    }
+    if (!call->info->namespaced) return WriteCreate(call, obj, {}, 0);
+    WithNamespaceQuotas(call->request.namespace_(), [this, call, obj](std::vector<StoredObject> quotas) {
+      WriteCreate(call, obj, std::move(quotas), 0);
+    });
+  };
+  if (strategy.admit == nullptr && strategy.check_admission == nullptr) return validate_and_write({});
+  EnsureCache(*api::Registry::Default().ByGroupResource("", "limitranges"),
+              [call, validate_and_write](ResourceCache& rc) {
+                WatchFilter f;
+                f.namespace_ = call->request.namespace_();
+                std::vector<api::LimitRange> ranges;
+                for (const CachedObjectPtr& o : rc.cache.List(f)) {
+                  api::LimitRange lr;
+                  if (lr.ParseFromString(o->bytes)) ranges.push_back(std::move(lr));
+                }
+                validate_and_write(std::move(ranges));
+              });
+}
+
+namespace handler_internal {
+
+std::string QuotaSideWrites(const std::vector<StoredObject>& quotas, const std::map<std::string, api::Quantity>& usage,
+                            bool charge, std::vector<SideWrite>* side) {
+  for (const StoredObject& q : quotas) {
+    api::ResourceQuota quota;
+    if (!quota.ParseFromString(q.value)) continue;
+    api::ResourceQuota updated;
+    if (charge) {
+      if (std::string why = Charge(quota, usage, &updated); !why.empty()) return why;
+    } else {
+      Release(quota, usage, &updated);
+    }
+    std::string bytes = SerializeDeterministic(updated);
+    if (bytes != q.value) side->push_back(SideWrite{q.key, std::move(bytes), q.mod_revision});
+  }
+  return {};
+}
+
+}  // namespace handler_internal
+
+void ApiHandler::WriteCreate(std::shared_ptr<Call> call, std::shared_ptr<gp::Message> obj,
+                             std::vector<StoredObject> quotas, int attempt) {
+  const api::ObjectMeta& meta = *api::GetMeta(*obj);
+  const std::string key = ObjectKey(call->info->resource, meta.namespace_(), meta.name());
+  std::vector<SideWrite> side;
+  if (!quotas.empty()) {
+    if (std::string why = QuotaSideWrites(quotas, QuotaUsage(*call->info, *obj), true, &side); !why.empty()) {
+      return ReplyStatus(*call, 403, "Forbidden",
+                         fmt::format("{} \"{}\" is forbidden: {}", QualifiedResource(*call->info), meta.name(), why));
+    }
+  }
+  std::string bytes = SerializeDeterministic(*obj);
+  const std::string uid = meta.uid();
+  const std::string name = meta.name();
+  store_.Create(key, bytes, std::move(side),
+                [this, call, obj, uid, name, bytes, attempt, alive = alive_](const WriteResult& w) {
+                  if (!*alive) return;
+                  if (!w.status.ok()) return ReplyStoreError(*call, w.status);
+                  if (w.outcome == WriteOutcome::kExists) {
+                    // Our own earlier attempt (same request id, same uid) succeeded: answer as it would have.
+                    auto existing = call->info->New();
+                    if (existing->ParseFromString(w.current.value) && api::GetMeta(*existing)->uid() == uid) {
+                      return ReplyObject(*call, 201, w.current.value, w.current.mod_revision);
+                    }
+                    return ReplyStatus(*call, 409, "AlreadyExists",
+                                       fmt::format("{} \"{}\" already exists", QualifiedResource(*call->info), name));
+                  }
+                  if (w.outcome == WriteOutcome::kQuotaChanged) {
+                    // Another create charged a quota first: read the quotas again and retry.
+                    if (attempt + 1 >= kMaxQuotaRetries) {
+                      return ReplyStatus(*call, 409, "Conflict", "resource quota kept changing; try again");
+                    }
+                    return ReadQuotas(call->request.namespace_(), [this, call, obj, attempt](Status s, std::vector<StoredObject> q) {
+                      if (!s.ok()) return ReplyStoreError(*call, s);
+                      WriteCreate(call, obj, std::move(q), attempt + 1);
+                    });
+                  }
+                  ++stats_.creates;
+                  ReplyObject(*call, 201, bytes, w.revision);
+                });
+}
+
+void ApiHandler::ReadQuotas(const std::string& ns, std::function<void(Status, std::vector<StoredObject>)> done) {
+  const std::string prefix = ResourcePrefix("resourcequotas", ns);
+  store_.List(prefix, PrefixEnd(prefix), 0, 0, [done = std::move(done), alive = alive_](ListPage p) {
+    if (!*alive) return;
+    done(p.status, std::move(p.items));
+  });
+}
+
+}  // namespace ksim::apiserver
