@@ -123,6 +123,19 @@ TEST(Cli, ExplainShowsEachFilterAndScorePerNode) {
   EXPECT_EQ(LastLine(r.out), "best: large");
 }
 
+// A pod with spec.nodeName keeps it: NodeName rejects every other node, and the pod does not
+// count against its own node.
+TEST(Cli, ExplainKeepsAPinnedPodsNodeName) {
+  RunResult r = RunCommand({kKsim, "explain", "--manifests", kExplainCluster, "--pod", "shop/db-0"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("node small: rejected\n  filter NodeUnschedulable    Success\n  filter NodeName             "
+                       "UnschedulableAndUnresolvable: node(s) didn't match the requested node name"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("node large: feasible"), std::string::npos) << r.out;
+  EXPECT_EQ(LastLine(r.out), "best: large");
+}
+
 TEST(Cli, ExplainABadManifestNamesFileAndLine) {
   const std::string path = ::testing::TempDir() + "/bad_cluster.yaml";
   FILE* f = std::fopen(path.c_str(), "w");

@@ -1,5 +1,6 @@
 // ksim explain: how the scheduler would place one pod, given manifests of the cluster.
-// Reads Nodes, Pods (those with spec.nodeName count as running there), Namespaces and
+// Reads Nodes, Pods (those with spec.nodeName count as running there; the explained pod
+// keeps its spec.nodeName, so NodeName rejects the other nodes), Namespaces and
 // PriorityClasses from YAML files, and prints every Filter plugin's verdict and every Score
 // plugin's score per node for the pod named by --pod, then the best node(s) or the fit
 // error in Kubernetes' words. Exit 0 when explained (schedulable or not), 2 on bad input.
@@ -111,12 +112,13 @@ int RunExplain(const Flags& flags) {
   if (profile == nullptr) return Fail(fmt::format("--pod: spec.schedulerName \"{}\" has no profile", wanted));
   std::unique_ptr<Framework> framework;
   if (Status s = Framework::Create(*profile, PluginRegistry::Default(), &framework); !s.ok()) return Fail(s.message());
-  // The pod itself is explained as pending, wherever the manifest says it runs.
+  // The pod is explained as if it were not yet on any node (it does not count against
+  // itself), but it keeps spec.nodeName: a pod pinned to a node is explained as the
+  // scheduler sees it, with NodeName rejecting every other node.
   std::vector<PodInfoPtr> others;
   for (const PodInfoPtr& p : bound) {
     if (p->uid != target->metadata().uid()) others.push_back(p);
   }
-  target->mutable_spec()->clear_node_name();
   std::shared_ptr<PodInfo> pod;
   if (Status s = PodInfo::Build(target, &pod); !s.ok()) return Fail(fmt::format("pod {}: {}", flags.pod, s.message()));
   const Snapshot snapshot = Snapshot::Of(nodes, others, namespaces);

@@ -65,8 +65,7 @@ Status Resources::FromResourceList(const google::protobuf::Map<std::string, std:
                                    std::string_view field, Resources* out) {
   Resources r;
   // Protobuf map order is per instance; go through a sorted copy so errors are stable.
-  std::map<std::string_view, std::string_view> sorted;
-  for (const auto& [name, text] : list) sorted.emplace(name, text);
+  const std::map<std::string_view, std::string_view> sorted(list.begin(), list.end());
   for (const auto& [name, text] : sorted) {
     api::Quantity q;
     Status s = api::Quantity::Parse(text, &q);

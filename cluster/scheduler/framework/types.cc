@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <map>
 
 namespace ksim::scheduler {
 namespace {
@@ -33,7 +34,7 @@ Status MatcherFromProto(bool present, const api::LabelSelector& selector, std::s
     return Status::Ok();
   }
   std::vector<api::LabelRequirement> reqs;
-  for (const auto& [key, value] : selector.match_labels()) {
+  for (const auto& [key, value] : SortedLabels(selector.match_labels())) {
     reqs.push_back({key, api::SelectorOp::kEquals, {value}});
   }
   for (int i = 0; i < selector.match_expressions_size(); ++i) {
@@ -195,6 +196,38 @@ void AddContainerRequests(const Resources& r, bool has_cpu, bool has_memory, Res
   non_zero->memory_bytes += has_memory ? r.memory_bytes : kDefaultMemoryRequestBytes;
 }
 
+void AddHostPorts(const api::Container& c, std::vector<HostPort>* out) {
+  for (const auto& port : c.ports()) {
+    if (port.host_port() <= 0) continue;
+    out->push_back({port.host_ip(), port.protocol().empty() ? "TCP" : port.protocol(), port.host_port()});
+  }
+}
+
+// Pod-level `spec.resources.requests` replace the containers' aggregate for every resource
+// they name (Kubernetes' PodRequests; overhead is added afterwards by the caller). Kubernetes
+// admits cpu, memory and hugepages-* there; ksim honours any resource named rather than
+// ignore a request its apiserver accepted. The defaults for containers without cpu/memory
+// requests no longer apply to a resource the pod level names.
+Status ApplyPodLevelRequests(const google::protobuf::Map<std::string, std::string>& list, Resources* requests,
+                             Resources* non_zero) {
+  Resources pod_level;
+  Status s = Resources::FromResourceList(list, "spec.resources.requests", &pod_level);
+  if (!s.ok()) return s;
+  const std::map<std::string_view, std::string_view> sorted(list.begin(), list.end());  // a stable order
+  for (const auto& [name, text] : sorted) {
+    if (name == "cpu") {
+      requests->milli_cpu = non_zero->milli_cpu = pod_level.milli_cpu;
+    } else if (name == "memory") {
+      requests->memory_bytes = non_zero->memory_bytes = pod_level.memory_bytes;
+    } else if (name == "ephemeral-storage") {
+      requests->ephemeral_storage_bytes = pod_level.ephemeral_storage_bytes;
+    } else if (name != "pods") {  // a pod counts one pod whatever it says
+      requests->AddScalar(name, pod_level.Get(name) - requests->Get(name));
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 bool Toleration::Tolerates(const Taint& taint) const {
@@ -286,12 +319,7 @@ Status PodInfo::Build(std::shared_ptr<const api::Pod> pod, std::shared_ptr<PodIn
     if (!s.ok()) return s;
     AddContainerRequests(r, c.resources().requests().contains("cpu"), c.resources().requests().contains("memory"),
                          &app, &app_non_zero);
-    for (int j = 0; j < c.ports_size(); ++j) {
-      const auto& port = c.ports(j);
-      if (port.host_port() <= 0) continue;
-      info->host_ports.push_back(
-          {port.host_ip(), port.protocol().empty() ? "TCP" : port.protocol(), port.host_port()});
-    }
+    AddHostPorts(c, &info->host_ports);
     if (!c.image().empty()) info->images.push_back(NormalizeImageName(c.image()));
   }
   Resources sidecars;
@@ -310,6 +338,9 @@ Status PodInfo::Build(std::shared_ptr<const api::Pod> pod, std::shared_ptr<PodIn
                          &ignored, &r_non_zero);
     bool sidecar = c.has_restart_policy() && c.restart_policy() == "Always";
     if (sidecar) {
+      // A sidecar runs beside the app containers, so its host ports are held as theirs are
+      // (Kubernetes' NodePorts and NodeInfo count them since kubernetes#132040).
+      AddHostPorts(c, &info->host_ports);
       app.Add(r);
       app_non_zero.Add(r_non_zero);
       sidecars.Add(r);
@@ -325,23 +356,18 @@ Status PodInfo::Build(std::shared_ptr<const api::Pod> pod, std::shared_ptr<PodIn
   }
   app.SetMax(init_max);
   app_non_zero.SetMax(init_max_non_zero);
+  if (spec.has_resources() && !spec.resources().requests().empty()) {
+    Status s = ApplyPodLevelRequests(spec.resources().requests(), &app, &app_non_zero);
+    if (!s.ok()) return s;
+  }
   if (!spec.overhead().empty()) {
+    // Overhead comes on top of pod-level requests too (Kubernetes' PodRequests adds it last).
     Resources overhead;
     Status s = Resources::FromResourceList(spec.overhead(), "spec.overhead", &overhead);
     if (!s.ok()) return s;
     app.Add(overhead);
     app_non_zero.milli_cpu += overhead.milli_cpu;
     app_non_zero.memory_bytes += overhead.memory_bytes;
-  }
-  if (spec.has_resources() && !spec.resources().requests().empty()) {
-    // Pod-level resources replace the per-container sum for the resources they name.
-    Resources pod_level;
-    Status s = Resources::FromResourceList(spec.resources().requests(), "spec.resources.requests", &pod_level);
-    if (!s.ok()) return s;
-    if (spec.resources().requests().contains("cpu")) app.milli_cpu = app_non_zero.milli_cpu = pod_level.milli_cpu;
-    if (spec.resources().requests().contains("memory")) {
-      app.memory_bytes = app_non_zero.memory_bytes = pod_level.memory_bytes;
-    }
   }
   info->requests = std::move(app);
   info->non_zero_requests.milli_cpu = app_non_zero.milli_cpu;

@@ -52,6 +52,59 @@ spec:
   EXPECT_EQ(pod->requests.milli_cpu, 600);
 }
 
+// Pod-level spec.resources.requests replace the containers' aggregate for every resource they
+// name (hugepages and extended resources too); the others keep the aggregate, and overhead
+// comes on top (Kubernetes' PodRequests).
+TEST(PodInfo, PodLevelRequestsReplaceEveryResourceTheyName) {
+  auto pod = PodInfoFromYaml(R"(
+metadata: {name: p}
+spec:
+  overhead: {cpu: 100m, memory: 10Mi}
+  resources:
+    requests: {cpu: "2", hugepages-2Mi: 64Mi, example.com/gpu: "3", ephemeral-storage: 5Gi}
+  initContainers:
+  - {name: sidecar, image: envoy, restartPolicy: Always, resources: {requests: {hugepages-2Mi: 8Mi}}}
+  containers:
+  - {name: a, image: nginx, resources: {requests: {cpu: 500m, memory: 256Mi, example.com/gpu: "1",
+                                                  example.com/fpga: "2", hugepages-2Mi: 2Mi}}}
+)");
+  EXPECT_EQ(pod->requests.milli_cpu, 2000 + 100);                // pod level, then overhead
+  EXPECT_EQ(pod->requests.memory_bytes, (256LL + 10) << 20);    // not named: the containers' sum
+  EXPECT_EQ(pod->requests.Get("hugepages-2Mi"), 64LL << 20);     // not 2Mi + 8Mi
+  EXPECT_EQ(pod->requests.Get("example.com/gpu"), 3);
+  EXPECT_EQ(pod->requests.Get("example.com/fpga"), 2);           // not named: kept
+  EXPECT_EQ(pod->requests.ephemeral_storage_bytes, 5LL << 30);
+  EXPECT_EQ(pod->non_zero_requests.milli_cpu, 2000 + 100);
+}
+
+TEST(PodInfo, PodLevelRequestsOfZeroReplaceToo) {
+  auto pod = PodInfoFromYaml(R"(
+metadata: {name: p}
+spec:
+  resources: {requests: {example.com/gpu: "0", memory: "0"}}
+  containers:
+  - {name: a, image: nginx, resources: {requests: {cpu: 500m, example.com/gpu: "1"}}}
+)");
+  EXPECT_EQ(pod->requests.Get("example.com/gpu"), 0);
+  EXPECT_TRUE(pod->requests.scalars.empty());
+  EXPECT_EQ(pod->requests.memory_bytes, 0);
+  EXPECT_EQ(pod->non_zero_requests.memory_bytes, 0);  // named at pod level: no 200Mi default
+  EXPECT_EQ(pod->non_zero_requests.milli_cpu, 500);
+}
+
+TEST(PodInfo, SidecarHostPortsCountPlainInitContainersDoNot) {
+  auto pod = PodInfoFromYaml(R"(
+metadata: {name: p}
+spec:
+  initContainers:
+  - {name: init, image: busybox, ports: [{containerPort: 9000, hostPort: 9000}]}
+  - {name: proxy, image: envoy, restartPolicy: Always, ports: [{containerPort: 15001, hostPort: 15001, protocol: UDP}]}
+  containers:
+  - {name: a, image: nginx, ports: [{containerPort: 80, hostPort: 8080}, {containerPort: 81}]}
+)");
+  EXPECT_EQ(pod->host_ports, (std::vector<HostPort>{{"", "TCP", 8080}, {"", "UDP", 15001}}));
+}
+
 TEST(PodInfo, AffinityTermsResolveNamespacesAndMatchLabelKeys) {
   auto pod = PodInfoFromYaml(R"(
 metadata: {name: p, namespace: shop, labels: {app: web, version: v2}}
@@ -172,6 +225,20 @@ spec:
   EXPECT_TRUE(node.PortInUse({"10.0.0.1", "TCP", 8080}));
   EXPECT_FALSE(node.PortInUse({"", "UDP", 8080}));
   EXPECT_FALSE(node.PortInUse({"", "TCP", 8081}));
+}
+
+TEST(NodeInfo, SidecarHostPortsOfPodsOnTheNodeAreInUse) {
+  NodeInfo node(SimpleNode("n1"));
+  node.AddPod(PodInfoFromYaml(R"(
+metadata: {name: mesh}
+spec:
+  nodeName: n1
+  initContainers: [{name: proxy, image: envoy, restartPolicy: Always, ports: [{containerPort: 15001, hostPort: 15001}]}]
+  containers: [{name: a, image: nginx}]
+)"));
+  EXPECT_TRUE(node.PortInUse({"", "TCP", 15001}));
+  EXPECT_TRUE(node.RemovePod("mesh"));
+  EXPECT_FALSE(node.PortInUse({"", "TCP", 15001}));
 }
 
 TEST(ImageNames, TagAddedOnlyWhenMissing) {

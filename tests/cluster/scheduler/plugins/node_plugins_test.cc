@@ -362,6 +362,30 @@ TEST(NodeResourcesFit, FilterTable) {
        32,
        Code::kUnschedulableAndUnresolvable,
        {"Insufficient hugepages-2Mi"}},
+      // Pod-level requests replace the containers' sum for every resource they name.
+      {"pod-level extended resource beyond what is free",
+       {{{"example.com/foo", "1"}}},
+       PodWithSpec("    resources: {requests: {example.com/foo: \"1\"}}\n"
+                   "  resources: {requests: {example.com/foo: \"2\"}}\n"),
+       {},
+       32,
+       Code::kUnschedulable,
+       {"Insufficient example.com/foo"}},
+      {"pod-level extended resource below the containers' sum fits",
+       {{{"example.com/foo", "1"}}},
+       PodWithSpec("    resources: {requests: {example.com/foo: \"2\"}}\n"
+                   "  resources: {requests: {example.com/foo: \"1\"}}\n"),
+       {},
+       32,
+       Code::kSuccess,
+       {}},
+      {"pod-level hugepages the node lacks",
+       {},
+       PodWithSpec("  resources: {requests: {hugepages-2Mi: 4Mi}}\n"),
+       {},
+       32,
+       Code::kUnschedulableAndUnresolvable,
+       {"Insufficient hugepages-2Mi"}},
       {"ephemeral storage the node does not report",
        {},
        PodRequesting("p", {{"ephemeral-storage", "1Gi"}}),
@@ -642,6 +666,34 @@ spec:
 )");
   Snapshot snapshot = OneNode(SimpleNode("n1"), {holder});
   auto plugin = Make(NewNodePorts);
+  // Sidecars (restartable init containers) hold their host ports like app containers.
+  {
+    SCOPED_TRACE("a sidecar's port against an app container's");
+    PodInfoPtr pod = PodWithSpec(
+        "  initContainers:\n  - {name: s, image: envoy, restartPolicy: Always, "
+        "ports: [{containerPort: 80, hostPort: 8080}]}\n");
+    CycleState state(1);
+    EXPECT_FALSE(dynamic_cast<const PreFilterPlugin&>(*plugin).PreFilter(state, *pod, snapshot).IsSkip());
+    EXPECT_EQ(FilterOn(*plugin, *pod, snapshot, "n1").code(), Code::kUnschedulable);
+  }
+  {
+    SCOPED_TRACE("an app container's port against a sidecar's on the node");
+    PodInfoPtr sidecar_holder = PodInfoFromYaml(R"(
+metadata: {name: mesh}
+spec:
+  nodeName: n1
+  initContainers: [{name: s, image: envoy, restartPolicy: Always, ports: [{containerPort: 1, hostPort: 15001}]}]
+  containers: [{name: c, image: pause}]
+)");
+    Snapshot with_sidecar = OneNode(SimpleNode("n1"), {sidecar_holder});
+    EXPECT_EQ(FilterOn(*plugin, *PodWithSpec("    ports: [{containerPort: 1, hostPort: 15001}]\n"), with_sidecar, "n1")
+                  .code(),
+              Code::kUnschedulable);
+    // A plain init container has finished before the pod runs: its port is not held.
+    PodInfoPtr init_only = PodWithSpec(
+        "  initContainers:\n  - {name: i, image: busybox, ports: [{containerPort: 1, hostPort: 15001}]}\n");
+    EXPECT_TRUE(FilterOn(*plugin, *init_only, with_sidecar, "n1").ok());
+  }
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
     std::string yaml = "metadata: {name: p}\nspec:\n  containers:\n  - name: c\n    image: pause\n";
