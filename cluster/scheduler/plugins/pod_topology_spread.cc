@@ -5,13 +5,13 @@
 #include <algorithm>
 #include <array>
 #include <cassert>
-#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "cluster/scheduler/plugins/fixed_log.h"
 #include "cluster/scheduler/plugins/pod_groups.h"
 #include "cluster/scheduler/plugins/topology_domains.h"
 
@@ -168,7 +168,9 @@ struct ScoreConstraint {
   std::shared_ptr<DomainTable> domains;  // the plugin's table for the key
   std::vector<uint8_t> is_domain;        // by domain id: a feasible node is in it
   std::vector<int64_t> counts;           // by domain id
-  double weight = 0;  // log(domains + 2), so small topologies are not watered down
+  // ln(domains + 2) in units of 2^-32 (LnFixed32), so small topologies are not watered
+  // down; integer arithmetic so that a score has the same bits on every machine.
+  int64_t weight = 0;
 
   int64_t Count(uint32_t id) const { return id < counts.size() ? counts[id] : 0; }
 };
@@ -321,7 +323,7 @@ class PodTopologySpread final : public PreFilterPlugin, public FilterPlugin, pub
     for (size_t i = 0; i < data->constraints.size(); ++i) {
       ScoreConstraint& sc = data->constraints[i];
       const size_t size = sc.per_node ? nodes.size() - ignored : num_domains[i];
-      sc.weight = std::log(static_cast<double>(size + 2));
+      sc.weight = LnFixed32(size + 2);
       sc.counts.assign(sc.is_domain.size(), 0);
       any_domain_counts = any_domain_counts || !sc.per_node;
     }
@@ -361,7 +363,9 @@ class PodTopologySpread final : public PreFilterPlugin, public FilterPlugin, pub
     }
     const ScoreData& data = *s->score;
     if (Ignored(data, pod, node)) return 0;
-    double score = 0;
+    // Kubernetes' sum of count * ln(size + 2) + maxSkew - 1, rounded, in fixed point. The
+    // sum stays below 2^63 for any count below 2^25 per constraint (weights are below 2^37).
+    int64_t score = 0;
     for (const ScoreConstraint& sc : data.constraints) {
       const SpreadConstraint& c = pod.spread_constraints[sc.index];
       const std::string* value = NodeLabel(node.labels(), c.topology_key);
@@ -373,9 +377,9 @@ class PodTopologySpread final : public PreFilterPlugin, public FilterPlugin, pub
         count = sc.Count(sc.domains->Find(*value));
       }
       // Kubernetes' scoreForCount: maxSkew-1 waters down differences between domains.
-      score += static_cast<double>(count) * sc.weight + static_cast<double>(c.max_skew - 1);
+      score += count * sc.weight + (static_cast<int64_t>(c.max_skew - 1) << kFixedLogFractionBits);
     }
-    return static_cast<int64_t>(std::round(score));
+    return RoundFixed32(score);
   }
 
   // Fewer matching pods scores higher: max * (max + min - score) / max over the nodes not
