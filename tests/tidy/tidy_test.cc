@@ -74,9 +74,25 @@ TEST(TidyTree, CheckTreeFindsAViolationPlantedInATree) {
         << "// fine\nint x = 0;\nauto t = std::chrono::steady_clock::now();\n";
     std::ofstream(root / "cluster" / "store" / "notes.txt") << "std::chrono::steady_clock\n";  // not C++
     std::ofstream(root / "real" / "clock.cc") << "auto t = std::chrono::steady_clock::now();\n";  // allowed
+    // A fragment included by a source is scanned like one; the tree's .proto files name the
+    // map fields; a header's lookup-only member is followed into its directory's sources.
+    std::ofstream(root / "cluster" / "store" / "impl.ipp") << "int r = rand();\n";
+    std::ofstream(root / "cluster" / "store" / "meta.proto") << "message M {\n  map<string, string> tags = 1;\n}\n";
+    std::ofstream(root / "cluster" / "store" / "tags.cc") << "void F(const M& m) {\n  for (auto& t : m.tags()) G(t);\n}\n";
+    std::ofstream(root / "cluster" / "store" / "index.h")
+        << "std::unordered_map<int, int> index_;  // tidy: lookup-only\n";
+    std::ofstream(root / "cluster" / "store" / "index.cc") << "void Dump() {\n  for (auto& e : index_) P(e);\n}\n";
   }
-  const std::vector<Violation> v = CheckTree(root);
-  ASSERT_EQ(v.size(), 1u) << Describe(v);
+  std::vector<Violation> v = CheckTree(root);
+  ASSERT_EQ(v.size(), 4u) << Describe(v);
+  EXPECT_EQ(v[1].path, "cluster/store/impl.ipp");
+  EXPECT_EQ(v[1].rule, "rand");
+  EXPECT_EQ(v[2].path, "cluster/store/index.h");
+  EXPECT_EQ(v[2].rule, "lookup_only_unverified");
+  EXPECT_EQ(v[3].path, "cluster/store/tags.cc");
+  EXPECT_EQ(v[3].rule, "protobuf_map_iteration");
+  EXPECT_EQ(v[3].line, 2);
+  v.resize(1);
   EXPECT_EQ(v[0].path, "cluster/store/bad.cc");
   EXPECT_EQ(v[0].line, 3);
   EXPECT_EQ(v[0].rule, "steady_clock");
@@ -105,6 +121,20 @@ std::vector<Sample> Samples() {
       {"time_call", "cluster/x.cc", "auto t = std::time(nullptr);"},
       {"time_call", "cluster/x.cc", "auto t = ::time(nullptr);"},
       {"time_call", "cluster/x.cc", "time (0);"},
+      {"time_call", "cluster/x.cc", "auto t = ::std::time(nullptr);"},
+      {"clock_call", "cluster/x.cc", "clock_t c = clock();"},
+      {"clock_call", "sim/x.cc", "if (std::clock() > limit) return;"},
+      {"clock_call", "faults/x.cc", "return ::clock();"},
+      {"c_time_functions", "cluster/x.cc", "std::tm* tm = localtime(&t);"},
+      {"c_time_functions", "sim/x.cc", "timespec ts; timespec_get(&ts, TIME_UTC);"},
+      {"absl_time", "cluster/x.cc", "absl::Time t = absl::Now();"},
+      {"absl_time", "sim/x.cc", "int64_t ns = absl::GetCurrentTimeNanos();"},
+      {"absl_time", "faults/x.cc", "absl::SleepFor(absl::Seconds(1));"},
+      {"cycle_counter", "cluster/x.cc", "uint64_t t = __rdtsc();"},
+      {"cycle_counter", "sim/x.cc", "unsigned aux; uint64_t t = __rdtscp(&aux);"},
+      {"cycle_counter", "sim/x.cc", "uint64_t t = __builtin_readcyclecounter();"},
+      {"inline_asm", "cluster/x.cc", "asm volatile(\"rdtsc\" : \"=a\"(lo), \"=d\"(hi));"},
+      {"inline_asm", "sim/x.cc", "__asm__ __volatile__(\"\" ::: \"memory\");"},
       {"sleep", "cluster/x.cc", "sleep(1);"},
       {"sleep", "sim/x.cc", "usleep(1000);"},
       {"sleep", "faults/x.cc", "nanosleep(&ts, nullptr);"},
@@ -117,6 +147,26 @@ std::vector<Sample> Samples() {
       {"pthread", "sim/x.cc", "pthread_t t; pthread_create(&t, nullptr, fn, nullptr);"},
       {"include_thread", "cluster/x.cc", "#include <thread>"},
       {"include_thread", "sim/x.h", "#  include <future>"},
+      {"include_thread", "cluster/x.h", "#include <mutex>"},
+      {"include_thread", "faults/x.cc", "#include <stop_token>"},
+      {"include_thread", "scenarios/x.cc", "#include <condition_variable>"},
+      {"include_thread", "cluster/x.cc", "#include <shared_mutex>"},
+      {"std_thread", "cluster/x.cc", "using namespace std; thread worker([] {});"},
+      {"std_async", "cluster/x.cc", "using namespace std; auto f = async(launch::async, work);"},
+      {"std_random_engine", "sim/x.cc", "using namespace std; mt19937 gen(42);"},
+      {"hash_of_pointer", "cluster/x.cc", "using namespace std; size_t h = hash<Node*>{}(n);"},
+      {"order_by_pointer", "cluster/x.cc", "using namespace std; sort(v.begin(), v.end(), less<Host*>());"},
+      {"pointer_keyed_container", "faults/x.cc", "using namespace std; map<Conn*, int> m;"},
+      {"libm_transcendental", "cluster/x.cc", "using namespace std; double w = log(n + 2.0);"},
+      {"libm_transcendental", "cluster/x.cc", "double w = std::log(static_cast<double>(n + 2));"},
+      {"libm_transcendental", "cluster/x.cc", "double w = ::exp(x);"},
+      {"libm_transcendental", "sim/x.cc", "double d = pow(base, 2.5);"},
+      {"libm_transcendental", "sim/x.cc", "return logf(x) * 2;"},
+      {"std_namespace_alias", "cluster/x.cc", "namespace s = std;"},
+      {"os_entropy", "cluster/x.cc", "getrandom(buf, sizeof(buf), 0);"},
+      {"os_entropy", "cluster/x.cc", "uint32_t r = arc4random();"},
+      {"os_entropy", "sim/x.cc", "getentropy(buf, 16);"},
+      {"os_entropy", "cluster/x.cc", "#include <sys/random.h>"},
       {"rand", "cluster/x.cc", "int r = rand();"},
       {"rand", "cluster/x.cc", "int r = std::rand() % 6;"},
       {"srand", "faults/x.cc", "srand(42);"},
@@ -208,6 +258,117 @@ TEST(TidyRules, ClusterMayNotIncludeSimButFaultsMay) {
   EXPECT_TRUE(CheckFile("cluster/x.cc", "#include \"cluster/simulation/x.h\"\n").empty());
 }
 
+TEST(TidyRules, BareStdNamesCountOnlyAfterUsingNamespaceStd) {
+  EXPECT_TRUE(CheckFile("cluster/x.cc", "thread worker([] {});\n").empty());
+  EXPECT_TRUE(HasRule(CheckFile("cluster/x.cc", "using namespace std;\nint f();\nthread worker([] {});\n"),
+                      "std_thread"));
+  // Before the directive, bare names are someone else's.
+  EXPECT_TRUE(CheckFile("cluster/x.cc", "thread worker([] {});\nusing namespace std;\n").empty());
+  // One violation per rule and line, even when both patterns match.
+  EXPECT_EQ(CheckFile("cluster/x.cc", "using namespace std; std::thread t; thread u;\n").size(), 1u);
+}
+
+TEST(TidyRules, ExtensionsOfIncludedFragmentsAreChecked) {
+  for (const char* path : {"cluster/x.inc", "sim/x.ipp", "faults/x.tcc", "cluster/x.hh", "scenarios/x.cxx"}) {
+    EXPECT_TRUE(IsChecked(path)) << path;
+    EXPECT_TRUE(HasRule(CheckFile(path, "auto t = std::chrono::steady_clock::now();\n"), "steady_clock")) << path;
+  }
+  EXPECT_FALSE(IsChecked("cluster/x.incx"));
+  EXPECT_FALSE(IsChecked("cluster/x.proto"));
+}
+
+// --- (4) the checks that read more than a line ----------------------------------------
+
+FileContext ProtoContext() {
+  FileContext c;
+  std::set<std::string> other;
+  CollectProtoFields(
+      "message ObjectMeta {\n  map<string, string> labels = 11;\n  string name = 1;\n}\n"
+      "message ResourceRequirements {\n  map<string, string> limits = 1;\n  map<string,string> requests = 2;\n}\n"
+      "message LimitRangeSpec {\n  repeated LimitRangeItem limits = 1;\n}\n",
+      &c.proto_map_fields, &other);
+  AmbiguateMapFields(other, &c);
+  return c;
+}
+
+TEST(TidyFileChecks, ProtoFieldsAreReadFromProtoText) {
+  const FileContext c = ProtoContext();
+  EXPECT_EQ(c.proto_map_fields, (std::set<std::string>{"labels", "limits", "requests"}));
+  EXPECT_EQ(c.ambiguous_map_fields, (std::set<std::string>{"limits"}));
+}
+
+TEST(TidyFileChecks, LoopsOverProtobufMapsAreViolations) {
+  const FileContext c = ProtoContext();
+  for (const char* bad : {
+           "for (const auto& [k, v] : pod.metadata().labels()) out.push_back(k);",
+           "for (const auto& kv : p->spec().containers(0).resources().requests()) f(kv);",
+           "for (auto& [name, q] : c.resources().limits()) f(name);",  // a pair: a map even if ambiguous
+           "for (auto it = meta.labels().begin(); it != meta.labels().end(); ++it) f(it);",
+           "void F(const google::protobuf::Map<std::string, std::string>& list) { for (const auto& e : list) g(e); }",
+           "const auto& l = obj.metadata().labels(); for (const auto& e : l) g(e);",
+       }) {
+    const std::vector<Violation> v = CheckFile("cluster/x.cc", std::string("// h\n") + bad + "\n", c);
+    EXPECT_TRUE(HasRule(v, "protobuf_map_iteration")) << bad << "\n" << Describe(v);
+    for (const Violation& x : v) EXPECT_EQ(x.line, 2) << ToString(x);
+  }
+  for (const char* ok : {
+           "for (const auto& [k, v] : Sorted(pod.metadata().labels())) out.push_back(k);",
+           "const std::map<std::string, std::string> sorted(meta.labels().begin(), meta.labels().end());",
+           "for (const api::LimitRangeItem& item : lr.spec().limits()) f(item);",  // repeated, not a map
+           "auto it = meta.labels().find(key);",
+           "for (const auto& [k, v] : labels_) f(k);",  // not known to be a protobuf map
+           "// for (const auto& [k, v] : pod.metadata().labels()) f(k);",
+           // A protobuf::Map parameter is followed only inside its function.
+           "void F(const google::protobuf::Map<std::string, std::string>& map) {\n  Use(map);\n}\n"
+           "void G(const std::map<std::string, std::string>& map) {\n  for (const auto& [k, v] : map) f(k);\n}",
+       }) {
+    const std::vector<Violation> v = CheckFile("cluster/x.cc", std::string(ok) + "\n", c);
+    EXPECT_FALSE(HasRule(v, "protobuf_map_iteration")) << ok << "\n" << Describe(v);
+  }
+  // Outside the deterministic folders nothing is checked.
+  EXPECT_TRUE(CheckFile("tools/x.cc", "for (const auto& [k, v] : m.labels()) f(k);\n", c).empty());
+}
+
+TEST(TidyFileChecks, LookupOnlyMarkerIsVerifiedNotTrusted) {
+  const FileContext none;
+  // Looked up only: the marker holds.
+  EXPECT_TRUE(CheckFile("cluster/x.cc",
+                        "std::unordered_map<int, int> memo_;  // tidy: lookup-only\n"
+                        "int F(int k) { auto it = memo_.find(k); return it == memo_.end() ? 0 : it->second; }\n",
+                        none)
+                  .empty());
+  // Iterated in the same file, in any of the ways the scan knows.
+  for (const char* iteration : {"for (const auto& [k, v] : memo_) Use(k);", "for (auto& kv : st.memo_) Use(kv);",
+                                "auto first = memo_.begin();", "std::ranges::for_each(memo_, Use);",
+                                "auto b = std::begin(memo_);"}) {
+    const std::vector<Violation> v = CheckFile(
+        "cluster/x.cc", std::string("std::unordered_map<int, int> memo_;  // tidy: lookup-only\n") + iteration + "\n",
+        none);
+    ASSERT_EQ(v.size(), 1u) << iteration << "\n" << Describe(v);
+    EXPECT_EQ(v[0].rule, "lookup_only_unverified");
+    EXPECT_EQ(v[0].line, 1);
+    EXPECT_NE(v[0].text.find("`memo_` is iterated at cluster/x.cc:2"), std::string::npos) << v[0].text;
+  }
+  // Declared in a header, iterated in a source file of the same directory.
+  FileContext with_source;
+  with_source.companions.emplace_back("cluster/store/x.cc", "void S::Dump() {\n  for (auto& e : by_key) Print(e);\n}\n");
+  const std::vector<Violation> v = CheckFile(
+      "cluster/store/x.h", "absl::flat_hash_map<Key, Node*, Key::Hash> by_key;  // tidy: lookup-only\n", with_source);
+  ASSERT_EQ(v.size(), 1u) << Describe(v);
+  EXPECT_NE(v[0].text.find("cluster/store/x.cc:2"), std::string::npos) << v[0].text;
+  // A name that cannot be followed is not accepted on trust.
+  EXPECT_TRUE(HasRule(CheckFile("cluster/x.h", "using Index = std::unordered_map<int, int>;  // tidy: lookup-only\n"),
+                      "lookup_only_unverified"));
+  EXPECT_TRUE(HasRule(CheckFile("cluster/x.h", "std::unordered_set<int> Build();  // tidy: lookup-only\n"),
+                      "lookup_only_unverified"));
+  // An include line with the marker declares nothing.
+  EXPECT_TRUE(CheckFile("cluster/x.h", "#include <unordered_map>  // tidy: lookup-only (memo_)\n").empty());
+}
+
+TEST(TidyFileChecks, EveryFileRuleIsNamed) {
+  EXPECT_EQ(FileRuleNames(), (std::vector<std::string>{"lookup_only_unverified", "protobuf_map_iteration"}));
+}
+
 TEST(TidyRules, UnorderedContainerAllowedWithLookupOnlyMarker) {
   EXPECT_TRUE(HasRule(CheckFile("cluster/x.cc", "std::unordered_map<int,int> m;\n"), "unordered_container"));
   EXPECT_TRUE(CheckFile("cluster/x.cc", "std::unordered_map<int,int> m;  // tidy: lookup-only\n").empty());
@@ -253,6 +414,23 @@ TEST(TidyRules, SimilarNamesDoNotTrigger) {
            "host.Pause();",
            "std::string environment;",
            "void Threaded();",
+           "Clock& clock() const { return *clock_; }",
+           "Nanos t = env.clock().MonotonicNow();",
+           "auto& c = env->clock();",
+           "const RaftLog& log() const { return log_; }",
+           "uint64_t a = raft_->log().applied();",
+           "LogSink& log() { return log_; }",
+           "void Log(int level, std::string_view message);",
+           "int thread = 0;",
+           "bool async = false;",
+           "std::map<int, int> map;",
+           "int exponent = 2;",
+           "int64_t w = LnFixed32(n + 2);",
+           "double r = std::sqrt(x);",
+           "auto s = x.pow();",
+           "uint64_t c = clock_cycles(x);",
+           "using namespace std::chrono; auto d = milliseconds(5);",
+           "namespace api = ksim::api;",
        }) {
     const std::vector<Violation> v = CheckFile("cluster/x.cc", std::string(ok) + "\n");
     EXPECT_TRUE(v.empty()) << ok << "\n" << Describe(v);

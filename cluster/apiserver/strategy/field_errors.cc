@@ -79,9 +79,7 @@ std::map<std::string, std::string> Sorted(const google::protobuf::Map<std::strin
 }
 
 SortedEntries SortedView(const google::protobuf::Map<std::string, std::string>& map) {
-  SortedEntries out;
-  out.reserve(map.size());
-  for (const auto& [key, value] : map) out.emplace_back(key, value);
+  SortedEntries out(map.begin(), map.end());  // (a protobuf map is never iterated as is)
   std::sort(out.begin(), out.end());  // keys are unique: the order is total
   return out;
 }

@@ -131,8 +131,8 @@ bool SelectorEmpty(const api::LabelSelector& selector) {
 }
 
 bool SelectorMatches(const api::LabelSelector& selector, const google::protobuf::Map<std::string, std::string>& labels) {
-  for (const auto& [key, value] : selector.match_labels()) {
-    auto it = labels.find(key);
+  for (const auto& [key, value] : SortedView(selector.match_labels())) {
+    auto it = labels.find(std::string(key));
     if (it == labels.end() || it->second != value) return false;
   }
   for (const api::LabelSelectorRequirement& r : selector.match_expressions()) {

@@ -105,8 +105,8 @@ void ValidateReplicationController(const api::ReplicationController& rc, Errors&
     errs.Required(sel);
   } else {
     ValidateLabels(spec.selector(), sel, errs);
-    for (const auto& [key, value] : spec.selector()) {
-      auto it = spec.template_().metadata().labels().find(key);
+    for (const auto& [key, value] : SortedView(spec.selector())) {
+      auto it = spec.template_().metadata().labels().find(std::string(key));
       matches = matches && it != spec.template_().metadata().labels().end() && it->second == value;
     }
   }
