@@ -193,6 +193,13 @@ struct Observer {
 
 }  // namespace
 
+bool SweepResult::safety_violated() const {
+  for (const std::string& v : violations) {
+    if (!v.starts_with("liveness:")) return true;
+  }
+  return false;
+}
+
 std::string SweepResult::Summary() const {
   std::string out = fmt::format("ops ok={} info={} failed={} elections={} snapshots_installed={} trace={:016x}\n",
                                 ops_ok, ops_info, ops_failed, elections, snapshots_installed, trace_hash);
@@ -475,10 +482,14 @@ SweepResult RunStoreSweep(const SweepOptions& o) {
   } else {
     lincheck::CheckOptions co;
     co.max_shrink_searches = 2000;
+    if (o.lincheck_max_states != 0) co.max_states = o.lincheck_max_states;
     lincheck::CheckResult cr = lincheck::Check(h, co);
     if (cr.verdict == lincheck::Verdict::kNotLinearizable) {
       shared.Violation("linearizability: not linearizable; minimal sub-history:\n" +
                        lincheck::FormatSubHistory(h, cr.minimal));
+    } else if (cr.verdict == lincheck::Verdict::kUnknown) {
+      result.lincheck_unknown = true;
+      shared.Violation("linearizability: unknown (the search ran out of budget): " + cr.unknown_reason);
     }
   }
 

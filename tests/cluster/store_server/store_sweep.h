@@ -7,6 +7,8 @@
 //            (per key, faults/lincheck), watch stream order (no gap, no duplicate);
 //   eventually (after the faults heal): a leader exists, a write commits, and every
 //            member converges to the same store.
+// A linearizability verdict of "unknown" (the search's budget ran out) is a violation too.
+// Violations of eventual properties start with "liveness:"; all others are safety.
 // Used by the property tests (RapidCheck shrinks the fault list) and by the mutation
 // check (each deliberate bug must be caught within a bounded number of seeds).
 #pragma once
@@ -42,6 +44,10 @@ struct SweepOptions {
   // 0: drawn from the seed — 1 byte (every persisted, applied entry's data is evicted, so
   // every append to a lagging follower reads the WAL back) or the server's default.
   size_t raft_entry_cache_bytes = 0;
+  // The linearizability search's state budget (0: lincheck's default). A search that runs
+  // out of it gives the verdict "unknown", which fails the seed like "not linearizable":
+  // a check that cannot decide has not passed.
+  uint64_t lincheck_max_states = 0;
 };
 
 struct SweepResult {
@@ -52,7 +58,11 @@ struct SweepResult {
   uint64_t snapshots_installed = 0;
   uint64_t trace_hash = 0;
   std::string history;  // the client history, EDN lines (for lincheck)
+  bool lincheck_unknown = false;  // the search ran out of budget (also a violation)
   bool ok() const { return violations.empty(); }
+  // Whether a violation broke an *always* property (everything but "liveness: ..."): what
+  // catching a safety bug requires, since a stalled cluster proves nothing about safety.
+  bool safety_violated() const;
   std::string Summary() const;
 };
 

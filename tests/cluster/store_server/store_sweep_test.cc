@@ -29,6 +29,25 @@ TEST(StoreSweep, FiveMembersUnderTheNemesis) {
   }
 }
 
+// A linearizability search that runs out of budget proves nothing: the seed fails. Shown
+// with a budget too small for any real history; the default budget decides every seed the
+// tests run (the sweeps above and below would fail otherwise).
+TEST(StoreSweep, AnUnknownLinearizabilityVerdictFailsTheSeed) {
+  SweepOptions o;
+  o.seed = 3;
+  o.lincheck_max_states = 2;
+  const SweepResult r = RunStoreSweep(o);
+  EXPECT_TRUE(r.lincheck_unknown) << r.Summary();
+  EXPECT_FALSE(r.ok());
+  EXPECT_TRUE(r.safety_violated());
+  ASSERT_FALSE(r.violations.empty());
+  EXPECT_TRUE(r.violations.back().starts_with("linearizability: unknown")) << r.Summary();
+  o.lincheck_max_states = 0;
+  const SweepResult fine = RunStoreSweep(o);
+  EXPECT_TRUE(fine.ok()) << fine.Summary();
+  EXPECT_FALSE(fine.lincheck_unknown);
+}
+
 TEST(StoreSweep, ASeedReplays) {
   SweepOptions o;
   o.seed = 77;
