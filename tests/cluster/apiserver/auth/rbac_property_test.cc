@@ -120,6 +120,12 @@ Policy Populate(RbacAuthorizer* rbac) {
 RC_GTEST_PROP(RbacProperty, RemovingABindingNeverGrantsMore, ()) {
   RbacAuthorizer rbac;
   const Policy policy = Populate(&rbac);
+  // Liveness floor: a grant no random binding touches (its own role and binding) holds
+  // before and after the removal, so an authorizer that denies everything fails here.
+  rbac.AddClusterRole(ClusterRole("floor-reader", {Rule({"get"}, {""}, {"pods"}, {})}));
+  rbac.AddClusterRoleBinding(ClusterBinding("floor", "floor-reader", {Subject("User", "carol")}));
+  const Attributes floor = Request(User("carol"), "get", "", "pods", "a", "x");
+  RC_ASSERT(rbac.Authorize(floor).allowed);
   const size_t total = policy.cluster_bindings.size() + policy.bindings.size();
   RC_PRE(total > 0);
   std::vector<Attributes> requests;
@@ -142,6 +148,7 @@ RC_GTEST_PROP(RbacProperty, RemovingABindingNeverGrantsMore, ()) {
     revoked = revoked || (before[i] && !allowed);
   }
   RC_CLASSIFY(revoked, "removal revoked a grant");
+  RC_ASSERT(rbac.Authorize(floor).allowed);
 }
 
 RC_GTEST_PROP(RbacProperty, DecisionsDependOnlyOnTheObjects, ()) {
