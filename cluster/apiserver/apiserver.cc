@@ -2,9 +2,31 @@
 
 #include <utility>
 
+#include "cluster/api/meta.pb.h"
 #include "cluster/env/wire.h"
 
 namespace ksim::apiserver {
+namespace {
+
+// The 500 Status that replaces a reply the transport refused as too large.
+Response TooLargeResponse(const Response& refused, const Status& why) {
+  api::ApiStatus s;
+  s.set_api_version("v1");
+  s.set_kind("Status");
+  s.set_status("Failure");
+  s.set_reason("InternalError");
+  s.set_code(500);
+  s.set_message("the reply of " + std::to_string(refused.body().size()) + " bytes cannot be sent: " + why.message());
+  Response r;
+  r.set_id(refused.id());
+  r.set_code(500);
+  r.set_end(true);
+  r.set_content_type("application/vnd.ksim.protobuf");
+  r.set_body(SerializeDeterministic(s));
+  return r;
+}
+
+}  // namespace
 
 ApiServer::ApiServer(Env& env, ApiServerOptions options) : env_(env), options_(std::move(options)) {}
 
@@ -83,7 +105,11 @@ void ApiServer::OnFrame(uint64_t conn_key, std::string_view frame) {
       auto c = conns_.find(conn_key);
       if (c != conns_.end()) c->second.watches.erase(id);
     }
-    if (!SendMessage(*conn, r).ok()) return false;
+    if (Status s = SendMessage(*conn, r); !s.ok()) {
+      // Too large for a frame: the caller gets a 500 Status instead of silence.
+      if (s.Is(Status::Code::kInvalidArgument)) (void)SendMessage(*conn, TooLargeResponse(r, s));
+      return false;
+    }
     return !end;
   });
   if (handle != 0) it->second.watches[id] = handle;

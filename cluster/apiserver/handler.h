@@ -43,6 +43,12 @@ struct HandlerOptions {
   std::string token_file;  // static tokens, Kubernetes' CSV format (token,user,uid,"groups")
   size_t watch_window_events = 100000;
   int64_t max_list_page = 10000;  // keys per store range when paging internally
+  // Bytes of objects per store range when paging internally, and per list page a client
+  // asked for with `limit`: a page may stop early (with a continue token) below `limit`.
+  size_t max_list_page_bytes = size_t{4} << 20;
+  // The largest reply body: a list that would be larger answers 500 (page it instead).
+  // One Response frame carries the body plus a few fields.
+  size_t max_reply_bytes = kMaxFrameBytes - (size_t{64} << 10);
   int max_update_retries = 5;     // patch and binding re-read and retry on conflict
 };
 
@@ -134,6 +140,8 @@ class ApiHandler {
   std::string ObjectBody(const Call& call, const std::string& bytes, int64_t revision) const;
   void ReplyObject(const Call& call, int code, const std::string& bytes, int64_t revision) const;
   // A 200 list: each item's bytes with its resourceVersion, as protobuf or JSON.
+  // 500 InternalError for a list reply of `bytes` over max_reply_bytes.
+  void ReplyTooLarge(const Call& call, size_t items, size_t bytes) const;
   void ReplyList(const Call& call, const api::ListMeta& meta,
                  const std::vector<std::pair<std::string_view, int64_t>>& items) const;
   void ReplyStatus(const Call& call, int code, const std::string& reason, const std::string& message,

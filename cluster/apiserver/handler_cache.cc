@@ -53,8 +53,9 @@ void ApiHandler::EnsureCache(const api::KindInfo& info, std::function<void(Resou
 void ApiHandler::LoadCache(ResourceCache& rc, std::string start_key, int64_t revision,
                            std::vector<CachedObjectPtr> acc) {
   const std::string end = PrefixEnd(ResourcePrefix(rc.info->resource, ""));
-  store_.List(start_key, end, revision, options_.max_list_page,
-              [this, &rc, revision, acc = std::move(acc), alive = alive_](ListPage p) mutable {
+  store_.List(
+      start_key, end, revision, options_.max_list_page,
+      [this, &rc, revision, acc = std::move(acc), alive = alive_](ListPage p) mutable {
                 if (!*alive) return;
                 if (revision != 0 && p.status.ok()) p.revision = revision;  // the list's revision, not the header's
                 if (!p.status.ok()) {
@@ -91,7 +92,8 @@ void ApiHandler::LoadCache(ResourceCache& rc, std::string start_key, int64_t rev
                 std::vector<std::function<void(ResourceCache&)>> waiting;
                 waiting.swap(rc.waiting);
                 for (auto& fn : waiting) fn(rc);
-              });
+              },
+      static_cast<int64_t>(options_.max_list_page_bytes));
 }
 
 void ApiHandler::OnStoreEvents(ResourceCache& rc, const std::vector<const store::Event*>& events) {

@@ -90,8 +90,9 @@ void ApiHandler::ListFromStore(std::shared_ptr<Call> call, WatchFilter filter, i
   const std::string end = PrefixEnd(ResourcePrefix(call->info->resource, filter.namespace_));
   const int64_t page = limit > 0 ? std::min(options_.max_list_page, limit - static_cast<int64_t>(acc.size()) + 1)
                                  : options_.max_list_page;
-  store_.List(start_key, end, revision, page,
-              [this, call, filter, limit, revision, acc = std::move(acc), alive = alive_](ListPage p) mutable {
+  store_.List(
+      start_key, end, revision, page,
+      [this, call, filter, limit, revision, acc = std::move(acc), alive = alive_](ListPage p) mutable {
                 if (!*alive) return;
                 // The store's header carries its current revision; a read at a past
                 // revision keeps that one for the whole list.
@@ -104,23 +105,39 @@ void ApiHandler::ListFromStore(std::shared_ptr<Call> call, WatchFilter filter, i
                   }
                   return ReplyStoreError(*call, p.status);
                 }
+                // Where the next store page starts, taken before the items are moved out.
+                const std::string after_page = p.items.empty() ? "" : p.items.back().key + '\0';
                 std::string next_key;
                 bool more = p.more;
+                size_t bytes = 0;
+                for (const StoredObject& o : acc) bytes += o.value.size();
+                bool bytes_full = false;
                 for (StoredObject& o : p.items) {
-                  if (limit > 0 && static_cast<int64_t>(acc.size()) == limit) {
+                  // A page asked for with `limit` also ends at max_list_page_bytes, below
+                  // `limit` if need be (it always holds one object), with a continue token.
+                  bytes_full = limit > 0 && !acc.empty() && bytes + o.value.size() > options_.max_list_page_bytes;
+                  if ((limit > 0 && static_cast<int64_t>(acc.size()) == limit) || bytes_full) {
                     next_key = o.key;  // the first key of the next page
                     more = true;
                     break;
                   }
+
+                  const size_t size = o.value.size();
                   if (filter.labels.Empty() && filter.fields.Empty()) {
                     acc.push_back(std::move(o));
+                    bytes += size;
                   } else if (CachedObjectPtr c = ToCached(*call->info, o.key, o.value, o.mod_revision);
                              filter.Matches(*c)) {
                     acc.push_back(std::move(o));
+                    bytes += size;
+                  }
+                  if (limit == 0 && bytes > options_.max_reply_bytes) {
+                    // Unpaged and already too large for one reply: answer now, read no more.
+                    return ReplyTooLarge(*call, acc.size(), bytes);
                   }
                 }
-                if (next_key.empty() && p.more && !p.items.empty()) next_key = p.items.back().key + '\0';
-                const bool full = limit > 0 && static_cast<int64_t>(acc.size()) >= limit;
+                if (next_key.empty() && p.more) next_key = after_page;
+                const bool full = (limit > 0 && static_cast<int64_t>(acc.size()) >= limit) || bytes_full;
                 if (p.more && !full && !next_key.empty()) {
                   // Keep reading at the same revision until the page is full or the range ends.
                   return ListFromStore(call, std::move(filter), p.revision, next_key, limit, std::move(acc));
@@ -137,7 +154,8 @@ void ApiHandler::ListFromStore(std::shared_ptr<Call> call, WatchFilter filter, i
                 views.reserve(acc.size());
                 for (const StoredObject& o : acc) views.emplace_back(o.value, o.mod_revision);
                 ReplyList(*call, lm, views);
-              });
+              },
+      static_cast<int64_t>(options_.max_list_page_bytes));
 }
 
 // --- watch --------------------------------------------------------------------------------

@@ -167,7 +167,11 @@ void ApiHandler::ReplyConflict(const Call& call) const {
 }
 
 void ApiHandler::ReplyStoreError(const Call& call, const Status& status) const {
-  if (status.Is(Status::Code::kTimeout)) {
+  if (status.Is(Status::Code::kInvalidArgument)) {
+    // The store refused the request itself (a request or a reply over its limits):
+    // retrying cannot help. Kubernetes answers etcd's "request is too large" with 500.
+    ReplyStatus(call, 500, "InternalError", "the store refused the request: " + status.message());
+  } else if (status.Is(Status::Code::kTimeout)) {
     ReplyStatus(call, 504, "Timeout", "the store did not answer in time: " + status.message());
   } else {
     ReplyStatus(call, 503, "ServiceUnavailable", "the store is unavailable: " + status.message());
@@ -280,7 +284,15 @@ void ApiHandler::ReplyList(const Call& call, const api::ListMeta& meta,
     resp.set_content_type(kProtobuf);
     resp.set_body(SerializeDeterministic(list));
   }
+  if (resp.body().size() > options_.max_reply_bytes) return ReplyTooLarge(call, items.size(), resp.body().size());
   call.reply(std::move(resp));
+}
+
+void ApiHandler::ReplyTooLarge(const Call& call, size_t items, size_t bytes) const {
+  ReplyStatus(call, 500, "InternalError",
+              fmt::format("the list of {} items would be a reply of {} bytes, more than the {} bytes one reply may "
+                          "carry; list in pages with limit and continue",
+                          items, bytes, options_.max_reply_bytes));
 }
 
 }  // namespace ksim::apiserver

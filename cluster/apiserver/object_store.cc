@@ -156,13 +156,14 @@ void ObjectStore::Guarded(const std::string& key, store::Command& command, std::
 }
 
 void ObjectStore::List(const std::string& begin, const std::string& end, int64_t revision, int64_t limit,
-                       ListDone done) {
+                       ListDone done, int64_t max_bytes) {
   store::RangeRequest range;
   range.set_key(begin);
   range.set_range_end(end);
   range.set_revision(revision);
   range.set_limit(limit);
   range.set_skip_exact_count(true);  // pages need `more`, not the size of the rest
+  range.set_max_bytes(max_bytes);
   client_->Read(std::move(range), false, [done = std::move(done)](Status s, const store::RangeResponse& r) {
     ListPage page;
     if (!s.ok()) {

@@ -77,8 +77,11 @@ class ObjectStore {
               WriteDone done);
   // Deletes the key if its mod revision is `expected_mod_revision`.
   void Delete(const std::string& key, int64_t expected_mod_revision, std::vector<SideWrite> side, WriteDone done);
-  // Up to `limit` keys (0: no limit) of [begin, end) at `revision` (0: now), linearizable.
-  void List(const std::string& begin, const std::string& end, int64_t revision, int64_t limit, ListDone done);
+  // Up to `limit` keys (0: no limit) of [begin, end) at `revision` (0: now), linearizable;
+  // with max_bytes > 0 the page also stops before the value that would pass it (one
+  // always fits), with `more` set.
+  void List(const std::string& begin, const std::string& end, int64_t revision, int64_t limit, ListDone done,
+            int64_t max_bytes = 0);
 
  private:
   void Guarded(const std::string& key, store::Command& command, std::vector<SideWrite> side, WriteDone done);

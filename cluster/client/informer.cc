@@ -45,32 +45,49 @@ void Informer::ScheduleRetry(std::function<void()> fn) {
 
 void Informer::ListNow() {
   ++stats_.lists;
-  std::map<std::string, std::string> query{{"resourceVersion", "0"}};
+  listing_.clear();
+  ListPage("");
+}
+
+void Informer::ListPage(const std::string& cont) {
+  // Paged like client-go's pager: one reply of a large resource could pass the frame
+  // limit. Every page is read at the first page's revision (the continue token holds it).
+  std::map<std::string, std::string> query{{"limit", std::to_string(options_.list_page_size)}};
+  if (!cont.empty()) query["continue"] = cont;
   if (!options_.label_selector.empty()) query["labelSelector"] = options_.label_selector;
   if (!options_.field_selector.empty()) query["fieldSelector"] = options_.field_selector;
   client_->List(info_, options_.namespace_, query, [this, alive = alive_](const ApiResult& r) {
     if (!*alive) return;
     apiserver::ObjectList list;
+    // Any failure starts the list over (a 410 means the continue token's revision was
+    // compacted away).
     if (!r.ok() || !list.ParseFromString(r.body)) return ScheduleRetry([this] { ListNow(); });
-    // Replace the copy; what vanished is reported deleted, the rest added or updated.
-    std::map<std::string, ObjectPtr> fresh;
+    ++stats_.list_pages;
     for (const std::string& bytes : list.items()) {
       auto m = info_.New();
       if (!m->ParseFromString(bytes)) continue;
       const std::string key = KeyOf(*m);
-      fresh[key] = ObjectPtr(std::move(m));
+      listing_[key] = ObjectPtr(std::move(m));
     }
-    std::vector<std::pair<std::string, ObjectPtr>> gone;
-    for (const auto& [key, obj] : objects_) {
-      if (!fresh.count(key)) gone.emplace_back(key, obj);
-    }
-    for (auto& [key, obj] : gone) Remove(key, obj);
-    for (auto& [key, obj] : fresh) Upsert(obj);
+    if (!list.metadata().continue_().empty()) return ListPage(list.metadata().continue_());
     int64_t revision = 0;
-    resource_version_ = api::ParseResourceVersion(list.metadata().resource_version(), &revision) ? revision : 0;
-    synced_ = true;
-    WatchNow();
+    FinishList(api::ParseResourceVersion(list.metadata().resource_version(), &revision) ? revision : 0);
   });
+}
+
+void Informer::FinishList(int64_t revision) {
+  // Replace the copy; what vanished is reported deleted, the rest added or updated.
+  std::map<std::string, ObjectPtr> fresh = std::move(listing_);
+  listing_.clear();
+  std::vector<std::pair<std::string, ObjectPtr>> gone;
+  for (const auto& [key, obj] : objects_) {
+    if (!fresh.count(key)) gone.emplace_back(key, obj);
+  }
+  for (auto& [key, obj] : gone) Remove(key, obj);
+  for (auto& [key, obj] : fresh) Upsert(obj);
+  resource_version_ = revision;
+  synced_ = true;
+  WatchNow();
 }
 
 void Informer::WatchNow() {

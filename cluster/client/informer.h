@@ -1,8 +1,9 @@
 // Informer: a local, eventually consistent copy of one resource (optionally one namespace
 // and a label/field selector), kept by list-then-watch, with handlers for changes,
 // indexes, and a lister. Like client-go's shared informer:
-//   - it lists (resourceVersion=0, served by the apiserver's cache), then watches from the
-//     list's revision with bookmarks;
+//   - it lists in pages (limit/continue, at one revision of the store; a page may end
+//     early by bytes), then watches from the list's revision (served by the apiserver's
+//     watch cache) with bookmarks;
 //   - a broken watch resumes from the last revision seen; a 410 Gone re-lists, and the
 //     differences between the old copy and the new list reach the handlers as
 //     add/update/delete, so no change is lost and none is reported twice;
@@ -34,6 +35,9 @@ struct InformerOptions {
   std::string field_selector;
   Nanos resync_period{0};       // 0 = never
   Nanos retry_delay = Seconds(1);
+  // Objects per list page (client-go's pager: 500). Lists are paged with limit/continue
+  // and read the store at one revision; the apiserver may end a page early by bytes.
+  int64_t list_page_size = 500;
 };
 
 struct EventHandlers {
@@ -44,6 +48,7 @@ struct EventHandlers {
 
 struct InformerStats {
   uint64_t lists = 0;
+  uint64_t list_pages = 0;
   uint64_t watches = 0;
   uint64_t events = 0;
   uint64_t relists_after_gone = 0;
@@ -80,6 +85,9 @@ class Informer {
 
  private:
   void ListNow();
+  // Reads the page after `cont` ("" for the first), gathering into listing_.
+  void ListPage(const std::string& cont);
+  void FinishList(int64_t revision);
   void WatchNow();
   void OnWatchEvent(const apiserver::WatchEvent& e);
   void Upsert(ObjectPtr object);
@@ -96,6 +104,7 @@ class Informer {
   std::map<std::string, IndexFunc> index_funcs_;
   std::map<std::string, std::map<std::string, std::set<std::string>>> indexes_;  // index -> value -> keys
   std::map<std::string, ObjectPtr> objects_;
+  std::map<std::string, ObjectPtr> listing_;  // the pages of a list in progress
   int64_t resource_version_ = 0;
   bool synced_ = false;
   bool started_ = false;
