@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/real/loopback_port.h"
+
 namespace ksim::real {
 namespace {
 
@@ -20,18 +22,7 @@ TcpTransportOptions LoopbackOptions() {
   return options;
 }
 
-// A port on 127.0.0.1 that nothing listens on (bound, then released).
-uint16_t UnusedPort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
+uint16_t UnusedPort() { return testing::UnusedLoopbackPort(); }
 
 // Everything received on one connection end.
 struct Inbox {
