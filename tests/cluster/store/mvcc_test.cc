@@ -182,6 +182,37 @@ TEST_F(MvccRange, SkipExactCountStopsOnePastTheLimit) {
   }
 }
 
+// ksim's max_bytes: a page also stops before the key-value that would take it past
+// max_bytes (one always fits), with `more` set and `count` still exact; walking the pages
+// from the key after the last one reads every key once.
+TEST_F(MvccRange, MaxBytesEndsAPageEarlyAndPagesCoverTheRange) {
+  RangeRequest all = RangeReq(std::string(1, '\0'), AllEnd());
+  const int64_t one_kv = static_cast<int64_t>(s_.Range(RangeReq("a", "")).response.kvs(0).ByteSizeLong());
+  for (int64_t max_bytes : {int64_t{1}, one_kv + 5, 2 * (one_kv + 5) + 2, int64_t{1} << 20}) {
+    SCOPED_TRACE(max_bytes);
+    RangeRequest page = all;
+    page.set_max_bytes(max_bytes);
+    std::vector<std::string> keys;
+    for (int pages = 0; pages < 10; ++pages) {
+      const RangeResult r = s_.Range(page);
+      ASSERT_TRUE(r.ok());
+      ASSERT_GT(r.response.kvs_size(), 0);
+      int64_t bytes = 0;
+      for (const KeyValue& kv : r.response.kvs()) bytes += static_cast<int64_t>(kv.ByteSizeLong()) + 5;
+      EXPECT_TRUE(r.response.kvs_size() == 1 || bytes <= max_bytes) << bytes;
+      EXPECT_EQ(r.response.count(), 5 - static_cast<int64_t>(keys.size())) << "count stays exact";
+      for (const std::string& k : Keys(r.response)) keys.push_back(k);
+      if (!r.response.more()) break;
+      page.set_key(keys.back() + '\0');
+    }
+    EXPECT_EQ(keys, (std::vector<std::string>{"a", "a/1", "a/2", "b", "c"}));
+  }
+  RangeRequest one = all;
+  one.set_max_bytes(1);
+  EXPECT_EQ(s_.Range(one).response.kvs_size(), 1) << "one key-value always fits";
+  EXPECT_TRUE(s_.Range(one).response.more());
+}
+
 // etcd API, "Range": `revision` reads the store as of that revision ("time travel"); the
 // header still carries the current revision.
 TEST_F(MvccRange, AtPastRevisions) {
