@@ -6,8 +6,9 @@
 #
 # The training runs the demo scenario, the store benchmark and the scheduler benchmark
 # on small sizes. It does not run `ksim bench api`, so the API figures are not fitted to
-# the very workload that measures them. Behaviour does not change: scripts/
-# check-debug-release.sh checks that this build's trace hashes equal Debug's.
+# the very workload that measures them. Behaviour does not change: when the ordinary
+# build (build/bin/ksim) exists, this script ends by requiring its hashes to equal that
+# build's (scripts/compare-builds.sh); KSIM_PGO_NO_CHECK=1 skips the comparison.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -30,3 +31,6 @@ cmake "${common[@]}" -DCMAKE_CXX_FLAGS="-fprofile-use -fprofile-partial-training
   -DCMAKE_EXE_LINKER_FLAGS="" -DCMAKE_INTERPROCEDURAL_OPTIMIZATION=ON >/dev/null
 ninja -C "$dir" ksim
 echo "build-pgo: built $dir/bin/ksim"
+if [ "${KSIM_PGO_NO_CHECK:-0}" != 1 ] && [ -x build/bin/ksim ]; then
+  bash scripts/compare-builds.sh build "$dir"
+fi
