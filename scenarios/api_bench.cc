@@ -8,6 +8,7 @@
 
 #include "cluster/api/codec.h"
 #include "cluster/api/core.pb.h"
+#include "cluster/api/machinery/quantity.h"
 #include "cluster/apiserver/apiserver.h"
 #include "cluster/client/api_client.h"
 #include "cluster/client/informer.h"
@@ -22,7 +23,64 @@ namespace {
 
 constexpr uint16_t kStorePort = 2379;
 constexpr uint16_t kApiPort = 6443;
-constexpr char kBenchToken[] = "bench-token";
+constexpr char kAdminToken[] = "bench-admin-token";
+// The tenant's service-account token, stored in its Secret.
+constexpr char kTenantToken[] = "bench-loader-token";
+
+// What a cluster admin would apply for a tenant: {pods} is the benchmark's pod count, so
+// the quota allows exactly the creates the benchmark makes and a charge lost or counted
+// twice shows up as failed creates or a wrong status.used.
+constexpr char kTenantManifests[] = R"(
+apiVersion: v1
+kind: ServiceAccount
+metadata: {{name: loader, namespace: bench}}
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: loader-token
+  namespace: bench
+  annotations: {{kubernetes.io/service-account.name: loader}}
+type: kubernetes.io/service-account-token
+stringData: {{token: {token}}}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {{name: pod-loader, namespace: bench}}
+rules:
+- apiGroups: [""]
+  resources: [pods]
+  verbs: [create, get, list, watch]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {{name: pod-loader, namespace: bench}}
+subjects:
+- {{kind: ServiceAccount, name: loader, namespace: bench}}
+roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: pod-loader}}
+---
+apiVersion: v1
+kind: ResourceQuota
+metadata: {{name: bench-quota, namespace: bench}}
+spec:
+  hard:
+    pods: "{pods}"
+    requests.cpu: "{cpu_millis}m"
+    requests.memory: "{memory_mi}Mi"
+    limits.cpu: "{limit_cpu_millis}m"
+    limits.memory: "{limit_memory_mi}Mi"
+---
+apiVersion: v1
+kind: LimitRange
+metadata: {{name: bench-limits, namespace: bench}}
+spec:
+  limits:
+  - type: Container
+    default: {{cpu: 200m, memory: 1Gi}}
+    defaultRequest: {{cpu: 100m, memory: 500Mi}}
+    max: {{cpu: "2", memory: 4Gi}}
+)";
+
 
 const api::KindInfo& Pods() { return *api::Registry::Default().ByGroupResource("", "pods"); }
 
@@ -47,11 +105,12 @@ api::Pod BenchPod(int i) {
 // reaches the total.
 class Creator : public Process {
  public:
-  Creator(Env& env, std::vector<Address> endpoints, int in_flight, int* next, int total, ApiBenchResult* result)
+  Creator(Env& env, std::vector<Address> endpoints, std::string token, int in_flight, int* next, int total,
+          ApiBenchResult* result)
       : env_(env), in_flight_(in_flight), next_(next), total_(total), result_(result) {
     client::ApiClientOptions o;
     o.endpoints = std::move(endpoints);
-    o.token = kBenchToken;
+    o.token = std::move(token);
     client_ = std::make_unique<client::ApiClient>(env, o);
   }
   void Start() override {}
@@ -72,6 +131,11 @@ class Creator : public Process {
         ++result_->created;
       } else {
         ++result_->failed;
+        if (result_->first_failure.empty()) {
+          api::ApiStatus st;
+          st.ParseFromString(r.body);
+          result_->first_failure = fmt::format("{} {}: {}", r.code, st.reason(), st.message());
+        }
       }
       Next();
     });
@@ -84,6 +148,8 @@ class Creator : public Process {
   std::unique_ptr<client::ApiClient> client_;
   api::Pod pod_ = BenchPod(0);
 };
+
+std::string ClientToken(const ApiBenchOptions& o) { return o.as_admin ? kAdminToken : kTenantToken; }
 
 // A process that only lends its Env to objects the benchmark drives directly.
 class Holder : public Process {
@@ -103,6 +169,7 @@ struct ApiBench::State {
   std::unique_ptr<client::ApiClient> informer_client;
   std::unique_ptr<client::Informer> informer;
   std::unique_ptr<client::ApiClient> lister;
+  std::unique_ptr<client::ApiClient> admin;
   int next = 0;
   ApiBenchResult result;
 };
@@ -114,12 +181,13 @@ ApiBench::~ApiBench() {
     s_->informer.reset();
     s_->informer_client.reset();
     s_->lister.reset();
+    s_->admin.reset();
   }
 }
 
 const ApiBenchResult& ApiBench::result() const { return s_->result; }
 
-void ApiBench::Setup() {
+Status ApiBench::Setup() {
   State& s = *s_;
   std::map<uint64_t, Address> addrs;
   for (int i = 1; i <= 3; ++i) {
@@ -141,7 +209,7 @@ void ApiBench::Setup() {
     apiserver::ApiServerOptions ao;
     ao.port = kApiPort;
     ao.store_members = s.store_members;
-    ao.token_file = std::string(kBenchToken) + ",bench,uid-bench,\"system:masters\"\n";
+    ao.token_file = std::string(kAdminToken) + ",bench-admin,uid-bench-admin,\"system:masters\"\n";
     s.world.AddHost(fmt::format("api{}", i)).AddProcess("apiserver", [ao](Env& env) {
       return std::make_unique<apiserver::ApiServer>(env, ao);
     });
@@ -153,8 +221,9 @@ void ApiBench::Setup() {
     auto endpoints = s.endpoints;
     State* st = &s;
     Creator** slot = &s.creators.emplace_back(nullptr);
-    s.world.AddHost(fmt::format("load{}", c)).AddProcess("creator", [endpoints, in_flight, st, slot](Env& env) {
-      auto p = std::make_unique<Creator>(env, endpoints, in_flight, &st->next, st->options.pods, &st->result);
+    const std::string token = ClientToken(s.options);
+    s.world.AddHost(fmt::format("load{}", c)).AddProcess("creator", [endpoints, token, in_flight, st, slot](Env& env) {
+      auto p = std::make_unique<Creator>(env, endpoints, token, in_flight, &st->next, st->options.pods, &st->result);
       *slot = p.get();
       return p;
     });
@@ -172,18 +241,61 @@ void ApiBench::Setup() {
   s.world.RunFor(Seconds(3));  // the store elects a leader
   client::ApiClientOptions co;
   co.endpoints = s.endpoints;
-  co.token = kBenchToken;
+  co.token = kAdminToken;
+  s.admin = std::make_unique<client::ApiClient>(*lister_env, co);
+  std::vector<api::Object> objects;
+  api::Object& ns = objects.emplace_back();
+  ns.info = api::Registry::Default().ByGroupResource("", "namespaces");
+  auto namespace_ = std::make_unique<api::Namespace>();
+  namespace_->mutable_metadata()->set_name("bench");
+  ns.message = std::move(namespace_);
+  if (!s.options.as_admin) {
+    const int64_t pods = s.options.pods;
+    const std::string manifests =
+        fmt::format(kTenantManifests, fmt::arg("token", kTenantToken), fmt::arg("pods", pods),
+                    fmt::arg("cpu_millis", 100 * pods), fmt::arg("memory_mi", 500 * pods),
+                    fmt::arg("limit_cpu_millis", 200 * pods), fmt::arg("limit_memory_mi", 1024 * pods));
+    if (Status decoded = api::DecodeYaml(manifests, "api_bench tenant manifests", &objects); !decoded.ok()) {
+      return decoded;
+    }
+  }
+  for (const api::Object& o : objects) {  // in order: the namespace first
+    std::optional<client::ApiResult> r;
+    s.admin->Create(*o.info, *o.message, [&r](const client::ApiResult& result) { r = result; });
+    s.world.RunUntilCondition([&r] { return r.has_value(); }, s.world.now() + Seconds(30));
+    if (!r.has_value() || !r->ok()) {
+      return Status::Unavailable(
+          fmt::format("api_bench setup: creating {} failed: {}", o.info->kind, r.has_value() ? r->body : "no answer"));
+    }
+  }
+  co.token = ClientToken(s.options);
+  // Every apiserver learns the token, the binding and the quota from its watch caches:
+  // the benchmark starts once each of them lets the client list pods.
+  for (const Address& endpoint : s.endpoints) {
+    client::ApiClientOptions one = co;
+    one.endpoints = {endpoint};
+    client::ApiClient probe(*lister_env, one);
+    bool allowed = false;
+    for (int attempt = 0; attempt < 100 && !allowed; ++attempt) {
+      std::optional<client::ApiResult> r;
+      probe.List(Pods(), "bench", {{"limit", "1"}}, [&r](const client::ApiResult& result) { r = result; });
+      s.world.RunUntilCondition([&r] { return r.has_value(); }, s.world.now() + Seconds(30));
+      allowed = r.has_value() && r->ok();
+      if (!allowed) s.world.RunFor(Milliseconds(100));
+    }
+    if (!allowed) {
+      return Status::Unavailable(fmt::format("api_bench setup: {} never authorized the benchmark's client", endpoint));
+    }
+  }
   s.lister = std::make_unique<client::ApiClient>(*lister_env, co);
-  api::Namespace ns;
-  ns.mutable_metadata()->set_name("bench");
-  bool created = false;
-  s.lister->Create(*api::Registry::Default().ByGroupResource("", "namespaces"), ns,
-                   [&created](const client::ApiResult&) { created = true; });
-  s.world.RunUntilCondition([&created] { return created; }, s.world.now() + Seconds(30));
   s.informer_client = std::make_unique<client::ApiClient>(*informer_env, co);
-  s.informer = std::make_unique<client::Informer>(*informer_env, s.informer_client.get(), Pods());
+  client::InformerOptions io;
+  io.namespace_ = "bench";  // the tenant may read pods only in its own namespace
+  s.informer = std::make_unique<client::Informer>(*informer_env, s.informer_client.get(), Pods(), io);
   s.informer->Start();
   s.world.RunUntilCondition([&s] { return s.informer->HasSynced(); }, s.world.now() + Seconds(30));
+  if (!s.informer->HasSynced()) return Status::Unavailable("api_bench setup: the informer did not sync");
+  return Status::Ok();
 }
 
 void ApiBench::RunCreates() {
@@ -202,6 +314,21 @@ void ApiBench::RunCreates() {
   s.result.create_bytes = s.world.network().stats().bytes_delivered - net_before.bytes_delivered;
   s.result.informer_events = s.informer->stats().events;
   s.result.informer_objects = s.informer->size();
+  if (!s.options.as_admin) {
+    // What the quota says was charged: one pod per acknowledged create, no more, no less.
+    std::optional<client::ApiResult> r;
+    s.admin->Get(*api::Registry::Default().ByGroupResource("", "resourcequotas"), "bench", "bench-quota",
+                 [&r](const client::ApiResult& result) { r = result; });
+    s.world.RunUntilCondition([&r] { return r.has_value(); }, s.world.now() + Seconds(30));
+    api::ResourceQuota quota;
+    if (r.has_value() && r->ok() && quota.ParseFromString(r->body)) {
+      const auto used = quota.status().used().find("pods");
+      api::Quantity q;
+      if (used != quota.status().used().end() && api::Quantity::Parse(used->second, &q).ok()) {
+        s.result.quota_pods_used = static_cast<uint64_t>(q.Value());
+      }
+    }
+  }
 }
 
 void ApiBench::RunList() {
@@ -212,7 +339,7 @@ void ApiBench::RunList() {
   std::function<void()> page = [&] {
     std::map<std::string, std::string> q{{"limit", "500"}};
     if (!cont.empty()) q["continue"] = cont;
-    s.lister->List(Pods(), "", q, [&](const client::ApiResult& r) {
+    s.lister->List(Pods(), "bench", q, [&](const client::ApiResult& r) {
       apiserver::ObjectList l;
       if (!r.ok() || !l.ParseFromString(r.body)) {
         done = true;

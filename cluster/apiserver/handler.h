@@ -24,6 +24,7 @@
 #include "cluster/apiserver/auth/authn.h"
 #include "cluster/apiserver/auth/rbac.h"
 #include "cluster/apiserver/object_store.h"
+#include "cluster/apiserver/quota_batcher.h"
 #include "cluster/apiserver/watch_cache.h"
 #include "cluster/env/env.h"
 #include "cluster/store/client/store_client.h"
@@ -85,6 +86,7 @@ class ApiHandler {
   void Bookmark();
 
   const HandlerStats& stats() const { return stats_; }
+  const QuotaBatcherStats& quota_stats() const { return quota_batcher_.stats(); }
   // The cache of a resource, if it has been started (tests, benchmarks).
   const WatchCache* cache(const std::string& resource) const;
 
@@ -104,8 +106,12 @@ class ApiHandler {
   // Verbs.
   void Create(std::shared_ptr<Call> call);
   void AdmitCreate(std::shared_ptr<Call> call, std::shared_ptr<google::protobuf::Message> obj);
+  // `written`, if set, learns whether the object was written (or may have been).
   void WriteCreate(std::shared_ptr<Call> call, std::shared_ptr<google::protobuf::Message> obj,
-                   std::vector<StoredObject> quotas, int attempt);
+                   std::function<void(bool)> written = {});
+  // A create in a namespace with quotas: charged by quota_batcher_, then written.
+  void WriteQuotaCreate(std::shared_ptr<Call> call, std::shared_ptr<google::protobuf::Message> obj,
+                        std::vector<StoredObject> quotas);
   // The namespace's ResourceQuotas, read linearizably (after a quota guard failed).
   void ReadQuotas(const std::string& ns, std::function<void(Status, std::vector<StoredObject>)> done);
   void Get(std::shared_ptr<Call> call);
@@ -155,6 +161,7 @@ class ApiHandler {
   Env& env_;
   storeclient::StoreClient* store_client_;
   ObjectStore store_;
+  QuotaBatcher quota_batcher_{env_, &store_};
   HandlerOptions options_;
   std::map<std::string, std::unique_ptr<ResourceCache>> caches_;  // by resource
   struct WatchRef {

@@ -1,4 +1,5 @@
-// ApiHandler: create, with NamespaceLifecycle, admission and quota charged in the same transaction.
+// ApiHandler: create, with NamespaceLifecycle, admission, and quota charged in batches
+// (quota_batcher.h) before the object is written.
 #include "cluster/apiserver/handler_internal.h"
 
 #include <fmt/format.h>
@@ -83,8 +84,7 @@ void ApiHandler::Create(std::shared_ptr<Call> call) {
 }
 
 // Mutating admission (LimitRanger defaults, ServiceAccount), validation, validating
-// admission (LimitRanger limits), then the write with quota charged in the same
-// transaction.
+// admission (LimitRanger limits), then the quota charge and the write.
 void ApiHandler::AdmitCreate(std::shared_ptr<Call> call, std::shared_ptr<gp::Message> obj) {
   const ResourceStrategy& strategy = *call->strategy;
   auto validate_and_write = [this, call, obj, &strategy](std::vector<api::LimitRange> ranges) {
@@ -99,9 +99,10 @@ void ApiHandler::AdmitCreate(std::shared_ptr<Call> call, std::shared_ptr<gp::Mes
                            fmt::format("{} \"{}\" is forbidden: {}", QualifiedResource(*call->info), meta.name(), why));
       }
     }
-    if (!call->info->namespaced) return WriteCreate(call, obj, {}, 0);
+    if (!call->info->namespaced) return WriteCreate(call, obj);
     WithNamespaceQuotas(call->request.namespace_(), [this, call, obj](std::vector<StoredObject> quotas) {
-      WriteCreate(call, obj, std::move(quotas), 0);
+      if (quotas.empty()) return WriteCreate(call, obj);
+      WriteQuotaCreate(call, obj, std::move(quotas));
     });
   };
   if (strategy.admit == nullptr && strategy.check_admission == nullptr) return validate_and_write({});
@@ -140,22 +141,18 @@ std::string QuotaSideWrites(const std::vector<StoredObject>& quotas, const std::
 }  // namespace handler_internal
 
 void ApiHandler::WriteCreate(std::shared_ptr<Call> call, std::shared_ptr<gp::Message> obj,
-                             std::vector<StoredObject> quotas, int attempt) {
+                             std::function<void(bool)> written) {
   const api::ObjectMeta& meta = *api::GetMeta(*obj);
   const std::string key = ObjectKey(call->info->resource, meta.namespace_(), meta.name());
-  std::vector<SideWrite> side;
-  if (!quotas.empty()) {
-    if (std::string why = QuotaSideWrites(quotas, QuotaUsage(*call->info, *obj), true, &side); !why.empty()) {
-      return ReplyStatus(*call, 403, "Forbidden",
-                         fmt::format("{} \"{}\" is forbidden: {}", QualifiedResource(*call->info), meta.name(), why));
-    }
-  }
   std::string bytes = SerializeDeterministic(*obj);
   const std::string uid = meta.uid();
   const std::string name = meta.name();
-  store_.Create(key, bytes, std::move(side),
-                [this, call, obj, uid, name, bytes, attempt, alive = alive_](const WriteResult& w) {
+  store_.Create(key, bytes, {},
+                [this, call, obj, uid, name, bytes, written = std::move(written), alive = alive_](const WriteResult& w) {
                   if (!*alive) return;
+                  // Unknown outcomes (the store timed out) count as written: a charge
+                  // is kept rather than risk an object that was never charged.
+                  if (written) written(w.status.ok() ? w.outcome == WriteOutcome::kDone : true);
                   if (!w.status.ok()) return ReplyStoreError(*call, w.status);
                   if (w.outcome == WriteOutcome::kExists) {
                     // Our own earlier attempt (same request id, same uid) succeeded: answer as it would have.
@@ -166,19 +163,38 @@ void ApiHandler::WriteCreate(std::shared_ptr<Call> call, std::shared_ptr<gp::Mes
                     return ReplyStatus(*call, 409, "AlreadyExists",
                                        fmt::format("{} \"{}\" already exists", QualifiedResource(*call->info), name));
                   }
-                  if (w.outcome == WriteOutcome::kQuotaChanged) {
-                    // Another create charged a quota first: read the quotas again and retry.
-                    if (attempt + 1 >= kMaxQuotaRetries) {
-                      return ReplyStatus(*call, 409, "Conflict", "resource quota kept changing; try again");
-                    }
-                    return ReadQuotas(call->request.namespace_(), [this, call, obj, attempt](Status s, std::vector<StoredObject> q) {
-                      if (!s.ok()) return ReplyStoreError(*call, s);
-                      WriteCreate(call, obj, std::move(q), attempt + 1);
-                    });
-                  }
                   ++stats_.creates;
                   ReplyObject(*call, 201, bytes, w.revision);
                 });
+}
+
+void ApiHandler::WriteQuotaCreate(std::shared_ptr<Call> call, std::shared_ptr<gp::Message> obj,
+                                  std::vector<StoredObject> quotas) {
+  const api::ObjectMeta& meta = *api::GetMeta(*obj);
+  const std::string ns = meta.namespace_();
+  auto usage = QuotaUsage(*call->info, *obj);
+  quota_batcher_.Charge(ns, quotas, usage, [this, call, obj, ns, quotas, usage,
+                                            alive = alive_](const QuotaChargeOutcome& o) {
+    if (!*alive) return;
+    const std::string& name = api::GetMeta(*obj)->name();
+    switch (o.kind) {
+      case QuotaChargeOutcome::Kind::kCharged:
+        break;
+      case QuotaChargeOutcome::Kind::kExceeded:
+        return ReplyStatus(*call, 403, "Forbidden",
+                           fmt::format("{} \"{}\" is forbidden: {}", QualifiedResource(*call->info), name, o.message));
+      case QuotaChargeOutcome::Kind::kContended:
+        return ReplyStatus(*call, 409, "Conflict", o.message);
+      case QuotaChargeOutcome::Kind::kOverloaded:
+        return ReplyStatus(*call, 429, "TooManyRequests", o.message);
+      case QuotaChargeOutcome::Kind::kError:
+        return ReplyStoreError(*call, o.status);
+    }
+    // Charged: write the object on its own. If it is not written, give the charge back.
+    WriteCreate(call, obj, [this, ns, quotas, usage](bool written) {
+      if (!written) quota_batcher_.Release(ns, quotas, usage);
+    });
+  });
 }
 
 void ApiHandler::ReadQuotas(const std::string& ns, std::function<void(Status, std::vector<StoredObject>)> done) {

@@ -155,6 +155,49 @@ void ObjectStore::Guarded(const std::string& key, store::Command& command, std::
   });
 }
 
+void ObjectStore::PutGuarded(std::vector<SideWrite> writes, GuardedPutDone done) {
+  google::protobuf::Arena arena;
+  store::Command* command = google::protobuf::Arena::CreateMessage<store::Command>(&arena);
+  store::TxnRequest* txn = command->mutable_txn();
+  std::vector<std::string> keys;
+  keys.reserve(writes.size());
+  for (SideWrite& w : writes) {
+    store::Compare* c = txn->add_compare();
+    c->set_key(w.key);
+    c->set_target(store::Compare::MOD);
+    c->set_result(store::Compare::EQUAL);
+    c->set_mod_revision(w.expected_mod_revision);
+    txn->add_failure()->mutable_request_range()->set_key(w.key);
+    keys.push_back(w.key);
+    AddPut(command, w.key, std::move(w.value));
+  }
+  client_->Write(*command, [done = std::move(done), keys = std::move(keys)](Status s, const store::CommandResponse& r) {
+    GuardedPutResult result;
+    if (!s.ok()) {
+      result.status = s;
+      return done(result);
+    }
+    if (r.error() != store::ERROR_NONE) {
+      result.status = Status::Unavailable("store: " + r.error_message());
+      return done(result);
+    }
+    const store::TxnResponse& t = r.txn();
+    result.revision = t.header().revision();
+    result.succeeded = t.succeeded();
+    if (result.succeeded) return done(result);
+    // The failure branch read every key, in order.
+    if (static_cast<size_t>(t.responses_size()) != keys.size()) {
+      result.status = Status::Corruption("store: a failed guarded put answered the wrong number of reads");
+      return done(result);
+    }
+    for (size_t i = 0; i < keys.size(); ++i) {
+      const store::RangeResponse& range = t.responses(static_cast<int>(i)).response_range();
+      result.current.push_back(range.kvs_size() > 0 ? FromKv(range.kvs(0)) : StoredObject{keys[i], "", 0, 0});
+    }
+    done(result);
+  });
+}
+
 void ObjectStore::List(const std::string& begin, const std::string& end, int64_t revision, int64_t limit,
                        ListDone done, int64_t max_bytes) {
   store::RangeRequest range;

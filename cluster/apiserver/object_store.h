@@ -52,6 +52,15 @@ struct SideWrite {
   int64_t expected_mod_revision = 0;  // the key must still be at this revision
 };
 
+// The outcome of PutGuarded: every put applied at one revision, or none and what each
+// key holds instead.
+struct GuardedPutResult {
+  Status status;           // not OK: the store could not be reached or refused the request
+  bool succeeded = false;  // every put applied
+  int64_t revision = 0;    // the revision of the puts (when succeeded)
+  std::vector<StoredObject> current;  // per put, when !succeeded (mod_revision 0: absent)
+};
+
 struct ListPage {
   Status status;
   std::vector<StoredObject> items;
@@ -72,6 +81,11 @@ class ObjectStore {
   void Get(const std::string& key, GetDone done);
   // Puts `value` at `key` if the key does not exist.
   void Create(const std::string& key, std::string value, std::vector<SideWrite> side, WriteDone done);
+  // Applies every put of `writes` (each guarded by its expected mod revision) in one
+  // transaction, or none if any key moved.
+  // REQUIRES: the keys are distinct; `writes` is not empty.
+  using GuardedPutDone = std::function<void(const GuardedPutResult&)>;
+  void PutGuarded(std::vector<SideWrite> writes, GuardedPutDone done);
   // Replaces the value if the key's mod revision is `expected_mod_revision`.
   void Update(const std::string& key, std::string value, int64_t expected_mod_revision, std::vector<SideWrite> side,
               WriteDone done);

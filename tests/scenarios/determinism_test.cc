@@ -70,7 +70,7 @@ ApiBenchResult RunApi(uint64_t seed) {
   o.pods = 1500;
   o.creators = 5;
   ApiBench bench(o);
-  bench.Setup();
+  EXPECT_TRUE(bench.Setup().ok());
   bench.RunCreates();
   bench.RunList();
   return bench.result();
@@ -85,6 +85,7 @@ TEST(Determinism, TheApiBenchReplaysItsSeed) {
     EXPECT_EQ(a.created, 1500u);
     EXPECT_EQ(a.listed, 1500u);
     EXPECT_EQ(a.informer_objects, 1500u);
+    EXPECT_EQ(a.quota_pods_used, 1500u);  // the tenant's quota charged once per pod
     distinct.insert(a.trace_hash);
   }
   EXPECT_EQ(distinct.size(), 3u);

@@ -31,13 +31,15 @@ double WallSecondsSince(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
 }
 
-int RunApiBench(uint64_t seed, int apiservers, int pods) {
-  scenarios::ApiBenchOptions o;
-  o.seed = seed;
-  o.apiservers = apiservers;
-  o.pods = pods;
+int RunApiBench(const scenarios::ApiBenchOptions& o) {
+  const uint64_t seed = o.seed;
+  const int apiservers = o.apiservers;
+  const int pods = o.pods;
   scenarios::ApiBench bench(o);
-  bench.Setup();
+  if (Status st = bench.Setup(); !st.ok()) {
+    std::fprintf(stderr, "ksim bench api: error: %s\n", st.message().c_str());
+    return 1;
+  }
   const uint64_t rss_before = ResidentBytes();
   const auto create_start = std::chrono::steady_clock::now();
   bench.RunCreates();
@@ -47,14 +49,20 @@ int RunApiBench(uint64_t seed, int apiservers, int pods) {
   bench.RunList();
   const double list_wall_s = WallSecondsSince(list_start);
   const scenarios::ApiBenchResult& r = bench.result();
-  std::printf("ksim bench api: seed=%llu apiservers=%d pods=%d\n", static_cast<unsigned long long>(seed), apiservers,
-              pods);
+  std::printf("ksim bench api: seed=%llu apiservers=%d pods=%d client=%s\n", static_cast<unsigned long long>(seed),
+              apiservers, pods,
+              o.as_admin ? "system:masters, no quota or limit range"
+                         : "service account bench/loader through RBAC; ResourceQuota and LimitRange in its namespace");
   std::printf("created=%llu failed=%llu in %.3f wall s (%.2f simulated s)\n",
               static_cast<unsigned long long>(r.created), static_cast<unsigned long long>(r.failed), create_wall_s,
               r.create_sim_seconds);
   std::printf("simulated work per create: %.1f events, %.1f frames, %.0f bytes delivered\n",
               static_cast<double>(r.create_events) / pods, static_cast<double>(r.create_frames) / pods,
               static_cast<double>(r.create_bytes) / pods);
+  if (r.failed > 0) std::printf("first failure: %s\n", r.first_failure.c_str());
+  if (!o.as_admin) {
+    std::printf("quota: status.used.pods=%llu\n", static_cast<unsigned long long>(r.quota_pods_used));
+  }
   std::printf("informer: %llu watch events, %llu pods; watch_events_per_second=%.0f\n",
               static_cast<unsigned long long>(r.informer_events), static_cast<unsigned long long>(r.informer_objects),
               static_cast<double>(r.informer_events) / create_wall_s);
@@ -66,7 +74,8 @@ int RunApiBench(uint64_t seed, int apiservers, int pods) {
               static_cast<double>(rss_after > rss_before ? rss_after - rss_before : 0) / pods, apiservers);
   std::printf("trace_hash=%016llx\n", static_cast<unsigned long long>(r.trace_hash));
   std::printf("creates_per_second=%.0f\n", static_cast<double>(r.created) / create_wall_s);
-  return r.created == static_cast<uint64_t>(pods) && r.listed == r.created ? 0 : 1;
+  const bool quota_right = o.as_admin || r.quota_pods_used == r.created;
+  return r.created == static_cast<uint64_t>(pods) && r.listed == r.created && quota_right ? 0 : 1;
 }
 
 int RunSchedulerBench(const scenarios::SchedulerBenchOptions& o) {
@@ -118,16 +127,14 @@ CommandFn AddBenchCommand(CLI::App& app) {
   s->add_option("--clients", store->clients, "Closed-loop writers")->check(CLI::Range(1, 10000))->capture_default_str();
   s->add_option("--duration", store->duration, "Simulated duration, e.g. 10s, 1h")->capture_default_str();
   s->add_flag("--faults", store->faults, "Inject the nemesis' faults during the run");
-  struct ApiFlags {
-    uint64_t seed = 1;
-    int apiservers = 3;
-    int pods = 150000;
-  };
-  auto api = std::make_shared<ApiFlags>();
+  auto api = std::make_shared<scenarios::ApiBenchOptions>();
   CLI::App* a = bench->add_subcommand("api", "Apiservers: pod creates per wall second, watch events, list, memory");
   a->add_option("--seed", api->seed, "Seed of the run")->check(CLI::NonNegativeNumber)->capture_default_str();
   a->add_option("--apiservers", api->apiservers, "Apiservers (active-active)")->check(CLI::Range(1, 16))->capture_default_str();
   a->add_option("--pods", api->pods, "Pods to create")->check(CLI::Range(1, 2000000))->capture_default_str();
+  a->add_flag("--as-admin", api->as_admin,
+              "Create as system:masters in a namespace without ResourceQuota or LimitRange (the shape before the "
+              "tenant's service account, RBAC, quota and limit range)");
   auto sched = std::make_shared<scenarios::SchedulerBenchOptions>();
   CLI::App* sc = bench->add_subcommand(
       "scheduler", "Scheduler: pods bound per wall second on scheduler_perf-shaped workloads");
@@ -138,7 +145,7 @@ CommandFn AddBenchCommand(CLI::App& app) {
   sc->add_option("--nodes", sched->nodes, "Nodes")->capture_default_str();
   sc->add_option("--pods", sched->pods, "Pending pods to schedule (measured)")->capture_default_str();
   return [store, s, api, a, sched, sc]() -> int {
-    if (a->parsed()) return RunApiBench(api->seed, api->apiservers, api->pods);
+    if (a->parsed()) return RunApiBench(*api);
     if (sc->parsed()) {
       if (Status st = scenarios::ValidateSchedulerBenchOptions(*sched); !st.ok()) {
         std::fprintf(stderr, "ksim bench scheduler: error: %s\n", st.message().c_str());
