@@ -124,6 +124,7 @@ Env RealHost::env() {
   env.runtime = nullptr;
   env.dataplane = nullptr;
   env.random = &random_;
+  env.entropy = &entropy_;
   env.log = logger_.get();
   return env;
 }

@@ -14,6 +14,7 @@
 #include "cluster/env/random.h"
 #include "real/clock.h"
 #include "real/event_loop.h"
+#include "real/os_entropy.h"
 #include "real/posix_disk.h"
 #include "real/tcp_transport.h"
 
@@ -76,6 +77,7 @@ class RealHost {
   TcpTransport& transport() { return *transport_; }
   PosixDisk& disk() { return *disk_; }
   Random& random() { return random_; }
+  Entropy& entropy() { return entropy_; }
   StderrLogger& logger() { return *logger_; }
 
  private:
@@ -89,6 +91,7 @@ class RealHost {
   std::unique_ptr<TcpTransport> transport_;
   std::unique_ptr<PosixDisk> disk_;
   Random random_;
+  OsEntropy entropy_;  // never from the seed: uids and tokens must not replay
   std::unique_ptr<StderrLogger> logger_;
 };
 

@@ -221,7 +221,10 @@ class SimProcess::Logger final : public ksim::Logger {
 SimProcess::SimProcess(Host* host, const std::string& name, uint64_t incarnation)
     : host_(host),
       token_(std::make_shared<ProcessToken>(ProcessToken{true, host, name, incarnation})),
-      random_(host->world().ChildRandom(fmt::format("host/{}/process/{}/{}", host->name(), name, incarnation))) {
+      random_(host->world().ChildRandom(fmt::format("host/{}/process/{}/{}", host->name(), name, incarnation))),
+      // The host counts incarnations across crashes and power cycles, so the stream never
+      // repeats within a world; the seed still replays it.
+      entropy_(host->world().ChildRandom(fmt::format("entropy/{}/{}/{}", host->name(), name, incarnation)).seed()) {
   clock_ = std::make_unique<Clock>(host, token_);
   transport_ = std::make_unique<Transport>(host, token_);
   disk_ = std::make_unique<Disk>(host, token_);
@@ -235,6 +238,7 @@ SimProcess::SimProcess(Host* host, const std::string& name, uint64_t incarnation
   env_.runtime = runtime_.get();
   env_.dataplane = dataplane_.get();
   env_.random = &random_;
+  env_.entropy = &entropy_;
   env_.log = logger_.get();
 }
 

@@ -47,6 +47,7 @@ class SimProcess {
   Host* host_;
   ProcessTokenPtr token_;
   Random random_;
+  SeededEntropy entropy_;
   std::unique_ptr<Clock> clock_;
   std::unique_ptr<Transport> transport_;
   std::unique_ptr<Disk> disk_;

@@ -32,7 +32,7 @@ void ApiHandler::WriteSystemNamespaces() {
     api::Namespace ns;
     api::ObjectMeta* meta = ns.mutable_metadata();
     meta->set_name(name);
-    meta->set_uid(NewUid(std::string("bootstrap/namespaces/") + name));
+    meta->set_uid(NewUid(""));  // from Entropy: a re-created namespace gets a new uid
     SetTime(meta->mutable_creation_timestamp(), env_.clock->WallNow());
     ns.mutable_spec()->add_finalizers("kubernetes");
     ns.mutable_status()->set_phase("Active");
@@ -46,7 +46,7 @@ void ApiHandler::WriteBootstrapPolicy() {
   const BootstrapPolicy policy = DefaultBootstrapPolicy();
   auto write = [this](const std::string& resource, gp::Message& object) {
     api::ObjectMeta* meta = api::MutableMeta(object);
-    meta->set_uid(NewUid("bootstrap/" + resource + "/" + meta->name()));
+    meta->set_uid(NewUid(""));  // from Entropy: a re-created object gets a new uid
     SetTime(meta->mutable_creation_timestamp(), env_.clock->WallNow());
     api::SetTypeMeta(object);
     store_.Create(ObjectKey(resource, "", meta->name()), SerializeDeterministic(object), {},

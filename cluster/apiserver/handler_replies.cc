@@ -180,7 +180,10 @@ void ApiHandler::ReplyStoreError(const Call& call, const Status& status) const {
 
 std::string ApiHandler::NewUid(const std::string& request_id) const {
   // A retried create carries the same request id, so it gets the same uid and the
-  // apiserver can tell "my earlier attempt created it" from "someone else did".
+  // apiserver can tell "my earlier attempt created it" from "someone else did". Request
+  // ids are unique because each client draws its tag from Entropy; without one the uid
+  // comes from Entropy itself, never from the seeded Random, so a process restarted with
+  // the same seed does not mint a uid it minted before.
   uint64_t hi;
   uint64_t lo;
   if (!request_id.empty()) {
@@ -188,8 +191,8 @@ std::string ApiHandler::NewUid(const std::string& request_id) const {
     hi = h.high64;
     lo = h.low64;
   } else {
-    hi = env_.random->Next64();
-    lo = env_.random->Next64();
+    hi = env_.entropy->Next64();
+    lo = env_.entropy->Next64();
   }
   hi = (hi & ~0xF000ull) | 0x4000ull;                                // version 4
   lo = (lo & 0x3FFFFFFFFFFFFFFFull) | 0x8000000000000000ull;        // variant 1

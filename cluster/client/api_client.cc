@@ -39,7 +39,7 @@ ApiClient::ApiClient(Env& env, ApiClientOptions options) : env_(env), options_(s
   assert(!options_.endpoints.empty());
   for (const Address& a : options_.endpoints) endpoints_.push_back(Endpoint{a, nullptr, false});
   preferred_ = static_cast<size_t>(env_.random->Uniform(endpoints_.size()));
-  client_tag_ = fmt::format("{:016x}", env_.random->Next64());
+  client_tag_ = fmt::format("{:016x}", env_.entropy->Next64());
   poll_timer_ = env_.clock->Schedule(options_.poll, [this] { OnPoll(); });
 }
 

@@ -129,7 +129,7 @@ class ApiClient {
   size_t preferred_ = 0;
   uint64_t next_id_ = 1;
   uint64_t request_ids_ = 0;
-  std::string client_tag_;  // random per client: request ids are unique across clients
+  std::string client_tag_;  // from Entropy: request ids are unique across clients and incarnations
   std::map<uint64_t, std::unique_ptr<Call>> calls_;
   TimerId poll_timer_ = 0;
   ApiClientStats stats_;

@@ -9,6 +9,7 @@
 #include "cluster/env/container_runtime.h"
 #include "cluster/env/dataplane.h"
 #include "cluster/env/disk.h"
+#include "cluster/env/entropy.h"
 #include "cluster/env/logger.h"
 #include "cluster/env/random.h"
 #include "cluster/env/transport.h"
@@ -25,6 +26,7 @@ struct Env {
   ContainerRuntime* runtime = nullptr;
   Dataplane* dataplane = nullptr;
   Random* random = nullptr;
+  Entropy* entropy = nullptr;  // uids and tokens; unlike random, differs per incarnation
   Logger* log = nullptr;
 };
 

@@ -119,5 +119,27 @@ TEST(RealHostTest, UnseededHostsDrawDifferentSeeds) {
   std::filesystem::remove_all(dir, ec);
 }
 
+// Two hosts given the same seed (a process restarted with the same --seed) still draw
+// different Entropy: it comes from getrandom(2), not from the seed.
+TEST(RealHostTest, EntropyDiffersAcrossHostsWithTheSameSeed) {
+  const std::string dir = MakeTempDir();
+  RealHostOptions options;
+  options.data_dir = dir;
+  options.seed = 42;
+  options.min_log_level = LogLevel::kError;
+  std::unique_ptr<RealHost> a, b;
+  ASSERT_TRUE(RealHost::Create(options, &a).ok());
+  ASSERT_TRUE(RealHost::Create(options, &b).ok());
+  EXPECT_EQ(a->random().Next64(), b->random().Next64());  // the seeded Random does replay
+  ASSERT_NE(a->env().entropy, nullptr);
+  const uint64_t first = a->env().entropy->Next64();
+  EXPECT_NE(first, b->env().entropy->Next64());
+  EXPECT_NE(first, a->env().entropy->Next64());
+  a.reset();
+  b.reset();
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+}
+
 }  // namespace
 }  // namespace ksim::real

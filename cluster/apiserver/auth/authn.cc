@@ -174,12 +174,12 @@ std::optional<UserInfo> TokenAuthenticator::Authenticate(std::string_view bearer
   return tokens_by_secret_.at(*secret_hit->second.begin()).user;
 }
 
-std::string TokenAuthenticator::NewServiceAccountToken(Random& random) {
+std::string TokenAuthenticator::NewServiceAccountToken(Entropy& entropy) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string token;
   token.reserve(64);
   for (int word = 0; word < 4; ++word) {
-    uint64_t bits = random.Next64();
+    uint64_t bits = entropy.Next64();
     for (int nibble = 0; nibble < 16; ++nibble) {
       token.push_back(kHex[bits & 0xf]);
       bits >>= 4;

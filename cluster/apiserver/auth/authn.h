@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "cluster/api/core.pb.h"
-#include "cluster/env/random.h"
+#include "cluster/env/entropy.h"
 #include "cluster/env/status.h"
 
 namespace ksim::apiserver {
@@ -64,9 +64,9 @@ class TokenAuthenticator {
   // ambiguous credential is refused rather than resolved by an arbitrary rule.
   std::optional<UserInfo> Authenticate(std::string_view bearer_token) const;
 
-  // A fresh opaque token: 256 bits from the seeded generator, as 64 lower-case hex digits,
-  // so simulated runs replay. (Real deployments must seed `random` from real entropy.)
-  static std::string NewServiceAccountToken(Random& random);
+  // A fresh opaque token: 256 bits of Entropy as 64 lower-case hex digits. Real hosts
+  // draw them from getrandom(2), never from a logged seed; the simulated world replays.
+  static std::string NewServiceAccountToken(Entropy& entropy);
 
   size_t static_token_count() const { return static_tokens_.size(); }
   size_t service_account_token_count() const { return secret_by_token_.size(); }

@@ -159,9 +159,9 @@ TEST(ServiceAccountTokens, AmbiguousTokensAuthenticateNobody) {
 }
 
 TEST(ServiceAccountTokens, NewTokensReplayFromTheSeed) {
-  Random a(7);
-  Random b(7);
-  Random c(8);
+  SeededEntropy a(7);
+  SeededEntropy b(7);
+  SeededEntropy c(8);
   const std::string t1 = TokenAuthenticator::NewServiceAccountToken(a);
   EXPECT_EQ(t1.size(), 64u);
   EXPECT_EQ(t1.find_first_not_of("0123456789abcdef"), std::string::npos);
