@@ -5,8 +5,6 @@
 
 #include <algorithm>
 #include <array>
-#include <charconv>
-#include <cmath>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -69,50 +67,12 @@ bool Implements(const Plugin& plugin, Point point) {
   return false;
 }
 
-// UTF-8 without control characters other than tab, LF and CR. yaml-cpp 0.7 allocates
-// without bound on some malformed UTF-8, so the text is checked before it is parsed, and
-// strings decoded from escapes ("\ud800") are checked again before they reach JSON.
-bool ValidText(std::string_view text, bool allow_newlines, size_t* bad_offset) {
-  size_t i = 0;
-  while (i < text.size()) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c < 0x80) {
-      const bool allowed = c >= 0x20 || c == '\t' || (allow_newlines && (c == '\n' || c == '\r'));
-      if (!allowed || c == 0x7F) {
-        *bad_offset = i;
-        return false;
-      }
-      ++i;
-      continue;
-    }
-    const size_t length = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 0;
-    const uint32_t min = length == 4 ? 0x10000 : length == 3 ? 0x800 : 0x80;
-    uint32_t code = length == 4 ? c & 0x07u : length == 3 ? c & 0x0Fu : c & 0x1Fu;
-    bool valid = length != 0 && c < 0xF8 && i + length <= text.size();
-    for (size_t k = 1; valid && k < length; ++k) {
-      const auto next = static_cast<unsigned char>(text[i + k]);
-      valid = (next & 0xC0) == 0x80;
-      code = (code << 6) | (next & 0x3Fu);
-    }
-    valid = valid && code >= min && code <= 0x10FFFF && !(code >= 0xD800 && code <= 0xDFFF);
-    if (!valid) {
-      *bad_offset = i;
-      return false;
-    }
-    i += length;
-  }
-  return true;
-}
-
 // Scalars resolve as the manifest decoder resolves them (api/yaml_documents.h).
 using ScalarKind = api::YamlScalarKind;
 ScalarKind ResolvePlain(std::string_view s) { return api::ResolvePlainYamlScalar(s); }
 std::string_view KindName(ScalarKind kind) { return api::YamlScalarKindName(kind); }
 
-std::string Truncated(std::string_view text) {
-  constexpr size_t kMax = 40;
-  return text.size() <= kMax ? std::string(text) : std::string(text.substr(0, kMax)) + "...";
-}
+std::string Truncated(std::string_view text) { return api::TruncatedYamlText(text); }
 
 std::string Join(const std::string& path, std::string_view key) {
   return path.empty() ? std::string(key) : path + "." + std::string(key);
@@ -268,7 +228,7 @@ class Reader {
       return Fail(node.Mark(), path, "expected a string, got " + Describe(node));
     }
     size_t bad = 0;
-    if (!ValidText(node.Scalar(), false, &bad))
+    if (!api::IsValidYamlText(node.Scalar(), false, &bad))
       return Fail(node.Mark(), path, "string holds invalid UTF-8 or a control character");
     *out = node.Scalar();
     return true;
@@ -279,32 +239,10 @@ class Reader {
       return Fail(node.Mark(), path, "expected an integer, got " + Describe(node));
     }
     int64_t value = 0;
-    if (!ParseInt(node.Scalar(), &value) || value < min || value > max) {
+    if (!api::ParseYamlInt(node.Scalar(), &value) || value < min || value > max) {
       return Fail(node.Mark(), path, fmt::format("must be in {}..{}", min, max));
     }
     *out = value;
-    return true;
-  }
-
-  static bool ParseInt(std::string_view s, int64_t* out) {
-    int base = 10;
-    bool negative = false;
-    if (s.starts_with("0o")) {
-      base = 8;
-      s.remove_prefix(2);
-    } else if (s.starts_with("0x")) {
-      base = 16;
-      s.remove_prefix(2);
-    } else if (!s.empty() && (s[0] == '-' || s[0] == '+')) {
-      negative = s[0] == '-';
-      s.remove_prefix(1);
-    }
-    uint64_t magnitude = 0;
-    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), magnitude, base);
-    if (ec != std::errc() || end != s.data() + s.size()) return false;
-    const uint64_t limit = negative ? uint64_t{1} << 63 : (uint64_t{1} << 63) - 1;
-    if (magnitude > limit) return false;
-    *out = negative ? static_cast<int64_t>(0 - magnitude) : static_cast<int64_t>(magnitude);
     return true;
   }
 
@@ -454,7 +392,7 @@ class Reader {
                 if (key == "args") {
                   args.mark = value.Mark();
                   int64_t budget = kMaxArgsNodes;
-                  return ToJson(value, field, 0, &budget, &args.args);
+                  return ToJson(value, field, &budget, &args.args);
                 }
                 return Fail(value.Mark(), field, fmt::format("unknown field \"{}\"", Truncated(key)));
               });
@@ -471,94 +409,12 @@ class Reader {
         });
   }
 
-  // Plugin args as JSON for the plugin's factory, typed by the YAML core schema.
-  bool ToJson(const YAML::Node& node, const std::string& path, int depth, int64_t* budget, nlohmann::json* out) {
-    if (--*budget < 0) return Fail(node.Mark(), path, "args too large");
-    // Also stops an alias that refers to its own ancestor.
-    if (depth > kMaxArgsDepth) return Fail(node.Mark(), path, "args nested too deeply");
-    if (node.IsMap()) {
-      *out = nlohmann::json::object();
-      for (const auto& entry : node) {
-        if (!entry.first.IsScalar()) return Fail(entry.first.Mark(), path, "object keys must be strings");
-        const std::string& key = entry.first.Scalar();
-        const std::string key_path = Join(path, key);
-        size_t bad = 0;
-        if (!ValidText(key, false, &bad))
-          return Fail(entry.first.Mark(), key_path, "key holds invalid UTF-8 or a control character");
-        if (out->contains(key)) return Fail(entry.first.Mark(), key_path, "duplicate field");
-        if (!ToJson(entry.second, key_path, depth + 1, budget, &(*out)[key])) return false;
-      }
-      return true;
-    }
-    if (node.IsSequence()) {
-      *out = nlohmann::json::array();
-      for (size_t i = 0; i < node.size(); ++i) {
-        nlohmann::json element;
-        if (!ToJson(node[i], Index(path, i), depth + 1, budget, &element)) return false;
-        out->push_back(std::move(element));
-      }
-      return true;
-    }
-    if (node.IsNull()) {
-      *out = nullptr;
-      return true;
-    }
-    if (!node.IsScalar()) return Fail(node.Mark(), path, "unsupported YAML node");
-    const std::string& text = node.Scalar();
-    ScalarKind kind = ScalarKind::kString;
-    const std::string& tag = node.Tag();
-    if (tag == "?") {
-      kind = ResolvePlain(text);
-    } else if (tag == "!" || tag == "tag:yaml.org,2002:str") {
-      kind = ScalarKind::kString;
-    } else if (tag == "tag:yaml.org,2002:int") {
-      kind = ScalarKind::kInt;
-    } else if (tag == "tag:yaml.org,2002:float") {
-      kind = ScalarKind::kFloat;
-    } else if (tag == "tag:yaml.org,2002:bool") {
-      kind = ScalarKind::kBool;
-    } else if (tag == "tag:yaml.org,2002:null") {
-      kind = ScalarKind::kNull;
-    } else {
-      return Fail(node.Mark(), path, fmt::format("unsupported YAML tag \"{}\"", Truncated(tag)));
-    }
-    if (tag != "?" && tag != "!" && kind != ScalarKind::kString && ResolvePlain(text) != kind &&
-        !(kind == ScalarKind::kFloat && ResolvePlain(text) == ScalarKind::kInt)) {
-      return Fail(node.Mark(), path, fmt::format("\"{}\" is not a valid {}", Truncated(text), KindName(kind)));
-    }
-    switch (kind) {
-      case ScalarKind::kNull:
-        *out = nullptr;
-        return true;
-      case ScalarKind::kBool:
-        *out = text[0] == 't' || text[0] == 'T';
-        return true;
-      case ScalarKind::kInt: {
-        int64_t value = 0;
-        if (!ParseInt(text, &value))
-          return Fail(node.Mark(), path, fmt::format("integer {} out of range", Truncated(text)));
-        *out = value;
-        return true;
-      }
-      case ScalarKind::kFloat: {
-        const std::string_view digits = text[0] == '+' ? std::string_view(text).substr(1) : std::string_view(text);
-        double value = 0;
-        auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
-        if (ec != std::errc() || end != digits.data() + digits.size() || !std::isfinite(value)) {
-          return Fail(node.Mark(), path, "number must be finite");
-        }
-        *out = value;
-        return true;
-      }
-      case ScalarKind::kString: {
-        size_t bad = 0;
-        if (!ValidText(text, true, &bad))
-          return Fail(node.Mark(), path, "string holds invalid UTF-8 or a control character");
-        *out = text;
-        return true;
-      }
-    }
-    return false;
+  // Plugin args as JSON for the plugin's factory, typed by the YAML core schema (the
+  // manifest codec's free-form reader).
+  bool ToJson(const YAML::Node& node, const std::string& path, int64_t* budget, nlohmann::json* out) {
+    static const api::YamlJsonOptions kOptions{kMaxArgsDepth, "args too large", "args nested too deeply", true};
+    api::YamlError e;
+    return api::YamlToJson(node, path, kOptions, budget, out, &e) || Fail(e.mark, e.path, e.message);
   }
 
   // A default plugin may be disabled even when the registry lacks it.
@@ -769,7 +625,7 @@ Status ParseSchedulerConfig(std::string_view yaml, std::string_view source, cons
     return Status::InvalidArgument(fmt::format("{}: larger than {} bytes", source, kMaxTextBytes));
   }
   size_t bad = 0;
-  if (!ValidText(yaml, true, &bad)) {
+  if (!api::IsValidYamlText(yaml, true, &bad)) {
     const auto line = 1 + std::count(yaml.begin(), yaml.begin() + static_cast<std::ptrdiff_t>(bad), '\n');
     return Status::InvalidArgument(
         fmt::format("{}:{}: text is not valid UTF-8 or holds a control character", source, line));
