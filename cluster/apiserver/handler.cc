@@ -42,7 +42,8 @@ uint64_t ApiHandler::Handle(Request request, Reply reply) {
   const std::string& sub = call->request.subresource();
   call->strategy = &ResourceStrategyOf(info);
   const bool served = sub.empty() || sub == "status" || (sub == "binding" && call->strategy->bind != nullptr) ||
-                      (sub == "scale" && call->strategy->scale);
+                      (sub == "scale" && call->strategy->scale) ||
+                      (sub == "finalize" && call->strategy->finalize != nullptr);
   if (!served) {
     ReplyStatus(*call, 404, "NotFound", fmt::format("{} has no subresource \"{}\"", QualifiedResource(info), sub));
     return 0;
@@ -76,6 +77,8 @@ void ApiHandler::Dispatch(std::shared_ptr<Call> call) {
     Scale(call);
   } else if (sub == "scale") {
     ReplyStatus(*call, 405, "MethodNotAllowed", "the scale subresource supports get and update");
+  } else if (sub == "finalize" && verb != "update") {
+    ReplyStatus(*call, 405, "MethodNotAllowed", "the finalize subresource supports update");
   } else if (verb == "create") {
     Create(call);
   } else if (verb == "get") {

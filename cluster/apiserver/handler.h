@@ -32,6 +32,8 @@
 
 namespace ksim::apiserver {
 
+struct ResourceStrategy;
+
 struct HandlerOptions {
   std::vector<Address> store_members;
   // Authentication and authorization. With `authenticate` off every request runs as a
@@ -139,6 +141,20 @@ class ApiHandler {
   void EnsureCache(const api::KindInfo& info, std::function<void(ResourceCache&)> then);
   void LoadCache(ResourceCache& rc, std::string start_key, int64_t revision, std::vector<CachedObjectPtr> acc);
   void OnStoreEvents(ResourceCache& rc, const std::vector<const store::Event*>& events);
+
+  // The store lease writes of a kind with a TTL attach to (0, at once, for other kinds):
+  // Kubernetes' lease manager, one lease per TTL reused for kLeaseReuseSeconds, so
+  // objects live between their TTL and a minute more.
+  void WithLease(const ResourceStrategy& strategy, std::function<void(Status, int64_t lease)> then);
+  void GrantLease(int64_t ttl_seconds, int attempt);
+  static constexpr int64_t kLeaseReuseSeconds = 60;
+  struct LeaseCache {
+    int64_t id = 0;
+    Nanos expires{0};  // monotonic, counted from before the grant was asked for
+    bool granting = false;
+    std::vector<std::function<void(Status, int64_t)>> waiting;
+  };
+  std::map<int64_t, LeaseCache> leases_;  // by TTL in seconds
 
   // Encoding.
   CachedObjectPtr ToCached(const api::KindInfo& info, const std::string& key, const std::string& bytes,

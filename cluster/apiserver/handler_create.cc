@@ -147,6 +147,8 @@ void ApiHandler::WriteCreate(std::shared_ptr<Call> call, std::shared_ptr<gp::Mes
   std::string bytes = SerializeDeterministic(*obj);
   const std::string uid = meta.uid();
   const std::string name = meta.name();
+  std::function<void(bool)> not_written = written;  // a lease that cannot be had writes nothing
+  auto write = [this, call, obj, key, uid, name, bytes, written = std::move(written)](int64_t lease) mutable {
   store_.Create(key, bytes, {},
                 [this, call, obj, uid, name, bytes, written = std::move(written), alive = alive_](const WriteResult& w) {
                   if (!*alive) return;
@@ -165,7 +167,17 @@ void ApiHandler::WriteCreate(std::shared_ptr<Call> call, std::shared_ptr<gp::Mes
                   }
                   ++stats_.creates;
                   ReplyObject(*call, 201, bytes, w.revision);
-                });
+                }, lease);
+  };
+  if (call->strategy->ttl_seconds == 0) return write(0);
+  WithLease(*call->strategy, [this, call, write = std::move(write), not_written = std::move(not_written)](
+                                 Status s, int64_t lease) mutable {
+    if (!s.ok()) {
+      if (not_written) not_written(false);
+      return ReplyStoreError(*call, s);
+    }
+    write(lease);
+  });
 }
 
 void ApiHandler::WriteQuotaCreate(std::shared_ptr<Call> call, std::shared_ptr<gp::Message> obj,

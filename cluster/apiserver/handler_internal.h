@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cluster/api/machinery/quantity.h"
+#include "cluster/api/options.pb.h"
 #include "cluster/apiserver/handler.h"
 #include "cluster/apiserver/strategy/resource_strategy.h"
 #include "cluster/apiserver/strategy/strategy.h"
@@ -30,6 +31,9 @@ struct ApiHandler::Call {
   const ResourceStrategy* strategy = nullptr;  // of `info`
   std::string key;                             // the object's key (verbs with a name)
   uint64_t watch_handle = 0;
+  // delete: the request's options, parsed once (a delete re-reads after a conflict, and
+  // deletecollection's deletes share the collection's).
+  std::shared_ptr<const api::DeleteOptions> delete_options;
 };
 
 struct ApiHandler::ResourceCache {
@@ -75,6 +79,12 @@ std::string QuotaSideWrites(const std::vector<StoredObject>& quotas, const std::
                             bool charge, std::vector<SideWrite>* side);
 
 inline constexpr int kMaxQuotaRetries = 20;
+
+// Kubernetes' storage preconditions (metav1.Preconditions): "" when `uid` and
+// `resource_version` are empty or match the stored object (at `revision`), else
+// "Precondition failed: UID in precondition: X, UID in object meta: Y" (or ResourceVersion).
+std::string PreconditionFailure(const std::string& uid, const std::string& resource_version,
+                                const api::ObjectMeta& meta, int64_t revision);
 
 // Base64url without padding (continue tokens).
 std::string Base64Encode(std::string_view in);

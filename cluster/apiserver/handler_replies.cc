@@ -257,6 +257,18 @@ std::string InvalidMessage(const api::KindInfo& info, const std::string& name, c
   return msg;
 }
 
+std::string PreconditionFailure(const std::string& uid, const std::string& resource_version,
+                                const api::ObjectMeta& meta, int64_t revision) {
+  if (!uid.empty() && uid != meta.uid()) {
+    return fmt::format("Precondition failed: UID in precondition: {}, UID in object meta: {}", uid, meta.uid());
+  }
+  if (const std::string rv = std::to_string(revision); !resource_version.empty() && resource_version != rv) {
+    return fmt::format("Precondition failed: ResourceVersion in precondition: {}, ResourceVersion in object meta: {}",
+                       resource_version, rv);
+  }
+  return {};
+}
+
 }  // namespace handler_internal
 
 void ApiHandler::ReplyList(const Call& call, const api::ListMeta& meta,

@@ -173,6 +173,15 @@ void ApiHandler::Bind(std::shared_ptr<Call> call, int attempt) {
     if (!target->ParseFromString(current->value)) {
       return ReplyStatus(*call, 500, "InternalError", "stored object is corrupt");
     }
+    // The binding's uid and resourceVersion are preconditions: a binding meant for a pod
+    // that was deleted never lands on a new pod of the same name.
+    if (std::string why = PreconditionFailure(binding.metadata().uid(), binding.metadata().resource_version(),
+                                              *api::GetMeta(*target), current->mod_revision);
+        !why.empty()) {
+      return ReplyStatus(*call, 409, "Conflict",
+                         fmt::format("Operation cannot be fulfilled on {}/binding \"{}\": {}",
+                                     QualifiedResource(*call->info), call->request.name(), why));
+    }
     if (std::optional<Refusal> no = call->strategy->bind(binding, *target, env_.clock->WallNow())) {
       return ReplyStatus(*call, no->code, no->reason, no->message);
     }

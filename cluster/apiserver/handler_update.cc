@@ -100,8 +100,18 @@ void ApiHandler::WriteUpdate(std::shared_ptr<Call> call, std::unique_ptr<gp::Mes
     CopyField(*updated, merged.get(), "status");
     updated = std::move(merged);
     meta = api::MutableMeta(*updated);
-  } else if (HasField(*updated, "status") && HasField(*updated, "spec")) {
-    CopyField(*old, updated.get(), "status");  // the main resource does not write status
+  } else if (call->request.subresource() == "finalize") {
+    // The finalize subresource changes the kind's own finalizers only.
+    auto merged = info.New();
+    merged->CopyFrom(*old);
+    call->strategy->finalize(*updated, *merged);
+    updated = std::move(merged);
+    meta = api::MutableMeta(*updated);
+  } else {
+    if (HasField(*updated, "status") && HasField(*updated, "spec")) {
+      CopyField(*old, updated.get(), "status");  // the main resource does not write status
+    }
+    if (call->strategy->keep_finalizers != nullptr) call->strategy->keep_finalizers(*old, *updated);
   }
   // What the server owns.
   meta->set_uid(old_meta.uid());
@@ -113,11 +123,13 @@ void ApiHandler::WriteUpdate(std::shared_ptr<Call> call, std::unique_ptr<gp::Mes
   }
   meta->clear_resource_version();
   meta->set_generation(old_meta.generation());
-  if (!status_write && FieldBytes(*updated, "spec") != FieldBytes(*old, "spec")) {
+  // Status and finalize writes change neither the generation nor defaults (a scale does).
+  const bool main_write = !status_write && call->request.subresource() != "finalize";
+  if (main_write && FieldBytes(*updated, "spec") != FieldBytes(*old, "spec")) {
     meta->set_generation(old_meta.generation() + 1);
   }
   api::SetTypeMeta(*updated);
-  if (!status_write) ApplyDefaults(*updated);
+  if (main_write) ApplyDefaults(*updated);
   if (std::vector<FieldError> errors = ValidateUpdate(*updated, *old); !errors.empty()) {
     return ReplyStatus(*call, 422, "Invalid", InvalidMessage(info, meta->name(), errors), Causes(errors));
   }
@@ -137,7 +149,9 @@ void ApiHandler::WriteUpdate(std::shared_ptr<Call> call, std::unique_ptr<gp::Mes
   }
   std::string bytes = SerializeDeterministic(*updated);
   if (bytes == current.value) return ReplyObject(*call, 200, current.value, current.mod_revision);  // no-op
-  store_.Update(call->key, bytes, current.mod_revision, {},
+  auto write = [this, call, bytes, revision = current.mod_revision, on_conflict = std::move(on_conflict)](
+                   int64_t lease) mutable {
+  store_.Update(call->key, bytes, revision, {},
                 [this, call, bytes, on_conflict = std::move(on_conflict), alive = alive_](const WriteResult& w) {
                   if (!*alive) return;
                   if (!w.status.ok()) return ReplyStoreError(*call, w.status);
@@ -148,7 +162,13 @@ void ApiHandler::WriteUpdate(std::shared_ptr<Call> call, std::unique_ptr<gp::Mes
                     return on_conflict();
                   }
                   ReplyObject(*call, 200, bytes, w.revision);
-                });
+                }, lease);
+  };
+  if (call->strategy->ttl_seconds == 0) return write(0);
+  WithLease(*call->strategy, [this, call, write = std::move(write)](Status s, int64_t lease) mutable {
+    if (!s.ok()) return ReplyStoreError(*call, s);
+    write(lease);
+  });
 }
 
 void ApiHandler::Patch(std::shared_ptr<Call> call, int attempt) {

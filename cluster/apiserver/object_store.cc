@@ -78,26 +78,28 @@ store::Command* GuardedCommand(google::protobuf::Arena& arena, const std::string
   return command;
 }
 
-void AddPut(store::Command* command, const std::string& key, std::string value) {
+void AddPut(store::Command* command, const std::string& key, std::string value, int64_t lease = 0) {
   store::PutRequest* put = command->mutable_txn()->add_success()->mutable_request_put();
   put->set_key(key);
   put->set_value(std::move(value));
+  if (lease != 0) put->set_lease(lease);
 }
 
 }  // namespace
 
-void ObjectStore::Create(const std::string& key, std::string value, std::vector<SideWrite> side, WriteDone done) {
+void ObjectStore::Create(const std::string& key, std::string value, std::vector<SideWrite> side, WriteDone done,
+                         int64_t lease) {
   google::protobuf::Arena arena;
   store::Command* command = GuardedCommand(arena, key, store::Compare::CREATE, 0);
-  AddPut(command, key, std::move(value));
+  AddPut(command, key, std::move(value), lease);
   Guarded(key, *command, std::move(side), std::move(done));
 }
 
 void ObjectStore::Update(const std::string& key, std::string value, int64_t expected_mod_revision,
-                         std::vector<SideWrite> side, WriteDone done) {
+                         std::vector<SideWrite> side, WriteDone done, int64_t lease) {
   google::protobuf::Arena arena;
   store::Command* command = GuardedCommand(arena, key, store::Compare::MOD, expected_mod_revision);
-  AddPut(command, key, std::move(value));
+  AddPut(command, key, std::move(value), lease);
   Guarded(key, *command, std::move(side), std::move(done));
 }
 

@@ -79,16 +79,19 @@ class ObjectStore {
 
   // A linearizable read of one key.
   void Get(const std::string& key, GetDone done);
-  // Puts `value` at `key` if the key does not exist.
-  void Create(const std::string& key, std::string value, std::vector<SideWrite> side, WriteDone done);
+  // Puts `value` at `key` if the key does not exist. A non-zero `lease` attaches the key to
+  // that store lease: it is deleted when the lease expires.
+  void Create(const std::string& key, std::string value, std::vector<SideWrite> side, WriteDone done,
+              int64_t lease = 0);
   // Applies every put of `writes` (each guarded by its expected mod revision) in one
   // transaction, or none if any key moved.
   // REQUIRES: the keys are distinct; `writes` is not empty.
   using GuardedPutDone = std::function<void(const GuardedPutResult&)>;
   void PutGuarded(std::vector<SideWrite> writes, GuardedPutDone done);
-  // Replaces the value if the key's mod revision is `expected_mod_revision`.
+  // Replaces the value if the key's mod revision is `expected_mod_revision` (and attaches
+  // it to `lease`; 0 detaches it, as an etcd put does).
   void Update(const std::string& key, std::string value, int64_t expected_mod_revision, std::vector<SideWrite> side,
-              WriteDone done);
+              WriteDone done, int64_t lease = 0);
   // Deletes the key if its mod revision is `expected_mod_revision`.
   void Delete(const std::string& key, int64_t expected_mod_revision, std::vector<SideWrite> side, WriteDone done);
   // Up to `limit` keys (0: no limit) of [begin, end) at `revision` (0: now), linearizable;

@@ -80,6 +80,13 @@ void ApiClient::Delete(const api::KindInfo& info, const std::string& ns, const s
   Do(std::move(r), std::move(done));
 }
 
+void ApiClient::Delete(const api::KindInfo& info, const std::string& ns, const std::string& name,
+                       const api::DeleteOptions& options, Done done) {
+  Request r = Base(info, "delete", ns, name);
+  r.set_body(SerializeDeterministic(options));
+  Do(std::move(r), std::move(done));
+}
+
 void ApiClient::List(const api::KindInfo& info, const std::string& ns, std::map<std::string, std::string> query,
                      Done done) {
   Request r = Base(info, "list", ns, "");

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "cluster/api/codec.h"
+#include "cluster/api/options.pb.h"
 #include "cluster/apiserver/apiserver.pb.h"
 #include "cluster/env/env.h"
 
@@ -78,6 +79,10 @@ class ApiClient {
               const std::string& subresource = "");
   void Delete(const api::KindInfo& info, const std::string& ns, const std::string& name, Done done,
               std::map<std::string, std::string> query = {});
+  // A delete with Kubernetes' DeleteOptions as its body: preconditions (uid,
+  // resourceVersion), propagationPolicy, gracePeriodSeconds, dryRun.
+  void Delete(const api::KindInfo& info, const std::string& ns, const std::string& name,
+              const api::DeleteOptions& options, Done done);
   void List(const api::KindInfo& info, const std::string& ns, std::map<std::string, std::string> query, Done done);
   void Patch(const api::KindInfo& info, const std::string& ns, const std::string& name, const std::string& patch_type,
              std::string patch, Done done, const std::string& subresource = "");

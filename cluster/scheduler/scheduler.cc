@@ -480,8 +480,11 @@ void Scheduler::Preempt(const Framework& framework, CycleState& state, const Pod
   for (const PodInfoPtr& victim : result.victims) {
     if (victim->terminating) continue;
     ++stats_.victims;
-    // An ordinary delete: the victim keeps its terminationGracePeriodSeconds.
-    client_->Delete(Kind("", "pods"), victim->ns, victim->name, [](const client::ApiResult&) {});
+    // An ordinary delete (the victim keeps its terminationGracePeriodSeconds), of this
+    // victim only: a uid precondition spares a new pod that took its name meanwhile.
+    api::DeleteOptions only_this;
+    only_this.mutable_preconditions()->set_uid(victim->uid);
+    client_->Delete(Kind("", "pods"), victim->ns, victim->name, only_this, [](const client::ApiResult&) {});
     // Until the informer reports the deletion, the cache holds the victim as terminating:
     // the preemptor then waits for it instead of preempting again (DefaultPreemption's
     // eligibility rule), and no other preemption picks it twice.

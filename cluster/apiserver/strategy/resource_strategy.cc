@@ -20,29 +20,56 @@ using google::protobuf::Message;
 
 // --- Pod ---
 
-std::optional<Refusal> BindPod(const api::Binding& binding, Message& target, Nanos /*now*/) {
+// Kubernetes' BindingREST: a pod being deleted, already bound or still gated is not
+// bound; otherwise it gets the node, the binding's annotations and PodScheduled=True.
+std::optional<Refusal> BindPod(const api::Binding& binding, Message& target, Nanos now) {
   api::Pod& pod = AsMutable<api::Pod>(target);
   const std::string& name = pod.metadata().name();
-  if (!pod.spec().node_name().empty()) {
-    return Refusal{409, "Conflict",
-                   fmt::format("Operation cannot be fulfilled on pods/binding \"{}\": pod {} is already assigned "
-                               "to node \"{}\"",
-                               name, name, pod.spec().node_name())};
-  }
+  auto refuse = [&name](const std::string& why) {
+    return Refusal{409, "Conflict", fmt::format("Operation cannot be fulfilled on pods/binding \"{}\": {}", name, why)};
+  };
   if (pod.metadata().has_deletion_timestamp()) {
-    return Refusal{409, "Conflict", fmt::format("pod {} is being deleted, cannot be assigned to a host", name)};
+    return refuse(fmt::format("pod {} is being deleted, cannot be assigned to a host", name));
+  }
+  if (!pod.spec().node_name().empty()) {
+    return refuse(fmt::format("pod {} is already assigned to node \"{}\"", name, pod.spec().node_name()));
+  }
+  if (pod.spec().scheduling_gates_size() > 0) {
+    return refuse(fmt::format("pod {} has non-empty .spec.schedulingGates", name));
   }
   pod.mutable_spec()->set_node_name(binding.target().name());
+  const std::map<std::string, std::string> annotations(binding.metadata().annotations().begin(),
+                                                       binding.metadata().annotations().end());
+  for (const auto& [key, value] : annotations) (*pod.mutable_metadata()->mutable_annotations())[key] = value;
+  // Kubernetes' UpdatePodCondition: the condition is replaced; its transition time moves
+  // only when its status changes.
+  api::PodCondition scheduled;
+  scheduled.set_type("PodScheduled");
+  scheduled.set_status("True");
+  scheduled.mutable_last_transition_time()->set_seconds(now.count() / 1'000'000'000);
+  for (api::PodCondition& c : *pod.mutable_status()->mutable_conditions()) {
+    if (c.type() != "PodScheduled") continue;
+    if (c.status() == "True") *scheduled.mutable_last_transition_time() = c.last_transition_time();
+    c = std::move(scheduled);
+    return std::nullopt;
+  }
+  *pod.mutable_status()->add_conditions() = std::move(scheduled);
   return std::nullopt;
 }
 
-// A pod on a node is stopped by its kubelet first; an unbound or terminal one goes at once.
-int64_t PodGracePeriod(const Message& object, int64_t requested_seconds) {
+// Kubernetes' CheckGracefulDelete for pods: a pod on a node is stopped by its kubelet
+// first; an unbound or terminal one goes at once; a negative request means 1 second.
+int64_t PodGracePeriod(const Message& object, std::optional<int64_t> requested_seconds) {
   const api::Pod& pod = As<api::Pod>(object);
   if (pod.spec().node_name().empty()) return 0;
   if (pod.status().phase() == "Succeeded" || pod.status().phase() == "Failed") return 0;
-  if (requested_seconds >= 0) return requested_seconds;
-  return pod.spec().has_termination_grace_period_seconds() ? pod.spec().termination_grace_period_seconds() : 30;
+  int64_t period = 30;
+  if (requested_seconds.has_value()) {
+    period = *requested_seconds;
+  } else if (pod.spec().has_termination_grace_period_seconds()) {
+    period = pod.spec().termination_grace_period_seconds();
+  }
+  return period < 0 ? 1 : period;
 }
 
 void AdmitPod(const std::vector<api::LimitRange>& ranges, Message& object) {
@@ -69,6 +96,11 @@ bool BeginNamespaceTermination(Message& object, bool* changed) {
     *changed = true;
   }
   return true;
+}
+
+void FinalizeNamespace(const Message& requested, Message& target) {
+  *AsMutable<api::Namespace>(target).mutable_spec()->mutable_finalizers() =
+      As<api::Namespace>(requested).spec().finalizers();
 }
 
 bool NamespaceFinalized(const Message& object) { return As<api::Namespace>(object).spec().finalizers_size() == 0; }
@@ -136,8 +168,15 @@ const std::vector<Entry>& Table() {
     {
       ResourceStrategy ns;
       ns.begin_termination = BeginNamespaceTermination;
+      ns.finalize = FinalizeNamespace;
+      ns.keep_finalizers = [](const Message& old, Message& updated) { FinalizeNamespace(old, updated); };
       ns.finalized = NamespaceFinalized;
       add(api::Namespace::descriptor(), ns);
+    }
+    {
+      ResourceStrategy event;
+      event.ttl_seconds = 3600;  // kube-apiserver's --event-ttl default
+      add(api::Event::descriptor(), event);
     }
     {
       ResourceStrategy quota;

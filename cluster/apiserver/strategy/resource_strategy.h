@@ -50,12 +50,20 @@ struct ResourceStrategy {
   std::optional<Refusal> (*bind)(const api::Binding& binding, google::protobuf::Message& target,
                                  Nanos now) = nullptr;
 
+  // `/finalize` (update): copies the kind's own finalizers (a Namespace's spec.finalizers)
+  // from the request onto the stored object, which otherwise stays as it is. Kinds with it
+  // keep those finalizers on every other write (`keep_finalizers`), as Kubernetes'
+  // namespace strategy does: only the finalize subresource changes them.
+  void (*finalize)(const google::protobuf::Message& requested, google::protobuf::Message& target) = nullptr;
+  void (*keep_finalizers)(const google::protobuf::Message& old, google::protobuf::Message& updated) = nullptr;
+
   // --- deletion ---
   // Graceful deletion (Kubernetes' CheckGracefulDelete): the seconds the object stays,
   // with deletionTimestamp = now + grace, before whoever runs it deletes it with grace 0.
-  // `requested_seconds` is the request's gracePeriodSeconds, -1 if absent. 0 = delete at
+  // `requested_seconds` is the request's gracePeriodSeconds, if it gave one. 0 = delete at
   // once. An object in graceful deletion is not removed when its last finalizer goes.
-  int64_t (*grace_period_seconds)(const google::protobuf::Message& object, int64_t requested_seconds) = nullptr;
+  int64_t (*grace_period_seconds)(const google::protobuf::Message& object,
+                                  std::optional<int64_t> requested_seconds) = nullptr;
   // Deletion held by the kind's own finalizers (a Namespace's spec.finalizers): marks
   // `object` as terminating (setting *changed if that wrote anything) and returns whether
   // it must stay. `finalized` tells, on a later update, that those finalizers are gone.
@@ -64,6 +72,10 @@ struct ResourceStrategy {
   // A deleted object gives back what it charged to its namespace's ResourceQuotas
   // (not a ResourceQuota itself: its usage goes with it).
   bool releases_quota = true;
+
+  // Objects live at most this long after their last write (0: no limit), through a store
+  // lease (Kubernetes' TTLFunc; Events: --event-ttl, 1 hour by default).
+  int64_t ttl_seconds = 0;
 
   // --- admission on create ---
   // Mutating admission with the namespace's LimitRanges (LimitRanger defaults,

@@ -3,6 +3,8 @@
 // answer arrives (or a simulated deadline passes).
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <memory>
 #include <optional>
 #include <string>
@@ -132,5 +134,20 @@ inline api::Namespace MakeNamespace(const std::string& name) {
   n.mutable_metadata()->set_name(name);
   return n;
 }
+
+// A one-apiserver cluster with a client and the "default" namespace: the fixture of tests
+// of single verbs.
+class ApiVerbTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    c = cluster.AddClient("client");
+    ASSERT_EQ(Await([&](client::ApiClient::Done d) { c->Create(Kind("", "namespaces"), MakeNamespace("default"), d); })
+                  .code,
+              201);
+  }
+  client::ApiResult Await(const std::function<void(client::ApiClient::Done)>& start) { return cluster.Await(start); }
+  ApiCluster cluster;
+  client::ApiClient* c = nullptr;
+};
 
 }  // namespace ksim::apiserver::testing

@@ -378,9 +378,9 @@ TEST(ApiNamespaces, ADeletedNamespaceTerminatesRefusesNewContentAndGoesWhenFinal
   const ApiResult refused = cluster.Await([&](ApiClient::Done d) { c->Create(Kind("", "pods"), MakePod("team", "late"), d); });
   EXPECT_EQ(refused.code, 403);
   EXPECT_EQ(refused.error.message(), "unable to create new content in namespace team because it is being terminated");
-  // The namespace controller's finalize: spec.finalizers emptied.
+  // The namespace controller's finalize: spec.finalizers emptied through namespaces/finalize.
   ns.mutable_spec()->clear_finalizers();
-  ASSERT_EQ(cluster.Await([&](ApiClient::Done d) { c->Update(namespaces, ns, d); }).code, 200);
+  ASSERT_EQ(cluster.Await([&](ApiClient::Done d) { c->Update(namespaces, ns, d, "finalize"); }).code, 200);
   EXPECT_EQ(cluster.Await([&](ApiClient::Done d) { c->Get(namespaces, "", "team", d); }).code, 404);
 }
 

@@ -60,10 +60,11 @@ TEST(ResourceStrategy, PodGracePeriodFollowsKubernetes) {
   api::Pod pod;
   EXPECT_EQ(s.grace_period_seconds(pod, 10), 0);  // not on a node: at once
   pod.mutable_spec()->set_node_name("n1");
-  EXPECT_EQ(s.grace_period_seconds(pod, -1), 30);  // the default
+  EXPECT_EQ(s.grace_period_seconds(pod, std::nullopt), 30);  // the default
   pod.mutable_spec()->set_termination_grace_period_seconds(7);
-  EXPECT_EQ(s.grace_period_seconds(pod, -1), 7);
+  EXPECT_EQ(s.grace_period_seconds(pod, std::nullopt), 7);
   EXPECT_EQ(s.grace_period_seconds(pod, 3), 3);  // the request wins
+  EXPECT_EQ(s.grace_period_seconds(pod, -5), 1);  // negative: 1 second, as Kubernetes
   pod.mutable_status()->set_phase("Succeeded");
   EXPECT_EQ(s.grace_period_seconds(pod, 3), 0);  // terminal: at once
 }
