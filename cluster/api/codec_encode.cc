@@ -92,7 +92,9 @@ std::optional<OrderedJson> EncodeSpecial(const Message& value, const FieldDescri
   if (name == kStructType || name == kValueType || name == kListValueType) {
     std::string text;
     if (!google::protobuf::util::MessageToJsonString(value, &text).ok()) return OrderedJson(nullptr);
-    return OrderedJson::parse(text, nullptr, false);
+    // The printer walks Struct's map in hash order; a std::map-backed json sorts the keys (as
+    // Go does for a map), so the output is a function of the object.
+    return OrderedJson::parse(nlohmann::json::parse(text, nullptr, false).dump(), nullptr, false);
   }
   return std::nullopt;
 }

@@ -10,9 +10,13 @@
 #include "cluster/api/certificates.pb.h"
 #include "cluster/api/coordination.pb.h"
 #include "cluster/api/core.pb.h"
+#include "cluster/api/discovery.pb.h"
 #include "cluster/api/meta.pb.h"
+#include "cluster/api/networking.pb.h"
+#include "cluster/api/policy.pb.h"
 #include "cluster/api/rbac.pb.h"
 #include "cluster/api/scheduling.pb.h"
+#include "cluster/api/storage.pb.h"
 
 namespace ksim::api {
 namespace {
@@ -25,10 +29,10 @@ std::string Lower(std::string_view s) {
 
 template <typename T>
 KindInfo Kind(std::string group, std::string kind, std::string resource, bool namespaced,
-              std::vector<std::string> short_names = {}) {
+              std::vector<std::string> short_names = {}, std::string version = "v1") {
   KindInfo info;
   info.group = std::move(group);
-  info.version = "v1";
+  info.version = std::move(version);
   info.kind = std::move(kind);
   info.resource = std::move(resource);
   info.namespaced = namespaced;
@@ -68,6 +72,10 @@ const Registry& Registry::Default() {
     const std::string certificates = "certificates.k8s.io";
     const std::string scheduling = "scheduling.k8s.io";
     const std::string autoscaling = "autoscaling";
+    const std::string policy = "policy";
+    const std::string discovery = "discovery.k8s.io";
+    const std::string networking = "networking.k8s.io";
+    const std::string storage = "storage.k8s.io";
     std::vector<KindInfo> kinds = {
         Kind<Namespace>(core, "Namespace", "namespaces", kClusterScoped, {"ns"}),
         Kind<Node>(core, "Node", "nodes", kClusterScoped, {"no"}),
@@ -85,13 +93,24 @@ const Registry& Registry::Default() {
                                     {"rc"}),
         Kind<PersistentVolumeClaim>(core, "PersistentVolumeClaim", "persistentvolumeclaims", kNamespaced,
                                     {"pvc"}),
+        Kind<PersistentVolume>(core, "PersistentVolume", "persistentvolumes", kClusterScoped, {"pv"}),
         // The apiserver's error body: decodable and encodable, but not a resource.
         Kind<ApiStatus>(core, "Status", "", kClusterScoped),
         Kind<Deployment>(apps, "Deployment", "deployments", kNamespaced, {"deploy"}),
         Kind<ReplicaSet>(apps, "ReplicaSet", "replicasets", kNamespaced, {"rs"}),
         Kind<StatefulSet>(apps, "StatefulSet", "statefulsets", kNamespaced, {"sts"}),
         Kind<DaemonSet>(apps, "DaemonSet", "daemonsets", kNamespaced, {"ds"}),
+        Kind<ControllerRevision>(apps, "ControllerRevision", "controllerrevisions", kNamespaced),
         Kind<Job>(batch, "Job", "jobs", kNamespaced),
+        Kind<CronJob>(batch, "CronJob", "cronjobs", kNamespaced, {"cj"}),
+        Kind<PodDisruptionBudget>(policy, "PodDisruptionBudget", "poddisruptionbudgets", kNamespaced, {"pdb"}),
+        Kind<EndpointSlice>(discovery, "EndpointSlice", "endpointslices", kNamespaced),
+        Kind<Ingress>(networking, "Ingress", "ingresses", kNamespaced, {"ing"}),
+        Kind<IngressClass>(networking, "IngressClass", "ingressclasses", kClusterScoped),
+        Kind<NetworkPolicy>(networking, "NetworkPolicy", "networkpolicies", kNamespaced, {"netpol"}),
+        Kind<StorageClass>(storage, "StorageClass", "storageclasses", kClusterScoped, {"sc"}),
+        Kind<HorizontalPodAutoscaler>(autoscaling, "HorizontalPodAutoscaler", "horizontalpodautoscalers",
+                                      kNamespaced, {"hpa"}, "v2"),
         Kind<Lease>(coordination, "Lease", "leases", kNamespaced),
         Kind<Role>(rbac, "Role", "roles", kNamespaced),
         Kind<ClusterRole>(rbac, "ClusterRole", "clusterroles", kClusterScoped),

@@ -43,8 +43,8 @@ class Registry {
 
   // The kind named by a manifest's apiVersion and kind, or nullptr.
   const KindInfo* ByApiVersionKind(std::string_view api_version, std::string_view kind) const;
-  // The kind served at /apis/<group>/<version>/<resource> (version is v1 for all kinds
-  // here), or nullptr.
+  // The kind served at /apis/<group>/<version>/<resource> (each kind has one version: v1,
+  // or v2 for HorizontalPodAutoscaler), or nullptr.
   const KindInfo* ByGroupResource(std::string_view group, std::string_view resource) const;
   // The kind whose message type is `descriptor` (matched by full name), or nullptr.
   const KindInfo* ByDescriptor(const google::protobuf::Descriptor* descriptor) const;

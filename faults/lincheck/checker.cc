@@ -21,8 +21,6 @@ namespace {
 // each (state, appended value) transition is computed once.
 class ValueTable {
  public:
-  static constexpr int32_t kNil = 0;
-
   ValueTable() { Intern(Value::Nil()); }
 
   int32_t Intern(const Value& v) {
@@ -349,7 +347,7 @@ class Search {
     std::vector<Frame> stack;
     stack.reserve(n);
     std::vector<int32_t> candidates;
-    int32_t state = ValueTable::kNil;
+    int32_t state = values_.Intern(history_.initial);
     uint64_t hash = 0;  // Zobrist hash of the set of linearized operations
     bool have_best = false;
     size_t resume = 0;   // first candidate to try in this configuration
@@ -987,7 +985,8 @@ class ObservationGuard {
       const Operation& op = history.ops[k];
       const bool observes = op.kind == OpKind::kRead || op.kind == OpKind::kGet;
       const Value* needed = observes ? &op.result : op.kind == OpKind::kCas ? &op.arg : nullptr;
-      if (!needed || needed->is_nil()) continue;
+      // The value every object starts with needs no writer.
+      if (!needed || *needed == history.initial) continue;
       std::vector<int> tokens;
       if (auto it = ids.find("v" + FormatValue(*needed)); it != ids.end()) tokens.push_back(it->second);
       if (substrings && observes && needed->kind == Value::Kind::kString) {
@@ -1203,6 +1202,9 @@ std::string FormatReport(const History& history, const CheckResult& result) {
   const HistoryStats& st = history.stats;
   std::string out;
   out += fmt::format("model: {}\n", ModelName(history.model));
+  if (!history.initial.is_nil()) {
+    out += fmt::format("initial value: {}\n", FormatValue(history.initial));
+  }
   out += fmt::format(
       "history: {} events, {} operations checked ({} ok, {} info, {} never completed); dropped: {} failed, {} "
       "reads without a result; {} nemesis events skipped\n",

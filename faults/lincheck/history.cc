@@ -387,3 +387,26 @@ std::string DescribeOp(ModelKind model, const Operation& op) {
 }
 
 }  // namespace ksim::lincheck
+
+namespace ksim::lincheck {
+
+Status ParseInitialValue(std::string_view text, Value* out) {
+  // The value is read as the one value of a one-field EDN map, with the reader's own errors.
+  DatumMap fields;
+  const std::string line = "{:value " + std::string(text) + "}";
+  if (Status s = ParseEdnLine(line, &fields); !s.ok() || fields.size() != 1) {
+    return Status::InvalidArgument(
+        fmt::format("expected nil, an integer or a string (EDN, e.g. '\"\"'), got {}", text));
+  }
+  const Datum& d = fields[0].second;
+  switch (d.kind) {
+    case Datum::Kind::kNil: *out = Value::Nil(); return Status::Ok();
+    case Datum::Kind::kInt: *out = Value::Int(d.i); return Status::Ok();
+    case Datum::Kind::kString: *out = Value::Str(d.s); return Status::Ok();
+    default:
+      return Status::InvalidArgument(
+          fmt::format("expected nil, an integer or a string (EDN, e.g. '\"\"'), got {}", text));
+  }
+}
+
+}  // namespace ksim::lincheck

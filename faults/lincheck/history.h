@@ -27,8 +27,9 @@
 namespace ksim::lincheck {
 
 enum class ModelKind : uint8_t {
-  kRegister,  // one register: :read, :write v, :cas [expected new]; initially nil
-  kKv,        // a map of registers by :key: :get, :put v, :append v (string append); nil initially
+  kRegister,  // one register: :read, :write v, :cas [expected new]; initially History::initial
+  kKv,        // a map of registers by :key: :get, :put v, :append v (string append); each key
+              // initially History::initial
 };
 std::string_view ModelName(ModelKind m);
 // "register" or "kv"; InvalidArgument otherwise.
@@ -87,7 +88,14 @@ struct History {
   ModelKind model = ModelKind::kRegister;
   std::vector<Operation> ops;  // in invoke order; what the checker sees
   HistoryStats stats;
+  // What the register, or every kv key, holds before its first write: nil (Jepsen's
+  // convention) unless the caller says otherwise; other tools' kv histories start keys at "".
+  Value initial;
 };
+
+// Reads a --initial-value: an EDN scalar, `nil`, an integer or a string ("" included).
+// InvalidArgument naming the problem otherwise.
+Status ParseInitialValue(std::string_view text, Value* out);
 
 struct ParseLimits {
   int64_t max_events = 1'000'000;

@@ -20,7 +20,7 @@ namespace ksim::lincheck {
 //               and Text(integer) = its decimal digits (so nil + "x" = "x")
 std::optional<Value> ApplyOp(const Operation& op, const Value& state);
 
-// The initial state of every object: nil.
+// The initial state of every object when the history does not set one (History::initial): nil.
 inline Value InitialState() { return Value::Nil(); }
 
 }  // namespace ksim::lincheck

@@ -65,6 +65,32 @@ TEST_F(LincheckCli, ViolationExitsOneAndPrintsTheFailingKeysHistory) {
   EXPECT_NE(r.out.find("could not be linearized"), std::string::npos) << r.out;
 }
 
+TEST_F(LincheckCli, InitialValueOptionChangesTheVerdict) {
+  // Another tool's kv history: keys start empty, so the first get sees "".
+  const std::string path = WriteFile(dir_, "empty-start.jsonl", R"(
+{"process":0,"type":"invoke","f":"get","key":"k","value":null}
+{"process":0,"type":"ok","f":"get","key":"k","value":""}
+{"process":1,"type":"invoke","f":"append","key":"k","value":"1,"}
+{"process":1,"type":"ok","f":"append","key":"k","value":"1,"}
+{"process":0,"type":"invoke","f":"get","key":"k","value":null}
+{"process":0,"type":"ok","f":"get","key":"k","value":"1,"}
+)");
+  const RunResult nil_start = RunCommand({kKsim, "lincheck", "--model", "kv", path});
+  EXPECT_EQ(nil_start.exit_code, 1) << nil_start.out << nil_start.err;
+  EXPECT_EQ(LastLine(nil_start.out), "not linearizable");
+  const RunResult empty_start = RunCommand({kKsim, "lincheck", "--model", "kv", "--initial-value", R"("")", path});
+  EXPECT_EQ(empty_start.exit_code, 0) << empty_start.out << empty_start.err;
+  EXPECT_EQ(LastLine(empty_start.out), "linearizable");
+  EXPECT_NE(empty_start.out.find("initial value: \"\"\n"), std::string::npos) << empty_start.out;
+  // nil is the default, spelled out.
+  EXPECT_EQ(RunCommand({kKsim, "lincheck", "--model", "kv", "--initial-value", "nil", path}).exit_code, 1);
+  const RunResult bad = RunCommand({kKsim, "lincheck", "--model", "kv", "--initial-value", "empty", path});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_EQ(bad.err,
+            "ksim lincheck: error: --initial-value: expected nil, an integer or a string (EDN, e.g. '\"\"'), got "
+            "empty\n");
+}
+
 TEST_F(LincheckCli, MalformedInputExitsTwoNamingTheLine) {
   const std::string path = WriteFile(dir_, "history.edn",
                                      "{:process 0, :type :invoke, :f :read}\n{:process 0, :type :done, :f :read}\n");

@@ -238,7 +238,7 @@ bool BruteForce(const History& h) {
       }
       if (!ready) continue;
       const auto it = state.find(x.key);
-      const std::optional<Value> next = ApplyOp(x, it == state.end() ? InitialState() : it->second);
+      const std::optional<Value> next = ApplyOp(x, it == state.end() ? h.initial : it->second);
       if (!next) continue;
       State after = state;
       after[x.key] = *next;
@@ -284,9 +284,10 @@ std::string RandomIntervals(const std::vector<RandomOp>& ops) {
 }
 
 // The checker (with and without its search reductions) against the brute force.
-void AgreesWithBruteForce(ModelKind model, const std::string& text) {
-  RC_LOG() << text;
-  const History h = ParseOrDie(model, text);
+void AgreesWithBruteForce(ModelKind model, const std::string& text, const Value& initial = Value::Nil()) {
+  RC_LOG() << "initial value " << FormatValue(initial) << "\n" << text;
+  History h = ParseOrDie(model, text);
+  h.initial = initial;
   const bool expected = BruteForce(h);
   RC_TAG(expected ? "linearizable" : "not linearizable");
   CheckOptions plain;
@@ -304,7 +305,7 @@ RC_GTEST_PROP(LincheckProperties, KvAgreesWithBruteForceOnSmallRandomHistories, 
   // by key, appends, and both verdicts are all exercised.
   const int n = *rc::gen::inRange(1, 8);
   const std::vector<std::string> results = {"nil", "\"a\"", "\"ax\"", "\"axy\"", "\"ayx\"", "\"x\"",
-                                            "\"xy\"", "\"yx\"", "\"y\"", "\"b\"", "\"bx\""};
+                                            "\"xy\"", "\"yx\"", "\"y\"", "\"b\"", "\"bx\"", "\"\""};
   std::vector<RandomOp> ops;
   for (int k = 0; k < n; ++k) {
     RandomOp op;
@@ -322,7 +323,10 @@ RC_GTEST_PROP(LincheckProperties, KvAgreesWithBruteForceOnSmallRandomHistories, 
     }
     ops.push_back(op);
   }
-  AgreesWithBruteForce(ModelKind::kKv, RandomIntervals(ops));
+  // Keys start nil (Jepsen), "" (other tools' kv histories) or a value some operation also writes.
+  const int start = *rc::gen::inRange(0, 3);
+  const Value initial = start == 0 ? Value::Nil() : Value::Str(start == 1 ? "" : "a");
+  AgreesWithBruteForce(ModelKind::kKv, RandomIntervals(ops), initial);
 }
 
 RC_GTEST_PROP(LincheckProperties, RegisterAgreesWithBruteForceOnSmallRandomHistories, ()) {

@@ -27,6 +27,7 @@ CommandFn AddLincheckCommand(CLI::App& app) {
   struct Flags {
     std::string model;
     std::string file;
+    std::string initial_value = "nil";
     uint64_t max_states = lincheck::CheckOptions{}.max_states;
     uint64_t max_memory_mib = lincheck::CheckOptions{}.max_memory_bytes >> 20;
     int64_t max_events = lincheck::ParseLimits{}.max_events;
@@ -44,6 +45,10 @@ CommandFn AddLincheckCommand(CLI::App& app) {
       ->required()
       ->check(CLI::IsMember({"register", "kv"}));
   cmd->add_option("file", flags->file, "History file, one event per line")->required();
+  cmd->add_option("--initial-value", flags->initial_value,
+                  "What the register, or every kv key, holds before its first write, as EDN: nil (Jepsen's "
+                  "convention), an integer or a string, e.g. '\"\"' for histories whose keys start empty")
+      ->capture_default_str();
   cmd->add_option("--max-states", flags->max_states,
                   "Configurations one search may explore before giving up with 'unknown'")
       ->check(CLI::Range(uint64_t{1}, uint64_t{4'000'000'000}))
@@ -79,6 +84,10 @@ CommandFn AddLincheckCommand(CLI::App& app) {
     lincheck::History history;
     if (Status s = lincheck::ParseHistory(text, flags->file, model, limits, &history); !s.ok()) {
       std::fprintf(stderr, "ksim lincheck: error: %s\n", s.message().c_str());
+      return kExitBadInput;
+    }
+    if (Status s = lincheck::ParseInitialValue(flags->initial_value, &history.initial); !s.ok()) {
+      std::fprintf(stderr, "ksim lincheck: error: --initial-value: %s\n", s.message().c_str());
       return kExitBadInput;
     }
     lincheck::CheckOptions options;

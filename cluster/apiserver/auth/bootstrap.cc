@@ -21,6 +21,9 @@ constexpr std::string_view kAuthentication = "authentication.k8s.io";
 constexpr std::string_view kAuthorization = "authorization.k8s.io";
 constexpr std::string_view kEventsGroup = "events.k8s.io";
 constexpr std::string_view kPolicy = "policy";
+constexpr std::string_view kAutoscaling = "autoscaling";
+constexpr std::string_view kNetworking = "networking.k8s.io";
+constexpr std::string_view kDiscovery = "discovery.k8s.io";
 
 // Kubernetes' verb sets (bootstrappolicy: Read, Write, ReadWrite).
 const Strings kRead = {"get", "list", "watch"};
@@ -103,10 +106,14 @@ std::vector<api::PolicyRule> ViewRules() {
             "replicationcontrollers/status", "resourcequotas", "resourcequotas/status"}),
       Rule(kRead, {kCore}, {"namespaces"}),
       Rule(kRead, {kApps},
-           {"daemonsets", "daemonsets/status", "deployments", "deployments/scale", "deployments/status",
-            "replicasets", "replicasets/scale", "replicasets/status", "statefulsets", "statefulsets/scale",
-            "statefulsets/status"}),
-      Rule(kRead, {kBatch}, {"jobs", "jobs/status"}),
+           {"controllerrevisions", "daemonsets", "daemonsets/status", "deployments", "deployments/scale",
+            "deployments/status", "replicasets", "replicasets/scale", "replicasets/status", "statefulsets",
+            "statefulsets/scale", "statefulsets/status"}),
+      Rule(kRead, {kAutoscaling}, {"horizontalpodautoscalers", "horizontalpodautoscalers/status"}),
+      Rule(kRead, {kBatch}, {"cronjobs", "cronjobs/status", "jobs", "jobs/status"}),
+      Rule(kRead, {kPolicy}, {"poddisruptionbudgets", "poddisruptionbudgets/status"}),
+      Rule(kRead, {kNetworking}, {"ingresses", "ingresses/status", "networkpolicies"}),
+      Rule(kRead, {kDiscovery}, {"endpointslices"}),
   };
 }
 
@@ -124,7 +131,10 @@ std::vector<api::PolicyRule> EditRules() {
   rules.push_back(Rule(kWrite, {kApps},
                        {"daemonsets", "deployments", "deployments/rollback", "deployments/scale", "replicasets",
                         "replicasets/scale", "statefulsets", "statefulsets/scale"}));
-  rules.push_back(Rule(kWrite, {kBatch}, {"jobs"}));
+  rules.push_back(Rule(kWrite, {kAutoscaling}, {"horizontalpodautoscalers"}));
+  rules.push_back(Rule(kWrite, {kBatch}, {"cronjobs", "jobs"}));
+  rules.push_back(Rule(kWrite, {kPolicy}, {"poddisruptionbudgets"}));
+  rules.push_back(Rule(kWrite, {kNetworking}, {"ingresses", "networkpolicies"}));
   return rules;
 }
 

@@ -1,6 +1,7 @@
 // Kubernetes' documented defaults (pkg/apis/*/v1/defaults.go), filled in place. Each
 // default only fills what is unset, so applying them twice changes nothing.
 #include "cluster/api/codec.h"
+#include "cluster/apiserver/strategy/more_kinds.h"
 #include "cluster/apiserver/strategy/validation.h"
 
 namespace ksim::apiserver {
@@ -34,15 +35,19 @@ void DefaultLifecycleHandler(api::LifecycleHandler* handler) {
   if (handler->has_http_get()) DefaultHttpGet(handler->mutable_http_get());
 }
 
+// A container's imagePullPolicy, and an image volume's pullPolicy.
+void DefaultPullPolicy(const std::string& image, std::string* policy) {
+  if (!policy->empty()) return;
+  const std::string tag = ImageTag(image);
+  // No tag and no digest means ":latest", which is pulled every time.
+  const bool latest = tag == "latest" || (tag.empty() && !ImageHasDigest(image));
+  *policy = latest ? "Always" : "IfNotPresent";
+}
+
 void DefaultContainer(api::Container* c, bool host_network) {
   // Kubernetes always shows `resources: {}`: the field is a struct, not a pointer.
   c->mutable_resources();
-  if (c->image_pull_policy().empty()) {
-    const std::string tag = ImageTag(c->image());
-    // No tag and no digest means ":latest", which is pulled every time.
-    const bool latest = tag == "latest" || (tag.empty() && !ImageHasDigest(c->image()));
-    c->set_image_pull_policy(latest ? "Always" : "IfNotPresent");
-  }
+  DefaultPullPolicy(c->image(), c->mutable_image_pull_policy());
   DefaultIfEmpty(c->mutable_termination_message_path(), "/dev/termination-log");
   DefaultIfEmpty(c->mutable_termination_message_policy(), "File");
   for (api::ContainerPort& port : *c->mutable_ports()) {
@@ -63,13 +68,9 @@ void DefaultContainer(api::Container* c, bool host_network) {
   }
 }
 
-bool HasVolumeSource(const api::Volume& v) {
-  return v.has_host_path() || v.has_empty_dir() || v.has_secret() || v.has_nfs() || v.has_persistent_volume_claim() ||
-         v.has_downward_api() || v.has_config_map() || v.has_projected() || v.has_csi() || v.has_ephemeral();
-}
-
 void DefaultVolume(api::Volume* v) {
-  if (!HasVolumeSource(*v)) v->mutable_empty_dir();
+  if (SetSources(*v).empty()) v->mutable_empty_dir();
+  if (v->has_image()) DefaultPullPolicy(v->image().reference(), v->mutable_image()->mutable_pull_policy());
   if (v->has_secret() && !v->secret().has_default_mode()) v->mutable_secret()->set_default_mode(kDefaultFileMode);
   if (v->has_config_map() && !v->config_map().has_default_mode()) {
     v->mutable_config_map()->set_default_mode(kDefaultFileMode);

@@ -3,6 +3,7 @@
 
 #include "cluster/api/codec.h"
 #include "cluster/apiserver/strategy/message_cast.h"
+#include "cluster/apiserver/strategy/more_kinds.h"
 #include "cluster/apiserver/strategy/validation.h"
 
 namespace ksim::apiserver {
@@ -119,6 +120,30 @@ const std::map<std::string, KindStrategy>& Strategies() {
     AddKind<api::PriorityClass>(*t, {KSIM_DEFAULTS(api::PriorityClass, DefaultPriorityClass),
                                      KSIM_VALIDATE(api::PriorityClass, ValidatePriorityClass), nullptr,
                                      KSIM_UPDATE(api::PriorityClass, ValidatePriorityClassUpdate)});
+    AddKind<api::ControllerRevision>(*t, {nullptr, KSIM_VALIDATE(api::ControllerRevision, ValidateControllerRevision),
+                                          nullptr, KSIM_UPDATE(api::ControllerRevision, ValidateControllerRevisionUpdate)});
+    AddKind<api::CronJob>(*t, {KSIM_DEFAULTS(api::CronJob, DefaultCronJob), KSIM_VALIDATE(api::CronJob, ValidateCronJob),
+                               nullptr, MetaUpdateOnly});
+    AddKind<api::HorizontalPodAutoscaler>(
+        *t, {KSIM_DEFAULTS(api::HorizontalPodAutoscaler, DefaultHorizontalPodAutoscaler),
+             KSIM_VALIDATE(api::HorizontalPodAutoscaler, ValidateHorizontalPodAutoscaler), nullptr, MetaUpdateOnly});
+    AddKind<api::PodDisruptionBudget>(
+        *t, {nullptr, KSIM_VALIDATE(api::PodDisruptionBudget, ValidatePodDisruptionBudget), nullptr, MetaUpdateOnly});
+    AddKind<api::EndpointSlice>(*t, {KSIM_DEFAULTS(api::EndpointSlice, DefaultEndpointSlice),
+                                     KSIM_VALIDATE(api::EndpointSlice, ValidateEndpointSlice), nullptr,
+                                     KSIM_UPDATE(api::EndpointSlice, ValidateEndpointSliceUpdate)});
+    AddKind<api::Ingress>(*t, {nullptr, KSIM_VALIDATE(api::Ingress, ValidateIngress), nullptr, MetaUpdateOnly});
+    AddKind<api::IngressClass>(*t, {KSIM_DEFAULTS(api::IngressClass, DefaultIngressClass),
+                                    KSIM_VALIDATE(api::IngressClass, ValidateIngressClass), nullptr,
+                                    KSIM_UPDATE(api::IngressClass, ValidateIngressClassUpdate)});
+    AddKind<api::NetworkPolicy>(*t, {KSIM_DEFAULTS(api::NetworkPolicy, DefaultNetworkPolicy),
+                                     KSIM_VALIDATE(api::NetworkPolicy, ValidateNetworkPolicy), nullptr, MetaUpdateOnly});
+    AddKind<api::PersistentVolume>(*t, {KSIM_DEFAULTS(api::PersistentVolume, DefaultPersistentVolume),
+                                        KSIM_VALIDATE(api::PersistentVolume, ValidatePersistentVolume), nullptr,
+                                        KSIM_UPDATE(api::PersistentVolume, ValidatePersistentVolumeUpdate)});
+    AddKind<api::StorageClass>(*t, {KSIM_DEFAULTS(api::StorageClass, DefaultStorageClass),
+                                    KSIM_VALIDATE(api::StorageClass, ValidateStorageClass), nullptr,
+                                    KSIM_UPDATE(api::StorageClass, ValidateStorageClassUpdate)});
     return t;
   }();
   return *table;

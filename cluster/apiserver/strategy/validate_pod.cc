@@ -3,6 +3,7 @@
 #include <set>
 
 #include "cluster/api/codec.h"
+#include "cluster/apiserver/strategy/more_kinds.h"
 #include "cluster/apiserver/strategy/validation.h"
 
 namespace ksim::apiserver {
@@ -250,24 +251,20 @@ std::set<std::string> ValidateVolumes(const google::protobuf::RepeatedPtrField<a
       errs.InvalidEach(p.Child("name"), v.name(), IsDNS1123Label(v.name()));
       if (!names.insert(v.name()).second) errs.Duplicate(p.Child("name"), v.name());
     }
-    const std::vector<std::pair<std::string_view, bool>> sources = {
-        {"hostPath", v.has_host_path()},
-        {"emptyDir", v.has_empty_dir()},
-        {"secret", v.has_secret()},
-        {"nfs", v.has_nfs()},
-        {"persistentVolumeClaim", v.has_persistent_volume_claim()},
-        {"downwardAPI", v.has_downward_api()},
-        {"configMap", v.has_config_map()},
-        {"projected", v.has_projected()},
-        {"csi", v.has_csi()},
-        {"ephemeral", v.has_ephemeral()},
-    };
-    int count = 0;
-    for (const auto& [name, present] : sources) {
-      if (present && ++count > 1) errs.Forbidden(p.Child(name), "may not specify more than 1 volume type");
-    }
+    // Every sub-message of a Volume is a source.
+    const std::vector<std::string_view> sources = SetSources(v);
+    const size_t count = sources.size();
+    for (size_t k = 1; k < count; ++k) errs.Forbidden(p.Child(sources[k]), "may not specify more than 1 volume type");
     if (count == 0) errs.Required(p, "must specify a volume type");
     if (v.has_host_path() && v.host_path().path().empty()) errs.Required(p.Child("hostPath").Child("path"));
+    if (v.has_image()) {
+      const Path ip = p.Child("image");
+      if (v.image().reference().empty()) errs.Required(ip.Child("reference"));
+      const std::string& pull = v.image().pull_policy();
+      if (!pull.empty() && pull != "Always" && pull != "IfNotPresent" && pull != "Never") {
+        errs.NotSupported(ip.Child("pullPolicy"), pull, {"Always", "IfNotPresent", "Never"});
+      }
+    }
     if (v.has_secret() && v.secret().secret_name().empty()) errs.Required(p.Child("secret").Child("secretName"));
     if (v.has_config_map() && v.config_map().name().empty()) errs.Required(p.Child("configMap").Child("name"));
     if (v.has_persistent_volume_claim() && v.persistent_volume_claim().claim_name().empty()) {
@@ -457,6 +454,43 @@ void ValidateTolerations(const google::protobuf::RepeatedPtrField<api::Toleratio
   }
 }
 
+namespace {
+
+// spec.resourceClaims (DRA): unique DNS-label names, each naming exactly one source; the
+// containers' resources.claims must name one of them.
+void ValidatePodResourceClaims(const api::PodSpec& spec, const Path& path, Errors& errs) {
+  std::set<std::string> names;
+  for (int i = 0; i < spec.resource_claims_size(); ++i) {
+    const api::PodResourceClaim& c = spec.resource_claims(i);
+    const Path p = path.Child("resourceClaims").Index(At(i));
+    if (c.name().empty()) {
+      errs.Required(p.Child("name"));
+    } else {
+      errs.InvalidEach(p.Child("name"), c.name(), IsDNS1123Label(c.name()));
+      if (!names.insert(c.name()).second) errs.Duplicate(p.Child("name"), c.name());
+    }
+    if (c.has_resource_claim_name() == c.has_resource_claim_template_name()) {
+      errs.Invalid(p, c.name(), c.has_resource_claim_name()
+                                    ? "at most one of `resourceClaimName` or `resourceClaimTemplateName` may be specified"
+                                    : "must specify one of: `resourceClaimName`, `resourceClaimTemplateName`");
+    }
+  }
+  const auto check = [&](const google::protobuf::RepeatedPtrField<api::Container>& containers, std::string_view field) {
+    for (int i = 0; i < containers.size(); ++i) {
+      const auto& claims = containers[i].resources().claims();
+      for (int j = 0; j < claims.size(); ++j) {
+        if (names.count(claims[j].name()) == 0) {
+          errs.NotFound(path.Child(field).Index(At(i)).Child("resources").Child("claims").Index(At(j)), claims[j].name());
+        }
+      }
+    }
+  };
+  check(spec.init_containers(), "initContainers");
+  check(spec.containers(), "containers");
+}
+
+}  // namespace
+
 void ValidatePodSpec(const api::PodSpec& spec, const PodSpecRules& rules, const Path& path, Errors& errs) {
   const std::set<std::string> volumes = ValidateVolumes(spec.volumes(), path.Child("volumes"), errs);
   std::set<std::string> container_names;
@@ -542,6 +576,7 @@ void ValidatePodSpec(const api::PodSpec& spec, const PodSpecRules& rules, const 
     ParseQuantityField(value, path.Child("overhead").Key(name), errs);
   }
   if (spec.has_resources()) ValidateResourceRequirements(spec.resources(), path.Child("resources"), errs);
+  ValidatePodResourceClaims(spec, path, errs);
 }
 
 void ValidatePodTemplate(const api::PodTemplateSpec& tmpl, bool selector_matches, const PodSpecRules& rules,
@@ -561,6 +596,10 @@ void ValidatePod(const api::Pod& pod, Errors& errs) {
 }
 
 void ValidatePodCreateOnly(const api::Pod& pod, Errors& errs) {
+  // Ephemeral containers arrive through the ephemeralcontainers subresource only.
+  if (!pod.spec().ephemeral_containers().empty()) {
+    errs.Forbidden(Path("spec").Child("ephemeralContainers"), "cannot be set on create");
+  }
   if (!pod.spec().node_name().empty() && !pod.spec().scheduling_gates().empty()) {
     errs.Forbidden(Path("spec").Child("nodeName"), "cannot be set until all schedulingGates have been cleared");
   }

@@ -48,6 +48,27 @@ void ValidateOptionalNonNegative(bool has, int64_t value, const Path& path, Erro
   if (has) ValidateNonNegative(value, path, errs);
 }
 
+// maxUnavailable and maxSurge of a rolling update: not both zero, percents at most 100%.
+void ValidateRollingUpdateBudget(const api::IntOrString& max_unavailable, const api::IntOrString& max_surge,
+                                 const Path& path, Errors& errs) {
+  bool unavailable_percent = false;
+  bool surge_percent = false;
+  const int64_t unavailable = ValidateIntOrPercent(max_unavailable, path.Child("maxUnavailable"), errs, &unavailable_percent);
+  const int64_t surge = ValidateIntOrPercent(max_surge, path.Child("maxSurge"), errs, &surge_percent);
+  if (unavailable_percent && unavailable > 100) {
+    errs.Invalid(path.Child("maxUnavailable"), max_unavailable.str_val(), "must not be greater than 100%");
+  }
+  if (unavailable == 0 && surge == 0) {
+    errs.InvalidShown(path.Child("maxUnavailable"), api::ToString(max_unavailable), "may not be 0 when `maxSurge` is 0");
+  }
+}
+
+void ValidateSelectorImmutable(const api::LabelSelector& selector, const api::LabelSelector& old, Errors& errs) {
+  if (!SameMessage(selector, old)) errs.InvalidShown(kSpec.Child("selector"), SelectorString(selector), kImmutable);
+}
+
+}  // namespace
+
 // An int-or-percent: a non-negative integer or "<n>%". Returns the value (a percent as
 // its number) or -1 when invalid; `is_percent` tells which.
 int64_t ValidateIntOrPercent(const api::IntOrString& v, const Path& path, Errors& errs, bool* is_percent) {
@@ -74,27 +95,6 @@ int64_t ValidateIntOrPercent(const api::IntOrString& v, const Path& path, Errors
   }
   return v.int_val();
 }
-
-// maxUnavailable and maxSurge of a rolling update: not both zero, percents at most 100%.
-void ValidateRollingUpdateBudget(const api::IntOrString& max_unavailable, const api::IntOrString& max_surge,
-                                 const Path& path, Errors& errs) {
-  bool unavailable_percent = false;
-  bool surge_percent = false;
-  const int64_t unavailable = ValidateIntOrPercent(max_unavailable, path.Child("maxUnavailable"), errs, &unavailable_percent);
-  const int64_t surge = ValidateIntOrPercent(max_surge, path.Child("maxSurge"), errs, &surge_percent);
-  if (unavailable_percent && unavailable > 100) {
-    errs.Invalid(path.Child("maxUnavailable"), max_unavailable.str_val(), "must not be greater than 100%");
-  }
-  if (unavailable == 0 && surge == 0) {
-    errs.InvalidShown(path.Child("maxUnavailable"), api::ToString(max_unavailable), "may not be 0 when `maxSurge` is 0");
-  }
-}
-
-void ValidateSelectorImmutable(const api::LabelSelector& selector, const api::LabelSelector& old, Errors& errs) {
-  if (!SameMessage(selector, old)) errs.InvalidShown(kSpec.Child("selector"), SelectorString(selector), kImmutable);
-}
-
-}  // namespace
 
 void ValidateReplicationController(const api::ReplicationController& rc, Errors& errs) {
   ValidateObjectMeta(rc.metadata(), true, NameIsDNSSubdomain, kMeta, errs);
@@ -257,41 +257,44 @@ void ValidateDaemonSetUpdate(const api::DaemonSet& d, const api::DaemonSet& old,
   ValidateSelectorImmutable(d.spec().selector(), old.spec().selector(), errs);
 }
 
-void ValidateJob(const api::Job& job, Errors& errs) {
-  ValidateObjectMeta(job.metadata(), true, NameIsDNSSubdomain, kMeta, errs);
-  const api::JobSpec& spec = job.spec();
-  ValidateOptionalNonNegative(spec.has_parallelism(), spec.parallelism(), kSpec.Child("parallelism"), errs);
-  ValidateOptionalNonNegative(spec.has_completions(), spec.completions(), kSpec.Child("completions"), errs);
-  ValidateOptionalNonNegative(spec.has_backoff_limit(), spec.backoff_limit(), kSpec.Child("backoffLimit"), errs);
+void ValidateJobSpec(const api::JobSpec& spec, const Path& path, Errors& errs) {
+  ValidateOptionalNonNegative(spec.has_parallelism(), spec.parallelism(), path.Child("parallelism"), errs);
+  ValidateOptionalNonNegative(spec.has_completions(), spec.completions(), path.Child("completions"), errs);
+  ValidateOptionalNonNegative(spec.has_backoff_limit(), spec.backoff_limit(), path.Child("backoffLimit"), errs);
   ValidateOptionalNonNegative(spec.has_ttl_seconds_after_finished(), spec.ttl_seconds_after_finished(),
-                              kSpec.Child("ttlSecondsAfterFinished"), errs);
+                              path.Child("ttlSecondsAfterFinished"), errs);
   if (spec.has_active_deadline_seconds() && spec.active_deadline_seconds() <= 0) {
-    errs.Invalid(kSpec.Child("activeDeadlineSeconds"), spec.active_deadline_seconds(), kPositive);
+    errs.Invalid(path.Child("activeDeadlineSeconds"), spec.active_deadline_seconds(), kPositive);
   }
   if (spec.has_completion_mode()) {
     const std::string& mode = spec.completion_mode();
     if (mode != "NonIndexed" && mode != "Indexed") {
-      errs.NotSupported(kSpec.Child("completionMode"), mode, {"NonIndexed", "Indexed"});
+      errs.NotSupported(path.Child("completionMode"), mode, {"NonIndexed", "Indexed"});
     } else if (mode == "Indexed" && !spec.has_completions()) {
-      errs.Required(kSpec.Child("completions"), "when completion mode is Indexed");
+      errs.Required(path.Child("completions"), "when completion mode is Indexed");
     }
   }
   bool matches = true;
   const bool manual = spec.has_manual_selector() && spec.manual_selector();
   if (spec.has_selector()) {
     const size_t before = errs.size();
-    ValidateLabelSelector(spec.selector(), kSpec.Child("selector"), errs);
+    ValidateLabelSelector(spec.selector(), path.Child("selector"), errs);
     if (errs.size() == before) matches = SelectorMatches(spec.selector(), spec.template_().metadata().labels());
   } else if (manual) {
-    errs.Required(kSpec.Child("selector"));
+    errs.Required(path.Child("selector"));
   }
   PodSpecRules rules;
   rules.restart_policies = {"OnFailure", "Never"};
   if (!spec.has_template_()) {
-    errs.Required(kSpec.Child("template"));
+    errs.Required(path.Child("template"));
   } else {
-    ValidatePodTemplate(spec.template_(), matches, rules, kSpec.Child("template"), errs);
+    ValidatePodTemplate(spec.template_(), matches, rules, path.Child("template"), errs);
   }
+}
+
+void ValidateJob(const api::Job& job, Errors& errs) {
+  ValidateObjectMeta(job.metadata(), true, NameIsDNSSubdomain, kMeta, errs);
+  ValidateJobSpec(job.spec(), kSpec, errs);
 }
 
 void ValidateJobUpdate(const api::Job& job, const api::Job& old, Errors& errs) {

@@ -85,6 +85,11 @@ void ValidateStatefulSetUpdate(const api::StatefulSet& s, const api::StatefulSet
 void ValidateDaemonSet(const api::DaemonSet& d, Errors& errs);
 void ValidateDaemonSetUpdate(const api::DaemonSet& d, const api::DaemonSet& old, Errors& errs);
 void ValidateJob(const api::Job& job, Errors& errs);
+// A Job's spec at `path` (a Job's "spec", a CronJob's "spec.jobTemplate.spec").
+void ValidateJobSpec(const api::JobSpec& spec, const Path& path, Errors& errs);
+// An int-or-percent: a non-negative integer or "<n>%". Returns the value (a percent as
+// its number) or -1 when invalid; `is_percent` tells which.
+int64_t ValidateIntOrPercent(const api::IntOrString& v, const Path& path, Errors& errs, bool* is_percent);
 void ValidateJobUpdate(const api::Job& job, const api::Job& old, Errors& errs);
 
 // ---------------------------------------------------------------- core kinds (validate_core.cc)

@@ -94,6 +94,17 @@ TEST(CodecTestdata, EveryManifestLoadsAndRoundTrips) {
        {"Namespace", "Node", "Endpoints", "ReplicationController", "ReplicaSet", "Event", "Binding",
         "CertificateSigningRequest", "Status"}},
       {"nginx-deployment.json", {"Deployment"}},
+      {"pdb.yaml", {"PodDisruptionBudget", "PodDisruptionBudget", "PodDisruptionBudget"}},
+      {"endpointslice.yaml", {"EndpointSlice", "EndpointSlice"}},
+      {"cronjob.yaml", {"CronJob", "CronJob"}},
+      {"hpa.yaml", {"HorizontalPodAutoscaler", "HorizontalPodAutoscaler", "HorizontalPodAutoscaler"}},
+      {"ingress.yaml", {"Ingress", "Ingress", "Ingress", "Ingress", "IngressClass", "IngressClass", "IngressClass"}},
+      {"networkpolicy.yaml", {"NetworkPolicy", "NetworkPolicy", "NetworkPolicy"}},
+      {"storage.yaml",
+       {"PersistentVolume", "PersistentVolume", "PersistentVolume", "PersistentVolume", "StorageClass", "StorageClass",
+        "StorageClass"}},
+      {"controllerrevision.yaml", {"ControllerRevision"}},
+      {"pod-beta-fields.yaml", {"Pod", "Pod", "Pod", "Deployment", "Pod", "Pod", "Pod", "Pod", "Pod", "Pod"}},
   };
   size_t files_seen = 0;
   for (const auto& entry : std::filesystem::directory_iterator(KSIM_API_TESTDATA)) {

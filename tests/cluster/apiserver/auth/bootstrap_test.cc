@@ -159,6 +159,25 @@ TEST_F(Bootstrap, AdminEditViewNest) {
     EXPECT_TRUE(Allowed(Request(u, "create", "apps", "deployments", "team"))) << u.name;
     EXPECT_TRUE(Allowed(Request(u, "update", "apps", "deployments", "team", "d", "scale"))) << u.name;
   }
+  // The kinds of the autoscaling, batch, policy, networking and discovery groups, as Kubernetes'
+  // view and edit roles list them.
+  for (const UserInfo& u : {viewer, editor, admin}) {
+    EXPECT_TRUE(Allowed(Request(u, "list", "autoscaling", "horizontalpodautoscalers", "team"))) << u.name;
+    EXPECT_TRUE(Allowed(Request(u, "get", "batch", "cronjobs", "team", "c"))) << u.name;
+    EXPECT_TRUE(Allowed(Request(u, "watch", "policy", "poddisruptionbudgets", "team"))) << u.name;
+    EXPECT_TRUE(Allowed(Request(u, "list", "networking.k8s.io", "ingresses", "team"))) << u.name;
+    EXPECT_TRUE(Allowed(Request(u, "list", "discovery.k8s.io", "endpointslices", "team"))) << u.name;
+    EXPECT_TRUE(Allowed(Request(u, "get", "apps", "controllerrevisions", "team", "r"))) << u.name;
+    EXPECT_FALSE(Allowed(Request(u, "list", "", "persistentvolumes"))) << u.name;  // cluster-scoped
+  }
+  EXPECT_FALSE(Allowed(Request(viewer, "create", "batch", "cronjobs", "team")));
+  for (const UserInfo& u : {editor, admin}) {
+    EXPECT_TRUE(Allowed(Request(u, "create", "batch", "cronjobs", "team"))) << u.name;
+    EXPECT_TRUE(Allowed(Request(u, "update", "autoscaling", "horizontalpodautoscalers", "team", "h"))) << u.name;
+    EXPECT_TRUE(Allowed(Request(u, "delete", "policy", "poddisruptionbudgets", "team", "p"))) << u.name;
+    EXPECT_TRUE(Allowed(Request(u, "patch", "networking.k8s.io", "networkpolicies", "team", "n"))) << u.name;
+    EXPECT_FALSE(Allowed(Request(u, "create", "discovery.k8s.io", "endpointslices", "team"))) << u.name;
+  }
   EXPECT_FALSE(Allowed(Request(editor, "create", "rbac.authorization.k8s.io", "rolebindings", "team")));
   EXPECT_TRUE(Allowed(Request(admin, "create", "rbac.authorization.k8s.io", "rolebindings", "team")));
   EXPECT_FALSE(Allowed(Request(admin, "create", "rbac.authorization.k8s.io", "clusterrolebindings")));
