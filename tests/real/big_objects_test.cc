@@ -29,6 +29,7 @@
 #include "real/clock.h"
 #include "real/event_loop.h"
 #include "real/posix_disk.h"
+#include "real/os_entropy.h"
 #include "real/real_env.h"
 #include "real/tcp_transport.h"
 #include "sim/host.h"
@@ -111,6 +112,7 @@ class RealWorlds final : public Worlds {
     h->env.transport = h->transport.get();
     h->env.disk = h->disk.get();
     h->env.random = h->random.get();
+    h->env.entropy = &h->entropy;
     h->env.log = h->log.get();
     h->process = factory(h->env);
     Host& placed = *hosts_.emplace(host, std::move(h)).first->second;
@@ -127,6 +129,7 @@ class RealWorlds final : public Worlds {
     std::unique_ptr<real::TcpTransport> transport;
     std::unique_ptr<real::PosixDisk> disk;
     std::unique_ptr<Random> random;
+    real::OsEntropy entropy;  // uids and tokens: the OS's source, as on a real host
     std::unique_ptr<real::StderrLogger> log;
     Env env;
     std::unique_ptr<Process> process;  // destroyed first
