@@ -85,6 +85,19 @@ void AddPut(store::Command* command, const std::string& key, std::string value, 
   if (lease != 0) put->set_lease(lease);
 }
 
+// Guards `w.key` by its expected mod revision, puts its value if every guard holds, and
+// reads the key in the failure branch (so a failed transaction says what is there).
+void AddGuardedPut(store::Command* command, SideWrite& w) {
+  store::TxnRequest* txn = command->mutable_txn();
+  store::Compare* c = txn->add_compare();
+  c->set_key(w.key);
+  c->set_target(store::Compare::MOD);
+  c->set_result(store::Compare::EQUAL);
+  c->set_mod_revision(w.expected_mod_revision);
+  txn->add_failure()->mutable_request_range()->set_key(w.key);
+  AddPut(command, w.key, std::move(w.value));
+}
+
 }  // namespace
 
 void ObjectStore::Create(const std::string& key, std::string value, std::vector<SideWrite> side, WriteDone done,
@@ -119,15 +132,7 @@ void ObjectStore::Guarded(const std::string& key, store::Command& command, std::
                           WriteDone done) {
   store::TxnRequest* txn = command.mutable_txn();
   txn->add_failure()->mutable_request_range()->set_key(key);
-  for (SideWrite& w : side) {
-    store::Compare* c = txn->add_compare();
-    c->set_key(w.key);
-    c->set_target(store::Compare::MOD);
-    c->set_result(store::Compare::EQUAL);
-    c->set_mod_revision(w.expected_mod_revision);
-    AddPut(&command, w.key, std::move(w.value));
-    txn->add_failure()->mutable_request_range()->set_key(w.key);
-  }
+  for (SideWrite& w : side) AddGuardedPut(&command, w);
   const bool is_create = txn->compare(0).target() == store::Compare::CREATE;
   const int64_t expected = is_create ? 0 : txn->compare(0).mod_revision();
   client_->Write(command, [done = std::move(done), is_create, expected](Status s,
@@ -160,18 +165,11 @@ void ObjectStore::Guarded(const std::string& key, store::Command& command, std::
 void ObjectStore::PutGuarded(std::vector<SideWrite> writes, GuardedPutDone done) {
   google::protobuf::Arena arena;
   store::Command* command = google::protobuf::Arena::CreateMessage<store::Command>(&arena);
-  store::TxnRequest* txn = command->mutable_txn();
   std::vector<std::string> keys;
   keys.reserve(writes.size());
   for (SideWrite& w : writes) {
-    store::Compare* c = txn->add_compare();
-    c->set_key(w.key);
-    c->set_target(store::Compare::MOD);
-    c->set_result(store::Compare::EQUAL);
-    c->set_mod_revision(w.expected_mod_revision);
-    txn->add_failure()->mutable_request_range()->set_key(w.key);
     keys.push_back(w.key);
-    AddPut(command, w.key, std::move(w.value));
+    AddGuardedPut(command, w);
   }
   client_->Write(*command, [done = std::move(done), keys = std::move(keys)](Status s, const store::CommandResponse& r) {
     GuardedPutResult result;
