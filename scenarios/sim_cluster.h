@@ -1,0 +1,131 @@
+// SimCluster: a whole cluster in one simulated world, built the way kubeadm builds an HA
+// cluster. Every test, benchmark and scenario that needs "a cluster" starts here.
+//
+//   cp-1..cp-N   control-plane hosts: a store member, an apiserver, a scheduler (and the
+//                controller-manager once it exists); the scheduler talks to the apiserver
+//                on its own host, as kubeadm's scheduler.conf does
+//   lb           a LoadBalancer (simulated HAProxy) on :6443 in front of the apiservers,
+//                checking each with a quorum read of namespace kube-system
+//   worker-1..M  worker hosts; until the kubelet exists their Node objects are registered
+//                through the API (capacity, allocatable, labels, Ready) so the scheduler binds
+//   client       a host whose process lends its Env to the cluster's own admin client
+//                (kubectl's role): Apply, queries and Call go through the load balancer
+//
+// Every synchronous helper runs the world until its answer arrives (bounded by a
+// simulated timeout), so a test reads as a sequence of steps.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cluster/api/core.pb.h"
+#include "cluster/env/status.h"
+#include "cluster/env/time.h"
+#include "faults/fault.h"
+#include "sim/network.h"
+
+namespace ksim::sim {
+class World;
+class LoadBalancer;
+}  // namespace ksim::sim
+namespace ksim::client {
+class ApiClient;
+}
+namespace ksim::scenarios {
+
+struct WorkerSpec {
+  std::string cpu = "4";
+  std::string memory = "16Gi";
+  int pods = 110;
+  std::string zone;                          // topology.kubernetes.io/zone; empty: none
+  std::map<std::string, std::string> labels;  // extra Node labels
+};
+
+struct SimClusterOptions {
+  uint64_t seed = 1;
+  int control_plane = 3;  // 1..7 hosts, each a store member + apiserver + scheduler
+  int workers = 3;        // 0..100000
+  WorkerSpec worker;      // every worker, unless worker_specs names it
+  std::vector<WorkerSpec> worker_specs;  // optional: worker i gets worker_specs[i] if present
+  std::vector<std::string> zones;        // workers without a zone get zones[i % size]
+  sim::LinkParams link;                  // every link's latency (and loss, if any)
+  bool scheduler = true;
+  bool echo_log = false;
+  // Store tuning for large runs (see PERFORMANCE.md).
+  uint64_t snapshot_every_entries = 20000;
+  int64_t auto_compact_retain_revisions = 200000;
+};
+
+// InvalidArgument naming the field for counts out of range or a worker_specs longer than
+// workers.
+Status ValidateSimClusterOptions(const SimClusterOptions& options);
+
+class SimCluster {
+ public:
+  // Builds every host and process; nothing runs until Bootstrap.
+  // REQUIRES: ValidateSimClusterOptions(options).ok().
+  explicit SimCluster(SimClusterOptions options);
+  ~SimCluster();
+  SimCluster(const SimCluster&) = delete;
+  SimCluster& operator=(const SimCluster&) = delete;
+
+  // Runs until the store elected a leader and every apiserver answers through the load
+  // balancer, then registers the workers' Nodes. Unavailable naming what never came up.
+  Status Bootstrap(Nanos timeout = Seconds(60));
+
+  sim::World& world();
+  sim::LoadBalancer& load_balancer();  // REQUIRES: the lb process is running
+  client::ApiClient& admin();          // the admin client, through the load balancer
+  const SimClusterOptions& options() const;
+
+  // Host names.
+  const std::vector<std::string>& control_plane_hosts() const;
+  const std::vector<std::string>& worker_hosts() const;
+  static constexpr char kLoadBalancerHost[] = "lb";
+  static constexpr char kClientHost[] = "client";
+  static constexpr uint16_t kApiPort = 6443;
+  static constexpr uint16_t kStorePort = 2379;
+
+  // Runs until `done()` holds or `timeout` of simulated time passed; whether it held.
+  bool RunUntil(const std::function<bool()>& done, Nanos timeout);
+  void RunFor(Nanos duration);
+  Nanos now() const;
+
+  // --- the API, as kubectl would use it (synchronous, through the load balancer) ---
+  // Creates every object of a multi-document manifest in order (`kubectl create -f`);
+  // namespaced objects without a namespace go to "default". Stops at the first failure
+  // with an error naming the source, the document's line, kind and name, and the reason.
+  Status Apply(const std::string& yaml, const std::string& source = "manifest");
+  // Pods of a namespace ("" = every namespace), optionally by label selector.
+  Status ListPods(const std::string& ns, const std::string& label_selector, std::vector<api::Pod>* out);
+  Status GetPod(const std::string& ns, const std::string& name, api::Pod* out);
+  Status ListNodes(std::vector<api::Node>* out);
+  Status DeletePod(const std::string& ns, const std::string& name);
+
+  // --- faults, by host and process name; each is logged in fault_log() ---
+  Status Inject(const faults::Fault& fault);
+  Status CrashProcess(const std::string& host, const std::string& process);
+  Status RestartProcess(const std::string& host, const std::string& process);
+  Status PowerOff(const std::string& host);
+  Status PowerOn(const std::string& host);
+  Status Partition(const std::vector<std::vector<std::string>>& groups);
+  Status Isolate(const std::string& host);
+  Status Heal();
+  const std::vector<std::string>& fault_log() const;
+
+  uint64_t trace_hash() const;
+
+  struct State;  // defined in sim_cluster_internal.h, for SimCluster's own .cc files
+
+ private:
+  std::unique_ptr<State> s_;
+};
+
+// The token every SimCluster's admin client (system:masters) uses.
+inline constexpr char kSimClusterAdminToken[] = "sim-admin-token";
+
+}  // namespace ksim::scenarios

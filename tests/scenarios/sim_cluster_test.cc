@@ -1,0 +1,133 @@
+// SimCluster end to end: an HA control plane behind the simulated HAProxy boots, the
+// scheduler binds applied pods, and losing an apiserver does not lose the API.
+#include "scenarios/sim_cluster.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "sim/load_balancer.h"
+#include "sim/world.h"
+
+namespace ksim::scenarios {
+namespace {
+
+constexpr char kPods[] = R"(apiVersion: v1
+kind: Pod
+metadata: {name: web-1, labels: {app: web}}
+spec:
+  containers: [{name: web, image: nginx, ports: [{containerPort: 80}], resources: {requests: {cpu: 500m, memory: 256Mi}}}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web-2, labels: {app: web}}
+spec:
+  containers: [{name: web, image: nginx, ports: [{containerPort: 80}], resources: {requests: {cpu: 500m, memory: 256Mi}}}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web-3, labels: {app: web}}
+spec:
+  containers: [{name: web, image: nginx, ports: [{containerPort: 80}], resources: {requests: {cpu: 500m, memory: 256Mi}}}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web}
+  ports: [{port: 80, targetPort: 80}]
+)";
+
+SimClusterOptions Small(uint64_t seed = 1) {
+  SimClusterOptions o;
+  o.seed = seed;
+  o.control_plane = 3;
+  o.workers = 3;
+  o.zones = {"zone-a", "zone-b"};
+  return o;
+}
+
+// Pods of `ns` bound to a node, or -1 if the list failed.
+int Bound(SimCluster& c, const std::string& selector) {
+  std::vector<api::Pod> pods;
+  if (!c.ListPods("default", selector, &pods).ok()) return -1;
+  int bound = 0;
+  for (const api::Pod& p : pods) bound += p.spec().node_name().empty() ? 0 : 1;
+  return bound;
+}
+
+TEST(SimCluster, BootsRegistersWorkersAndTheSchedulerBindsAppliedPods) {
+  SimCluster c(Small());
+  ASSERT_TRUE(c.Bootstrap().ok());
+  std::vector<api::Node> nodes;
+  ASSERT_TRUE(c.ListNodes(&nodes).ok());
+  ASSERT_EQ(nodes.size(), 3u);
+  std::set<std::string> workers(c.worker_hosts().begin(), c.worker_hosts().end());
+  for (const api::Node& n : nodes) {
+    EXPECT_EQ(workers.count(n.metadata().name()), 1u) << n.metadata().name();
+    EXPECT_EQ(n.metadata().labels().at("kubernetes.io/hostname"), n.metadata().name());
+    EXPECT_EQ(n.metadata().labels().count("topology.kubernetes.io/zone"), 1u);
+  }
+  ASSERT_TRUE(c.Apply(kPods, "web.yaml").ok());
+  ASSERT_TRUE(c.RunUntil([&] { return Bound(c, "app=web") == 3; }, Seconds(60)));
+  std::vector<api::Pod> pods;
+  ASSERT_TRUE(c.ListPods("default", "app=web", &pods).ok());
+  for (const api::Pod& p : pods) EXPECT_EQ(workers.count(p.spec().node_name()), 1u) << p.metadata().name();
+  // Every apiserver keeps passing the load balancer's quorum-read check.
+  c.RunFor(Seconds(10));
+  for (const sim::BackendState& b : c.load_balancer().backends()) {
+    EXPECT_TRUE(b.up) << b.address;
+    EXPECT_GE(b.checks_ok, 5u) << b.address;
+    EXPECT_EQ(b.checks_failed, 0u) << b.address;
+  }
+}
+
+TEST(SimCluster, AKilledApiserverIsTakenOutAndTheApiKeepsAnswering) {
+  SimCluster c(Small(3));
+  ASSERT_TRUE(c.Bootstrap().ok());
+  ASSERT_TRUE(c.CrashProcess("cp-1", "apiserver").ok());
+  c.RunFor(Seconds(8));  // three failed checks, two seconds apart
+  EXPECT_EQ(c.load_balancer().UpBackends(), (std::vector<Address>{"cp-2:6443", "cp-3:6443"}));
+  // Every request through the load balancer still succeeds, and pods still get bound
+  // (the scheduler on cp-1 lost its apiserver; another one holds or takes the lease).
+  for (int i = 0; i < 10; ++i) {
+    std::vector<api::Node> nodes;
+    ASSERT_TRUE(c.ListNodes(&nodes).ok()) << i;
+    EXPECT_EQ(nodes.size(), 3u);
+  }
+  ASSERT_TRUE(c.Apply(kPods, "web.yaml").ok());
+  EXPECT_TRUE(c.RunUntil([&] { return Bound(c, "app=web") == 3; }, Seconds(90)));
+  ASSERT_TRUE(c.RestartProcess("cp-1", "apiserver").ok());
+  EXPECT_TRUE(c.RunUntil([&] { return c.load_balancer().UpBackends().size() == 3; }, Seconds(30)));
+  EXPECT_EQ(c.fault_log().size(), 2u);
+}
+
+TEST(SimCluster, ABadManifestNamesItsDocumentAndStopsThere) {
+  SimCluster c(Small());
+  ASSERT_TRUE(c.Bootstrap().ok());
+  const std::string yaml = std::string(kPods) + "---\napiVersion: v1\nkind: Pod\nmetadata: {name: web-1}\nspec:\n  containers: [{name: a, image: nginx}]\n";
+  const Status st = c.Apply(yaml, "dup.yaml");
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("dup.yaml:"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("AlreadyExists"), std::string::npos) << st.message();
+  const Status bad = c.Apply("apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: 3}\n", "bad.yaml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.message().find("bad.yaml"), std::string::npos) << bad.message();
+  api::Pod p;
+  EXPECT_EQ(c.GetPod("default", "x", &p).code(), Status::Code::kNotFound);
+}
+
+TEST(SimCluster, OptionsOutOfRangeAreNamed) {
+  SimClusterOptions o;
+  o.control_plane = 0;
+  EXPECT_NE(ValidateSimClusterOptions(o).message().find("control_plane"), std::string::npos);
+  o = SimClusterOptions{};
+  o.workers = 1;
+  o.worker_specs.resize(2);
+  EXPECT_NE(ValidateSimClusterOptions(o).message().find("worker_specs"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ksim::scenarios
