@@ -7,6 +7,7 @@
 
 #include "cluster/api/codec.h"
 #include "cluster/apiserver/apiserver.h"
+#include "cluster/env/wire.h"
 #include "cluster/scheduler/scheduler.h"
 #include "cluster/store/server/store_server.h"
 #include "scenarios/sim_cluster_internal.h"
@@ -56,7 +57,7 @@ std::string HealthCheckFrame() {
   r.set_resource("namespaces");
   r.set_name("kube-system");
   r.set_token(kHealthToken);
-  return r.SerializeAsString();
+  return SerializeDeterministic(r);
 }
 
 bool HealthCheckPassed(std::string_view reply) {
