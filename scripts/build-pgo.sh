@@ -21,7 +21,8 @@ rm -rf "$profile"
 cmake "${common[@]}" -DCMAKE_CXX_FLAGS="-fprofile-generate -fprofile-update=single -fprofile-dir=$profile" \
   -DCMAKE_EXE_LINKER_FLAGS="-fprofile-generate" -DCMAKE_INTERPROCEDURAL_OPTIMIZATION=OFF >/dev/null
 ninja -C "$dir" ksim
-"$dir/bin/ksim" demo --seed 1 --hosts 5 --duration 60s >/dev/null
+"$dir/bin/ksim" demo --gossip --seed 1 --hosts 5 --duration 60s >/dev/null
+"$dir/bin/ksim" demo --seed 1 >/dev/null
 "$dir/bin/ksim" bench store --duration 2s >/dev/null
 "$dir/bin/ksim" bench scheduler --nodes 500 --pods 2000 >/dev/null
 # Functions the training never ran are optimised as usual (-fprofile-partial-training);

@@ -26,7 +26,11 @@ agree() {
 }
 pattern="^trace_hash="
 for seed in $seeds; do
-  agree "demo seed $seed" demo --seed "$seed" --hosts 5 --duration 30s
+  agree "demo --gossip seed $seed" demo --gossip --seed "$seed" --hosts 5 --duration 30s
+done
+# The cluster demo: HA control plane behind the load balancer, scheduler, faults.
+for seed in 1 2 3; do
+  agree "demo seed $seed" demo --seed "$seed" --duration 3m
 done
 # The API path (protobuf maps, watch caches, informers, RBAC, quota) on a small run.
 pattern="trace_hash"
@@ -40,5 +44,5 @@ for workload in basic pod-affinity topology-spread; do
   agree "bench scheduler $workload" bench scheduler --seed 3 --workload "$workload" --nodes 300 --pods 600
 done
 if [ $fail -ne 0 ]; then exit 1; fi
-echo "compare-builds: $a and $b agree on seeds $seeds (demo), 1 2 (bench api)," \
+echo "compare-builds: $a and $b agree on seeds $seeds (demo --gossip), 1 2 3 (demo), 1 2 (bench api)," \
   "3 (bench scheduler: basic, pod-affinity, topology-spread)"

@@ -20,9 +20,9 @@ std::string LastLine(const std::string& out) {
 }
 
 TEST(Cli, DemoPrintsTraceHashAsLastLineAndReplays) {
-  RunResult a = RunCommand({kKsim, "demo", "--seed", "11", "--hosts", "4", "--duration", "20s"});
-  RunResult b = RunCommand({kKsim, "demo", "--seed", "11", "--hosts", "4", "--duration", "20s"});
-  RunResult c = RunCommand({kKsim, "demo", "--seed", "12", "--hosts", "4", "--duration", "20s"});
+  RunResult a = RunCommand({kKsim, "demo", "--gossip", "--seed", "11", "--hosts", "4", "--duration", "20s"});
+  RunResult b = RunCommand({kKsim, "demo", "--gossip", "--seed", "11", "--hosts", "4", "--duration", "20s"});
+  RunResult c = RunCommand({kKsim, "demo", "--gossip", "--seed", "12", "--hosts", "4", "--duration", "20s"});
   ASSERT_EQ(a.exit_code, 0) << a.out << a.err;
   EXPECT_TRUE(std::regex_match(LastLine(a.out), std::regex("trace_hash=[0-9a-f]{16}"))) << LastLine(a.out);
   EXPECT_EQ(a.out, b.out);  // the whole summary replays, not just the hash
@@ -39,11 +39,14 @@ TEST(Cli, BadFlagsAndValuesExitTwoWithAClearMessage) {
       {{"demo", "--bogus"}, "--bogus"},
       {{"demo", "--seed", "abc"}, "--seed"},
       {{"demo", "--seed", "-1"}, "--seed"},
-      {{"demo", "--hosts", "1"}, "--hosts"},
-      {{"demo", "--hosts", "100000"}, "--hosts"},
+      {{"demo", "--gossip", "--hosts", "1"}, "--hosts"},
+      {{"demo", "--hosts", "5"}, "--hosts: applies to --gossip"},
+      {{"demo", "--workers", "1"}, "--workers"},
+      {{"demo", "--duration", "60s"}, "out of range (3m"},
+      {{"demo", "--gossip", "--hosts", "100000"}, "--hosts"},
       {{"demo", "--duration", "60"}, "missing unit"},
       {{"demo", "--duration", "5parsecs"}, "unknown unit"},
-      {{"demo", "--duration", "5s"}, "out of range"},
+      {{"demo", "--gossip", "--duration", "5s"}, "out of range"},
       {{"demo", "--duration", "99999999999999999999s"}, "too large"},
       {{"bench", "store", "--members", "9"}, "--members"},
       {{"bench", "store", "--duration", "fast"}, "--duration"},

@@ -51,9 +51,18 @@ std::string RunTwice(const std::vector<std::string>& args) {
 TEST(DeterminismAcrossProcesses, DemoSeeds) {
   std::set<std::string> distinct;
   for (int seed = 1; seed <= 6; ++seed) {
-    distinct.insert(RunTwice({"demo", "--seed", std::to_string(seed), "--hosts", "5", "--duration", "20s"}));
+    distinct.insert(RunTwice({"demo", "--gossip", "--seed", std::to_string(seed), "--hosts", "5", "--duration", "20s"}));
   }
   EXPECT_EQ(distinct.size(), 6u);
+}
+
+// The cluster demo: stores, apiservers behind the load balancer, schedulers, faults.
+TEST(DeterminismAcrossProcesses, ClusterDemoSeeds) {
+  std::set<std::string> distinct;
+  for (int seed = 1; seed <= 3; ++seed) {
+    distinct.insert(RunTwice({"demo", "--seed", std::to_string(seed), "--duration", "3m"}));
+  }
+  EXPECT_EQ(distinct.size(), 3u);
 }
 
 // The store under the nemesis: Raft, the WAL and the fault schedule.
