@@ -247,6 +247,7 @@ sim::LoadBalancer& SimCluster::load_balancer() {
   return *lb;
 }
 client::ApiClient& SimCluster::admin() { return *s_->admin; }
+Env& SimCluster::client_env() { return *s_->client_env; }
 const SimClusterOptions& SimCluster::options() const { return s_->options; }
 const std::vector<std::string>& SimCluster::control_plane_hosts() const { return s_->control_plane; }
 const std::vector<std::string>& SimCluster::worker_hosts() const { return s_->workers; }

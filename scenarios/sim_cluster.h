@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "cluster/api/core.pb.h"
+#include "cluster/env/env.h"
 #include "cluster/env/status.h"
 #include "cluster/env/time.h"
 #include "faults/fault.h"
@@ -80,6 +81,10 @@ class SimCluster {
   sim::World& world();
   sim::LoadBalancer& load_balancer();  // REQUIRES: the lb process is running
   client::ApiClient& admin();          // the admin client, through the load balancer
+  // The client host's Env, for more clients and informers of a test or benchmark.
+  Env& client_env();
+  // Whether workers run kubelets (pods reach Running); false until the kubelet exists.
+  bool runs_kubelets() const { return false; }
   const SimClusterOptions& options() const;
 
   // Host names.

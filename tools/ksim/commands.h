@@ -14,6 +14,8 @@ using CommandFn = std::function<int()>;
 CommandFn AddDemoCommand(CLI::App& app);
 CommandFn AddDemoNodeCommand(CLI::App& app);
 CommandFn AddBenchCommand(CLI::App& app);
+// `ksim bench cluster` on `bench`; its function returns -1 when another bench ran.
+CommandFn AddBenchClusterCommand(CLI::App& bench);
 CommandFn AddLincheckCommand(CLI::App& app);
 CommandFn AddExplainCommand(CLI::App& app);
 
