@@ -152,6 +152,7 @@ void ApiClient::Submit(std::unique_ptr<Call> call) {
     call->request.set_request_id(fmt::format("{}-{}", client_tag_, ++request_ids_));
   }
   if (!options_.token.empty()) call->request.set_token(options_.token);
+  if (options_.on_request) options_.on_request(call->request);
   if (calls_.size() >= options_.max_pending) {
     ApiResult r;
     r.status = Status::Unavailable("too many API calls in flight");

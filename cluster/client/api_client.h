@@ -33,6 +33,9 @@ struct ApiClientOptions {
   Nanos attempt_timeout = Seconds(5);   // one endpoint's chance to answer
   Nanos poll = Milliseconds(100);       // how often deadlines are checked
   size_t max_pending = 100000;
+  // Observes every call as it is submitted (before any attempt): audit, and tests that check
+  // who wrote what (the controller-manager reports its writes with its identity).
+  std::function<void(const apiserver::Request&)> on_request;
 };
 
 // The outcome of a call: `status` is not OK when no apiserver answered (Unavailable,

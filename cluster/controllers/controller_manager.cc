@@ -1,0 +1,117 @@
+#include "cluster/controllers/controller_manager.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cassert>
+
+#include "cluster/controllers/node_ipam.h"
+
+namespace ksim::controllers {
+
+ControllerManager::ControllerManager(Env& env, ControllerManagerOptions options)
+    : env_(env), options_(std::move(options)) {
+  // client-go's identity: host name and a unique suffix, so a restarted process is a new
+  // candidate (it waits for the lease to expire rather than inheriting it).
+  identity_ = fmt::format("{}_{:08x}", env_.host, env_.entropy != nullptr ? env_.entropy->Next64() & 0xFFFFFFFFu : 0u);
+}
+
+ControllerManager::~ControllerManager() {
+  // Controllers first: they hold informers, the recorder and the client by pointer.
+  elector_.reset();
+  controllers_.clear();
+  context_.reset();
+  informers_.reset();
+  client_.reset();
+}
+
+bool ControllerManager::Enabled(const std::string& name) const {
+  return options_.controllers.empty() ||
+         std::find(options_.controllers.begin(), options_.controllers.end(), name) != options_.controllers.end();
+}
+
+void ControllerManager::Start() {
+  client::ApiClientOptions co;
+  co.endpoints = options_.apiservers;
+  co.token = options_.token;
+  co.user_agent = "kube-controller-manager/" + identity_;
+  co.request_timeout = options_.request_timeout;
+  co.on_request = [this](const apiserver::Request& r) { OnRequest(r); };
+  client_ = std::make_unique<client::ApiClient>(env_, co);
+  informers_ = std::make_unique<SharedInformerFactory>(env_, client_.get());
+  context_ = std::unique_ptr<ControllerContext>(
+      new ControllerContext{env_, client_.get(), informers_.get(), options_, identity_, [this] { return IsLeader(); }});
+
+  if (Enabled("nodeipam") && options_.allocate_node_cidrs) {
+    auto ipam = NodeIpamController::Create(*context_, &config_status_);
+    if (ipam == nullptr) {
+      env_.log->Log(LogLevel::kError, "controller-manager", fmt::format("bad options: {}", config_status_.message()));
+      return;
+    }
+    controllers_.emplace_back("nodeipam", std::move(ipam));
+  }
+  for (auto& [name, factory] : options_.extra_controllers) controllers_.emplace_back(name, factory(*context_));
+  informers_->Start();
+
+  if (!options_.leader_elect) {
+    StartControllers();
+    return;
+  }
+  client::LeaderElectionConfig lc;
+  lc.namespace_ = options_.lease_namespace;
+  lc.name = options_.lease_name;
+  lc.identity = identity_;
+  lc.lease_duration = options_.lease_duration;
+  lc.renew_deadline = options_.renew_deadline;
+  lc.retry_period = options_.retry_period;
+  lc.on_started_leading = [this] { StartControllers(); };
+  lc.on_stopped_leading = [this] { StopControllers(); };
+  elector_ = client::LeaderElector::Create(env_, client_.get(), lc, &config_status_);
+  if (elector_ == nullptr) {
+    env_.log->Log(LogLevel::kError, "controller-manager", fmt::format("bad options: {}", config_status_.message()));
+    return;
+  }
+  elector_->Start();
+}
+
+bool ControllerManager::IsLeader() const {
+  return leading_ && (elector_ == nullptr ? !options_.leader_elect : elector_->IsLeader());
+}
+
+Controller* ControllerManager::Find(const std::string& name) const {
+  for (const auto& [n, c] : controllers_) {
+    if (n == name) return c.get();
+  }
+  return nullptr;
+}
+
+void ControllerManager::StartControllers() {
+  leading_ = true;
+  ++stats_.started_leading;
+  env_.log->Log(LogLevel::kInfo, "controller-manager", fmt::format("{} started leading", identity_));
+  for (auto& [name, c] : controllers_) c->Start();
+}
+
+void ControllerManager::StopControllers() {
+  leading_ = false;
+  ++stats_.stopped_leading;
+  env_.log->Log(LogLevel::kInfo, "controller-manager", fmt::format("{} stopped leading", identity_));
+  for (auto& [name, c] : controllers_) c->Stop();
+}
+
+void ControllerManager::OnRequest(const apiserver::Request& r) {
+  const std::string& verb = r.verb();
+  if (verb == "get" || verb == "list" || verb == "watch") return;
+  // The election's own Lease writes and Events are not controller actions.
+  if (r.resource() == "leases" && r.namespace_() == options_.lease_namespace &&
+      (r.name() == options_.lease_name || r.name().empty())) {
+    return;
+  }
+  if (r.resource() == "events") return;
+  ++stats_.writes;
+  const bool acting = IsLeader();
+  if (!acting) ++stats_.writes_not_acting;
+  if (options_.on_write) options_.on_write(identity_, acting, r);
+}
+
+}  // namespace ksim::controllers

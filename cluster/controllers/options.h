@@ -1,0 +1,63 @@
+// ControllerManagerOptions: the kube-controller-manager flags ksim implements, with
+// Kubernetes' defaults (flag names in comments).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "cluster/apiserver/apiserver.pb.h"
+#include "cluster/env/env.h"
+
+namespace ksim::controllers {
+
+class Controller;
+struct ControllerContext;
+using ControllerFactory = std::function<std::unique_ptr<Controller>(ControllerContext&)>;
+
+struct ControllerManagerOptions {
+  std::vector<Address> apiservers;
+  std::string token;
+  // Every API call gives up after this. Node IPAM waits as long after it starts leading
+  // before its first allocation, so a write the previous leader sent has landed or failed.
+  Nanos request_timeout = Seconds(10);
+
+  // --leader-elect and --leader-elect-{lease-duration,renew-deadline,retry-period}.
+  bool leader_elect = true;
+  std::string lease_namespace = "kube-system";
+  std::string lease_name = "kube-controller-manager";
+  Nanos lease_duration = Seconds(15);
+  Nanos renew_deadline = Seconds(10);
+  Nanos retry_period = Seconds(2);
+
+  // --controllers: the built-in controllers to run; empty = all ("nodeipam", "nodelifecycle").
+  std::vector<std::string> controllers;
+  // Controllers added by other packages (name, factory), run beside the built-in ones.
+  std::vector<std::pair<std::string, ControllerFactory>> extra_controllers;
+
+  // Node IPAM: --allocate-node-cidrs, --cluster-cidr, --node-cidr-mask-size.
+  bool allocate_node_cidrs = true;
+  std::string cluster_cidr = "10.244.0.0/16";
+  int node_cidr_mask_size = 24;
+
+  // Node lifecycle: --node-monitor-period, --node-monitor-grace-period,
+  // --node-startup-grace-period, --node-eviction-rate, --secondary-node-eviction-rate,
+  // --large-cluster-size-threshold, --unhealthy-zone-threshold.
+  Nanos node_monitor_period = Seconds(5);
+  Nanos node_monitor_grace_period = Seconds(50);
+  Nanos node_startup_grace_period = Seconds(60);
+  double node_eviction_rate = 0.1;             // nodes per second
+  double secondary_node_eviction_rate = 0.01;  // in an unhealthy zone of a large cluster
+  int large_cluster_size_threshold = 50;
+  double unhealthy_zone_threshold = 0.55;
+
+  // Bound on each work queue's keys.
+  size_t max_queue_keys = 200000;
+  // Test hook: every mutating call the controllers send (not the election's Lease writes,
+  // not Events), with this replica's identity and whether it was acting when it sent it.
+  std::function<void(const std::string& identity, bool acting, const apiserver::Request&)> on_write;
+};
+
+}  // namespace ksim::controllers
