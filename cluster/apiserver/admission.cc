@@ -226,4 +226,27 @@ void ApplyServiceAccountDefault(api::PodSpec* spec) {
   if (spec->service_account_name().empty()) spec->set_service_account_name("default");
 }
 
+void ApplyDefaultTolerationSeconds(api::PodSpec* spec, int64_t not_ready_seconds, int64_t unreachable_seconds) {
+  // A toleration already covers the taint when it names its key (or is a wildcard Exists)
+  // and its effect is NoExecute or empty, as the Kubernetes plugin checks.
+  auto covered = [spec](const std::string& key) {
+    for (const auto& t : spec->tolerations()) {
+      const bool key_matches = t.key() == key || (t.key().empty() && t.operator_() == "Exists");
+      if (key_matches && (t.effect().empty() || t.effect() == "NoExecute")) return true;
+    }
+    return false;
+  };
+  const bool not_ready = covered("node.kubernetes.io/not-ready");
+  const bool unreachable = covered("node.kubernetes.io/unreachable");
+  auto add = [spec](const std::string& key, int64_t seconds) {
+    api::Toleration* t = spec->add_tolerations();
+    t->set_key(key);
+    t->set_operator_("Exists");
+    t->set_effect("NoExecute");
+    t->set_toleration_seconds(seconds);
+  };
+  if (!not_ready) add("node.kubernetes.io/not-ready", not_ready_seconds);
+  if (!unreachable) add("node.kubernetes.io/unreachable", unreachable_seconds);
+}
+
 }  // namespace ksim::apiserver

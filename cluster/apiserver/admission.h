@@ -45,4 +45,13 @@ void Release(const api::ResourceQuota& quota, const std::map<std::string, api::Q
 // ServiceAccount: a pod without one runs as "default".
 void ApplyServiceAccountDefault(api::PodSpec* spec);
 
+// DefaultTolerationSeconds: a pod that tolerates neither node.kubernetes.io/not-ready nor
+// node.kubernetes.io/unreachable (NoExecute) gets a toleration of each, operator Exists,
+// for `seconds` (Kubernetes' --default-not-ready-toleration-seconds and
+// --default-unreachable-toleration-seconds, both 300): the node lifecycle controller's
+// taints then evict it after 5 minutes rather than at once.
+inline constexpr int64_t kDefaultTolerationSeconds = 300;
+void ApplyDefaultTolerationSeconds(api::PodSpec* spec, int64_t not_ready_seconds = kDefaultTolerationSeconds,
+                                   int64_t unreachable_seconds = kDefaultTolerationSeconds);
+
 }  // namespace ksim::apiserver

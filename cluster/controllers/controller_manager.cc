@@ -6,6 +6,7 @@
 #include <cassert>
 
 #include "cluster/controllers/node_ipam.h"
+#include "cluster/controllers/node_lifecycle.h"
 
 namespace ksim::controllers {
 
@@ -49,6 +50,14 @@ void ControllerManager::Start() {
       return;
     }
     controllers_.emplace_back("nodeipam", std::move(ipam));
+  }
+  if (Enabled("nodelifecycle")) {
+    auto lifecycle = NodeLifecycleController::Create(*context_, &config_status_);
+    if (lifecycle == nullptr) {
+      env_.log->Log(LogLevel::kError, "controller-manager", fmt::format("bad options: {}", config_status_.message()));
+      return;
+    }
+    controllers_.emplace_back("nodelifecycle", std::move(lifecycle));
   }
   for (auto& [name, factory] : options_.extra_controllers) controllers_.emplace_back(name, factory(*context_));
   informers_->Start();

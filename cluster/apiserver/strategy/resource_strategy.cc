@@ -76,6 +76,7 @@ void AdmitPod(const std::vector<api::LimitRange>& ranges, Message& object) {
   api::Pod& pod = AsMutable<api::Pod>(object);
   ApplyLimitRangeDefaults(ranges, pod.mutable_spec());
   ApplyServiceAccountDefault(pod.mutable_spec());
+  ApplyDefaultTolerationSeconds(pod.mutable_spec());
 }
 
 std::string CheckPodAdmission(const std::vector<api::LimitRange>& ranges, const Message& object) {

@@ -64,6 +64,44 @@ TEST_F(AdmissionTest, LimitRangerDefaultsAndBoundsContainers) {
   EXPECT_EQ(denied.error.message(), "pods \"big\" is forbidden: maximum cpu usage per Container is 1, but limit is 2");
 }
 
+TEST_F(AdmissionTest, DefaultTolerationSecondsAddsNotReadyAndUnreachableFor300s) {
+  const ApiResult created = Create(MakePod("default", "plain"), Pods());
+  ASSERT_EQ(created.code, 201) << created.Describe();
+  api::Pod p;
+  ASSERT_TRUE(p.ParseFromString(created.body));
+  ASSERT_EQ(p.spec().tolerations_size(), 2);
+  std::map<std::string, int64_t> seconds;
+  for (const auto& t : p.spec().tolerations()) {
+    EXPECT_EQ(t.operator_(), "Exists");
+    EXPECT_EQ(t.effect(), "NoExecute");
+    seconds[t.key()] = t.toleration_seconds();
+  }
+  EXPECT_EQ(seconds["node.kubernetes.io/not-ready"], 300);
+  EXPECT_EQ(seconds["node.kubernetes.io/unreachable"], 300);
+
+  // A pod that tolerates one of them itself keeps its own and gets only the other.
+  api::Pod own = MakePod("default", "own");
+  auto* t = own.mutable_spec()->add_tolerations();
+  t->set_key("node.kubernetes.io/unreachable");
+  t->set_operator_("Exists");
+  t->set_effect("NoExecute");
+  t->set_toleration_seconds(6000);
+  const ApiResult own_created = Create(own, Pods());
+  ASSERT_EQ(own_created.code, 201) << own_created.Describe();
+  ASSERT_TRUE(p.ParseFromString(own_created.body));
+  ASSERT_EQ(p.spec().tolerations_size(), 2);
+  EXPECT_EQ(p.spec().tolerations(0).toleration_seconds(), 6000);
+  EXPECT_EQ(p.spec().tolerations(1).key(), "node.kubernetes.io/not-ready");
+
+  // A wildcard (empty key, Exists) tolerates everything: nothing is added.
+  api::Pod all = MakePod("default", "all");
+  all.mutable_spec()->add_tolerations()->set_operator_("Exists");
+  const ApiResult all_created = Create(all, Pods());
+  ASSERT_EQ(all_created.code, 201) << all_created.Describe();
+  ASSERT_TRUE(p.ParseFromString(all_created.body));
+  EXPECT_EQ(p.spec().tolerations_size(), 1);
+}
+
 TEST_F(AdmissionTest, ResourceQuotaIsChargedAndReleased) {
   ASSERT_EQ(Create(Quota("q", {{"pods", "2"}, {"requests.cpu", "1"}}), Kind("", "resourcequotas")).code, 201);
   cluster.store.world.RunFor(Milliseconds(100));
