@@ -400,6 +400,7 @@ void NodeLifecycleController::ArmTaintTimer(Nanos at) {
 
 void NodeLifecycleController::ReconcileEvictions(const api::Node& node) {
   const std::vector<api::Taint> taints = NoExecuteTaints(node);
+  if (taints.empty() && evictions_.empty()) return;  // the common case: nothing to schedule or cancel
   for (const auto& object : pods_->ByIndex("spec.nodeName", node.metadata().name())) {
     const auto& pod = static_cast<const api::Pod&>(*object);
     const std::string key = client::Informer::KeyOf(pod);
