@@ -24,6 +24,7 @@ constexpr char kControllerManagerToken[] = "sim-controller-manager-token";
 constexpr char kProxyToken[] = "sim-proxy-token";
 constexpr char kHealthToken[] = "sim-lb-health-token";
 constexpr int kMaxWorkers = 60000;  // node IPs come from 172.18.0.0/16
+constexpr int kMaxCidrWorkers = 32768;
 
 // A process that only lends its Env to objects the cluster drives directly.
 class Holder : public Process {
@@ -65,6 +66,14 @@ bool HealthCheckPassed(std::string_view reply) {
   return r.ParseFromArray(reply.data(), static_cast<int>(reply.size())) && r.id() == 1 && r.code() == 200;
 }
 
+// A /24 per node from the cluster CIDR: 10.244.0.0/16 (kubeadm's usual podSubnet) holds 256
+// nodes; larger clusters get 10.128.0.0/9, as a cluster of thousands of nodes must be
+// configured with a larger podSubnet. Node IPAM's job once the controller-manager runs.
+std::string PodCidr(const SimClusterOptions& o, int i) {
+  if (o.workers <= 256) return fmt::format("10.244.{}.0/24", i);
+  return fmt::format("10.{}.{}.0/24", 128 + i / 256, i % 256);
+}
+
 const WorkerSpec& SpecOf(const SimClusterOptions& o, int i) {
   return static_cast<size_t>(i) < o.worker_specs.size() ? o.worker_specs[static_cast<size_t>(i)] : o.worker;
 }
@@ -92,6 +101,7 @@ api::Node WorkerNode(const SimClusterOptions& o, const std::string& name, int i)
   auto* host = n.mutable_status()->add_addresses();
   host->set_type("Hostname");
   host->set_address(name);
+  n.mutable_spec()->set_pod_cidr(PodCidr(o, i));
   auto* ready = n.mutable_status()->add_conditions();
   ready->set_type("Ready");
   ready->set_status("True");
@@ -110,6 +120,9 @@ Status ValidateSimClusterOptions(const SimClusterOptions& o) {
   if (o.control_plane < 1 || o.control_plane > 7) return Status::InvalidArgument("control_plane: must be in 1..7");
   if (o.workers < 0 || o.workers > kMaxWorkers) {
     return Status::InvalidArgument(fmt::format("workers: must be in 0..{}", kMaxWorkers));
+  }
+  if (o.workers > kMaxCidrWorkers) {
+    return Status::InvalidArgument(fmt::format("workers: at most {} (a /24 each from 10.128.0.0/9)", kMaxCidrWorkers));
   }
   if (o.worker_specs.size() > static_cast<size_t>(o.workers)) {
     return Status::InvalidArgument(

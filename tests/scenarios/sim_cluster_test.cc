@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <set>
 #include <string>
 #include <vector>
@@ -117,6 +118,27 @@ TEST(SimCluster, ABadManifestNamesItsDocumentAndStopsThere) {
   EXPECT_NE(bad.message().find("bad.yaml"), std::string::npos) << bad.message();
   api::Pod p;
   EXPECT_EQ(c.GetPod("default", "x", &p).code(), Status::Code::kNotFound);
+}
+
+// 10.244.0.0/16 holds 256 /24s: a larger cluster must not hand out "10.244.256.0/24".
+TEST(SimCluster, PodCidrsStayValidAndDistinctBeyond256Workers) {
+  SimClusterOptions o = Small();
+  o.workers = 300;
+  SimCluster c(o);
+  ASSERT_TRUE(c.Bootstrap().ok());
+  std::vector<api::Node> nodes;
+  ASSERT_TRUE(c.ListNodes(&nodes).ok());
+  ASSERT_EQ(nodes.size(), 300u);
+  std::set<std::string> cidrs;
+  for (const api::Node& n : nodes) {
+    const std::string& cidr = n.spec().pod_cidr();
+    int a = -1, b = -1, d = -1, e = -1, bits = -1;
+    ASSERT_EQ(std::sscanf(cidr.c_str(), "%d.%d.%d.%d/%d", &a, &b, &d, &e, &bits), 5) << cidr;
+    for (int octet : {a, b, d, e}) EXPECT_TRUE(octet >= 0 && octet <= 255) << cidr;
+    EXPECT_EQ(bits, 24) << cidr;
+    cidrs.insert(cidr);
+  }
+  EXPECT_EQ(cidrs.size(), 300u);
 }
 
 TEST(SimCluster, OptionsOutOfRangeAreNamed) {
