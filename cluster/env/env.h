@@ -6,8 +6,6 @@
 #include <string>
 
 #include "cluster/env/clock.h"
-#include "cluster/env/container_runtime.h"
-#include "cluster/env/dataplane.h"
 #include "cluster/env/disk.h"
 #include "cluster/env/entropy.h"
 #include "cluster/env/logger.h"
@@ -15,6 +13,11 @@
 #include "cluster/env/transport.h"
 
 namespace ksim {
+
+// Declared, not included: only the kubelet and the proxy use them, and a change to either
+// interface should not rebuild every process.
+class ContainerRuntime;
+class Dataplane;
 
 // The backends outlive the process that uses them. `runtime` and `dataplane` are null on
 // hosts that offer none (a process that needs them REQUIRES them non-null).
