@@ -1,92 +1,160 @@
-// SimContainerRuntime: a host's container runtime playing scripted images. An image's
-// script says how long a pull takes (or that it fails), how long a start takes, when the
-// container becomes ready, when it crashes and with which exit code, so workloads can
-// misbehave on purpose. Completions run through the world's queue, never inside a call.
+// SimContainerRuntime: one host's container runtime, implementing the CRI-shaped
+// ksim::ContainerRuntime by playing image behaviours (sim/image_behavior.h): pulls take
+// time or fail, containers start late, become ready, turn unhealthy, crash, finish,
+// grow into an OOM kill, burn CPU, write logs, serve HTTP on their pod IP and ignore
+// SIGTERM when told to.
+//
+// Every call completes through the world's queue after a short latency, never inside the
+// call; its effect happens at completion. Sandboxes, containers and images belong to the
+// host: a process crash leaves them running; a power-off kills every container (exit
+// 255, reason "Unknown", as containerd reports after a reboot) and takes every sandbox
+// NotReady. A ready sandbox's IP is an alias of the host on the sim network, so
+// connections to podIP:port reach the container serving that port.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "cluster/env/container_runtime.h"
+#include "cluster/env/random.h"
+#include "cluster/env/transport.h"
+#include "sim/image_behavior.h"
 
 namespace ksim::sim {
 
 class World;
-
-struct ImageScript {
-  Nanos pull_delay = Milliseconds(200);
-  bool pull_fails = false;            // every pull fails with Unavailable
-  Nanos start_delay = Milliseconds(50);
-  Nanos ready_after{0};               // exec probes succeed this long after the start
-  std::optional<Nanos> exit_after;    // the container exits this long after the start
-  int exit_code = 0;                  // the exit code when it exits on its own
-  Nanos stop_delay = Milliseconds(10);  // how long it takes to honour a stop request
-  bool ignores_stop = false;          // stops only when killed at the end of the grace
-  int64_t memory_bytes = 0;
-  int64_t cpu_millis = 0;
-};
+class Host;
+struct ProcessToken;
 
 struct RuntimeStats {
   uint64_t pulls = 0;
   uint64_t pull_failures = 0;
+  uint64_t sandboxes = 0;
   uint64_t starts = 0;
   uint64_t exits = 0;
+  uint64_t oom_kills = 0;
+  uint64_t http_requests = 0;
 };
 
-class SimContainerRuntime {
+// Call latencies (world time); a container's start delay comes from its behaviour.
+struct RuntimeLatencies {
+  Nanos run_sandbox = Milliseconds(200);  // CNI ADD + the pause container
+  Nanos stop_sandbox = Milliseconds(20);
+  Nanos create_container = Milliseconds(20);
+  Nanos remove = Milliseconds(5);
+  Nanos query = Milliseconds(1);  // status, list, logs, stats, image status
+  Nanos exec = Milliseconds(2);
+};
+
+class SimContainerRuntime final : public ContainerRuntime {
  public:
-  using EventHandler = std::function<void(const ContainerEvent&)>;
+  SimContainerRuntime(World* world, Host* host);
+  ~SimContainerRuntime() override;
 
-  explicit SimContainerRuntime(World* world) : world_(world) {}
+  // --- ContainerRuntime (see cluster/env/container_runtime.h for each contract) ---
+  void RunPodSandbox(const PodSandboxConfig& config, std::function<void(Status, std::string)> done) override;
+  void StopPodSandbox(const std::string& id, std::function<void(Status)> done) override;
+  void RemovePodSandbox(const std::string& id, std::function<void(Status)> done) override;
+  void PodSandboxStatus(const std::string& id, std::function<void(Status, ksim::PodSandboxStatus)> done) override;
+  void ListPodSandboxes(std::function<void(Status, std::vector<ksim::PodSandboxStatus>)> done) override;
+  void CreateContainer(const std::string& sandbox_id, const ContainerConfig& config,
+                       std::function<void(Status, std::string)> done) override;
+  void StartContainer(const std::string& id, std::function<void(Status)> done) override;
+  void StopContainer(const std::string& id, Nanos grace, std::function<void(Status)> done) override;
+  void RemoveContainer(const std::string& id, std::function<void(Status)> done) override;
+  void ContainerStatus(const std::string& id, std::function<void(Status, ksim::ContainerStatus)> done) override;
+  void ListContainers(const std::string& sandbox_id,
+                      std::function<void(Status, std::vector<ksim::ContainerStatus>)> done) override;
+  void ContainerLogs(const std::string& id, size_t max_bytes, std::function<void(Status, std::string)> done) override;
+  void ExecSync(const std::string& id, const std::vector<std::string>& command, Nanos timeout,
+                std::function<void(Status, ExecResult)> done) override;
+  void ListContainerStats(std::function<void(Status, std::vector<ContainerStats>)> done) override;
+  void SubscribeEvents(std::function<void(const ContainerEvent&)> on_event) override;
+  void PullImage(const std::string& image, std::function<void(Status, std::string)> done) override;
+  void ImageStatus(const std::string& image, std::function<void(Status, std::optional<ImageInfo>)> done) override;
+  void ListImages(std::function<void(Status, std::vector<ImageInfo>)> done) override;
+  void RemoveImage(const std::string& image, std::function<void(Status)> done) override;
 
-  // Calls mirror ksim::ContainerRuntime; `done` runs later via the world's queue.
-  void PullImage(const std::string& image, std::function<void(Status)> done);
-  void Create(const ContainerSpec& spec, std::function<void(Status, std::string)> done);
-  void Start(const std::string& id, std::function<void(Status)> done);
-  void Stop(const std::string& id, Nanos grace, std::function<void(Status)> done);
-  void Remove(const std::string& id, std::function<void(Status)> done);
-  void Inspect(const std::string& id, std::function<void(Status, ContainerStatus)> done);
-  void List(std::function<void(Status, std::vector<ContainerStatus>)> done);
-  void Logs(const std::string& id, std::function<void(Status, std::string)> done);
-  void Exec(const std::string& id, const std::vector<std::string>& command, Nanos timeout,
-            std::function<void(Status, ExecResult)> done);
-  void SetEventHandler(EventHandler handler) { handler_ = std::move(handler); }
+  // --- faults ---
+  // The "container crash" fault: a running container exits now with `exit_code`.
+  Status Kill(const std::string& id, int exit_code, const std::string& reason);
+  // The "image pull failure" fault: pulls of `image` (any name form; "" for every image)
+  // fail with Unavailable until cleared.
+  void SetPullFailure(const std::string& image, bool fail);
 
-  // Host power failure: running containers die (exit code 137, reason "HostPowerOff");
-  // pulled images survive (they are on disk).
+  // --- the host (called by Host) ---
   void PowerOff();
 
-  // Forces a running container to exit now with `exit_code` (the "container crash" fault).
-  Status Kill(const std::string& id, int exit_code, const std::string& reason);
+  // --- the network (called by sim::Network) ---
+  // Whether `ip` is one of this host's ready pod sandboxes.
+  bool OwnsIp(const std::string& ip) const;
+  // The accept function of the running container serving HTTP on ip:port, or nullptr
+  // (the connection is refused). Accepted connections are owned by the container and
+  // close when it exits.
+  std::function<void(std::shared_ptr<Connection>)> AcceptFor(const std::string& ip, uint16_t port);
+  // The token for connection ends the runtime owns (alive while the host is up).
+  std::shared_ptr<ProcessToken> token();
 
+  // --- synchronous views for tests and checkers ---
+  std::vector<ksim::ContainerStatus> Snapshot() const;
+  std::vector<ksim::PodSandboxStatus> SandboxSnapshot() const;
   const RuntimeStats& stats() const { return stats_; }
-  // Synchronous view for tests and checkers.
-  std::vector<ContainerStatus> Snapshot() const;
+  RuntimeLatencies& latencies() { return latencies_; }
 
  private:
-  struct Container {
-    ContainerStatus status;
-    ImageScript script;
-    std::string logs;
-    uint64_t run = 0;  // bumps at each start/exit so stale scheduled exits are ignored
-    std::vector<std::function<void(Status)>> stop_waiters;
+  struct Sandbox;
+  struct Container;
+  struct CidrPool {
+    std::set<uint32_t> used;
+    uint64_t next = 0;  // host-local IPAM hands out addresses round-robin
   };
-  Nanos Now() const;
-  void Exit(Container& c, int exit_code, const std::string& reason);
+
   template <typename Fn>
   void Later(Nanos delay, Fn fn);
+  Nanos HostNow() const;
+  std::string NewId();
+  void Emit(ContainerEventType type, const Container& c);
+
+  Status DoRunSandbox(const PodSandboxConfig& config, std::string* id);
+  Status AllocateIp(const std::string& cidr, uint32_t* ip);
+  void TakeDown(Sandbox& s);
+  Status DoCreate(const std::string& sandbox_id, const ContainerConfig& config, std::string* id);
+  void Started(const std::string& id, uint64_t run);
+  void ScheduleExit(Container& c, Nanos after, int exit_code, const std::string& reason);
+  void Exit(Container& c, int exit_code, const std::string& reason);
+  void EraseContainer(const std::string& id);
+  void AppendLog(Container& c, const std::string& line);
+  void CatchUpLog(Container& c);
+  int64_t MemoryNow(const Container& c) const;
+  bool Ready(const Container& c) const;
+  bool Healthy(const Container& c) const;
+  ExecResult RunExec(const Container& c, const std::vector<std::string>& command, Nanos* takes) const;
+  void ServeFrame(const std::string& container_id, const std::shared_ptr<Connection>& conn, std::string_view frame);
+  ImageBehavior BehaviorFor(const std::string& normalized) const;
+  const ImageInfo* FindImage(const std::string& image) const;
 
   World* world_;
-  std::set<std::string> pulled_;
-  std::map<std::string, Container> containers_;  // by id
-  uint64_t next_id_ = 1;
-  EventHandler handler_;
+  Host* host_;
+  Random random_;
+  RuntimeLatencies latencies_;
   RuntimeStats stats_;
+  uint64_t epoch_ = 0;  // bumps at power-off: completions of an earlier epoch are dropped
+  uint64_t next_seq_ = 1;
+  std::shared_ptr<ProcessToken> token_;
+  std::function<void(const ContainerEvent&)> handler_;
+  std::map<std::string, std::unique_ptr<Sandbox>> sandboxes_;      // by id
+  std::map<std::string, std::unique_ptr<Container>> containers_;  // by id
+  std::map<std::string, std::string> sandbox_by_ip_;
+  std::map<std::string, CidrPool> pools_;  // by CIDR text
+  std::map<std::string, ImageInfo> images_;          // by id
+  std::map<std::string, std::string> image_names_;   // normalized name -> id
+  std::set<std::string> failing_pulls_;              // normalized names; "" = all
 };
 
 }  // namespace ksim::sim

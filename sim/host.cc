@@ -18,7 +18,7 @@ Host::Host(World* world, uint32_t id, std::string name, const HostOptions& optio
   anchor_world_ns_ = world->now().count();
   anchor_local_ns_ = anchor_world_ns_;
   disk_ = std::make_unique<SimDisk>(world, world->ChildRandom("host/" + name_ + "/disk"), options.disk);
-  runtime_ = std::make_unique<SimContainerRuntime>(world);
+  runtime_ = std::make_unique<SimContainerRuntime>(world, this);
   dataplane_ = std::make_unique<SimDataplane>();
 }
 

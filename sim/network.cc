@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cassert>
 
+#include "sim/ipv4.h"
 #include "sim/trace.h"
 #include "sim/world.h"
 
@@ -70,7 +71,7 @@ void SimConnection::SetHandlers(ConnectionHandlers handlers) {
 }  // namespace
 
 Network::Network(World* world, Random random, const NetworkOptions& options)
-    : world_(world), random_(std::move(random)), options_(options) {}
+    : world_(world), random_(std::move(random)), options_(options), route_random_(random_.Child("dataplane-routes")) {}
 
 Network::~Network() = default;
 
@@ -265,15 +266,79 @@ Network::Conn* Network::Find(uint64_t id) {
   return id >= 1 && id <= conns_.size() ? conns_[id - 1].get() : nullptr;
 }
 
-std::shared_ptr<Connection> Network::Connect(const ProcessTokenPtr& token, uint32_t to_host, uint16_t port,
+// --- addresses --------------------------------------------------------------------
+
+Status Network::AddAlias(const std::string& ip, uint32_t host) {
+  uint32_t parsed = 0;
+  if (!ParseIpv4(ip, &parsed)) return Status::InvalidArgument("alias '" + ip.substr(0, 64) + "': not an IPv4 address");
+  if (host >= host_count_) return Status::InvalidArgument("alias " + ip + ": no host " + std::to_string(host));
+  auto [it, added] = aliases_.emplace(ip, host);
+  if (!added && it->second != host) {
+    return Status::AlreadyExists("alias " + ip + ": address in use by host " + world_->host(it->second).name());
+  }
+  return Status::Ok();
+}
+
+void Network::RemoveAlias(const std::string& ip) {
+  auto it = aliases_.find(ip);
+  if (it != aliases_.end()) aliases_.erase(it);
+}
+
+std::vector<std::string> Network::AliasesOf(uint32_t host) const {
+  std::vector<std::string> out;
+  for (const auto& [ip, h] : aliases_) {
+    if (h == host) out.push_back(ip);
+  }
+  return out;
+}
+
+uint32_t Network::Resolve(std::string_view name) const {
+  auto it = aliases_.find(name);
+  if (it != aliases_.end()) return it->second;
+  Host* host = world_->FindHost(name);
+  return host ? host->id() : kNoHost;
+}
+
+// --- endpoints --------------------------------------------------------------------
+
+std::shared_ptr<Connection> Network::Connect(const ProcessTokenPtr& token, const std::string& name, uint16_t port,
                                              const Address& to, ConnectionHandlers handlers,
                                              std::function<void()> on_open) {
+  // What the client host's service rules (kube-proxy's NAT) do to the destination.
+  const SimDataplane& dp = token->host->dataplane();
+  if (!dp.rules().empty()) {
+    const uint32_t named = Resolve(name);
+    const bool node_address = named != kNoHost && !world_->host(named).runtime().OwnsIp(name);
+    bool matched = false;
+    for (const ServiceRule& r : dp.rules()) {
+      matched = matched || (!r.cluster_ip.empty() && r.cluster_ip == name && r.port == port) ||
+                (node_address && r.node_port != 0 && r.node_port == port);
+    }
+    if (matched) {
+      const std::optional<ServiceEndpoint> ep = dp.Route(name, port, route_random_);
+      if (!ep) {
+        return StartConnect(token, kNoHost, "", port, to, std::move(handlers), std::move(on_open),
+                            Status::Unavailable("connect " + to + ": connection refused (no ready endpoint)"));
+      }
+      return StartConnect(token, Resolve(ep->ip), ep->ip, ep->port, to, std::move(handlers), std::move(on_open),
+                          Status::Unavailable("connect " + to + " (endpoint " + ep->ip + "): no route to host"));
+    }
+  }
+  return StartConnect(token, Resolve(name), name, port, to, std::move(handlers), std::move(on_open),
+                      Status::Unavailable("connect " + to + ": unknown host"));
+}
+
+std::shared_ptr<Connection> Network::StartConnect(const ProcessTokenPtr& token, uint32_t to_host,
+                                                  const std::string& dest, uint16_t port, const Address& to,
+                                                  ConnectionHandlers handlers, std::function<void()> on_open,
+                                                  const Status& unresolved) {
   const uint64_t id = next_conn_id_++;
   conns_.push_back(std::make_unique<Conn>());
   ++live_conns_;
   Conn& c = *conns_.back();
   c.id = id;
   c.port = port;
+  c.dest = dest;
   c.end[0].token = token;
   c.end[0].host = token->host->id();
   c.end[0].state = End::kOpen;
@@ -285,7 +350,7 @@ std::shared_ptr<Connection> Network::Connect(const ProcessTokenPtr& token, uint3
   c.connect_deadline_ns = world_->now().count() + options_.connect_timeout.count();
   auto handle = std::make_shared<SimConnection>(this, id, 0, c.end[0].box, to);
   if (to_host == kNoHost) {
-    FailConnect(id, Status::Unavailable("connect " + to + ": unknown host"), Nanos(0));
+    FailConnect(id, unresolved, Nanos(0));
   } else {
     AttemptSyn(id);
   }
@@ -329,25 +394,35 @@ void Network::ArriveSyn(uint64_t id) {
     return;
   }
   const Nanos back = SampleLatency(ParamsFor(server, c->end[0].host));
-  auto it = listeners_.find({server, c->port});
-  if (it == listeners_.end() || !it->second.token->alive) {
+  // A pod IP's listeners are its running containers; anything else is the host's processes.
+  std::shared_ptr<AcceptFn> on_accept;
+  ProcessTokenPtr token;
+  SimContainerRuntime& runtime = world_->host(server).runtime();
+  if (runtime.OwnsIp(c->dest)) {
+    if (AcceptFn fn = runtime.AcceptFor(c->dest, c->port)) {
+      on_accept = std::make_shared<AcceptFn>(std::move(fn));
+      token = runtime.token();
+    }
+  } else if (auto it = listeners_.find({server, c->port}); it != listeners_.end() && it->second.token->alive) {
+    on_accept = it->second.on_accept;
+    token = it->second.token;
+  }
+  if (!on_accept) {
     ++stats_.connections_refused;
-    FailConnect(id, Status::Unavailable("connect to " + world_->host(server).name() + ":" + std::to_string(c->port) +
-                                        ": connection refused"),
+    const std::string where = c->dest.empty() ? world_->host(server).name() : c->dest;
+    FailConnect(id, Status::Unavailable("connect to " + where + ":" + std::to_string(c->port) + ": connection refused"),
                 back);
     return;
   }
   ++stats_.connections_opened;
   world_->trace().Mix(static_cast<uint64_t>(TraceTag::kConnectionOpened) ^ (id << 8));
   c->established = true;
-  c->end[1].token = it->second.token;
+  c->end[1].token = token;
   c->end[1].state = End::kOpen;
   c->end[1].box = std::make_shared<HandlerBox>();
   auto handle = std::make_shared<SimConnection>(this, id, 1, c->end[1].box,
                                                 world_->host(c->end[0].host).name() + ":0");
-  auto on_accept = it->second.on_accept;
   world_->After(back, [this, id] { ArriveSynAck(id); });
-  ProcessTokenPtr token = it->second.token;
   token->host->RunInProcess(token, [on_accept, handle]() mutable { (*on_accept)(std::move(handle)); });
 }
 

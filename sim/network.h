@@ -113,12 +113,28 @@ class Network {
   void OnHostDown(uint32_t host);
   void OnHostUp(uint32_t host);
 
+  // --- addresses ---
+  // Makes the IPv4 address `ip` another name of `host` (a node IP; the runtime adds its
+  // ready pod sandboxes' IPs). InvalidArgument if `ip` is not an IPv4 address,
+  // AlreadyExists if another host holds it; adding an alias twice to one host is fine.
+  Status AddAlias(const std::string& ip, uint32_t host);
+  // Forgets an alias (no-op if unknown). Connections already made stay up.
+  void RemoveAlias(const std::string& ip);
+  // The host's aliases, in address-text order.
+  std::vector<std::string> AliasesOf(uint32_t host) const;
+  // The host a name (host name or alias) designates, or kNoHost.
+  uint32_t Resolve(std::string_view name) const;
+
   // --- endpoints (called by a process's SimTransport) ---
   Status Listen(const ProcessTokenPtr& token, uint16_t port, AcceptFn on_accept);
   void StopListening(uint32_t host, uint16_t port, const ProcessTokenPtr& token);
-  // Starts a connection from the token's host to (to_host, port); to_host may be
-  // kNoHost (unknown name), which fails like an unresolvable address.
-  std::shared_ptr<Connection> Connect(const ProcessTokenPtr& token, uint32_t to_host, uint16_t port,
+  // Starts a connection from the token's host to `to` ("name:port", already parsed into
+  // name and port). A ClusterIP:port, or a NodePort on any node address, goes through the
+  // client host's dataplane to one ready endpoint (refused if none is ready). A pod IP's
+  // listeners are its running containers (the host's runtime decides); a host name or
+  // node IP reaches the processes listening on the host. An unknown name fails like an
+  // unresolvable address.
+  std::shared_ptr<Connection> Connect(const ProcessTokenPtr& token, const std::string& name, uint16_t port,
                                       const Address& to, ConnectionHandlers handlers,
                                       std::function<void()> on_open);
   Status Send(uint64_t conn, int side, std::string frame);
@@ -155,6 +171,7 @@ class Network {
     bool established = false;       // the server accepted
     bool client_open = false;        // the client saw the SYN-ACK
     uint16_t port = 0;
+    std::string dest;  // the name or address connected to (a pod IP selects its container)
     int64_t connect_deadline_ns = 0;
     EventId break_check = 0;
   };
@@ -171,6 +188,9 @@ class Network {
   Nanos SampleLatency(const LinkParams& p);
 
   Conn* Find(uint64_t id);
+  std::shared_ptr<Connection> StartConnect(const ProcessTokenPtr& token, uint32_t to_host, const std::string& dest,
+                                           uint16_t port, const Address& to, ConnectionHandlers handlers,
+                                           std::function<void()> on_open, const Status& unresolved);
   void AttemptSyn(uint64_t id);
   void ArriveSyn(uint64_t id);
   void ArriveSynAck(uint64_t id);
@@ -194,6 +214,8 @@ class Network {
   mutable uint32_t graph_hosts_ = 0;
   std::map<std::pair<uint32_t, uint32_t>, LinkParams> link_params_;
   std::map<std::pair<uint32_t, uint16_t>, Listener> listeners_;
+  std::map<std::string, uint32_t, std::less<>> aliases_;  // IPv4 text -> host
+  Random route_random_;  // the dataplanes' endpoint choices
   // Indexed by id - 1 (ids are issued in order and never reused); null once erased. A
   // vector rather than a map: every frame arrival looks its connection up.
   std::vector<std::unique_ptr<Conn>> conns_;

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "cluster/env/container_runtime.h"
+#include "cluster/env/dataplane.h"
 #include "sim/network.h"
 #include "sim/world.h"
 
@@ -77,9 +79,7 @@ class SimProcess::Transport final : public ksim::Transport {
     std::string name;
     uint16_t port = 0;
     if (!ParseAddress(to, &name, &port).ok()) return nullptr;
-    Host* target = host_->world().FindHost(name);
-    auto conn = host_->world().network().Connect(token_, target ? target->id() : Network::kNoHost, port, to,
-                                                 std::move(handlers), std::move(on_open));
+    auto conn = host_->world().network().Connect(token_, name, port, to, std::move(handlers), std::move(on_open));
     connections_.push_back(conn);
     return conn;
   }
@@ -143,41 +143,76 @@ class SimProcess::Runtime final : public ksim::ContainerRuntime {
   Runtime(Host* host, ProcessTokenPtr token) : rt_(&host->runtime()), token_(std::move(token)) {}
   ~Runtime() override { Unsubscribe(); }
 
-  void PullImage(const std::string& image, std::function<void(Status)> done) override {
+  void RunPodSandbox(const PodSandboxConfig& config, std::function<void(Status, std::string)> done) override {
+    rt_->RunPodSandbox(config, Wrap(std::move(done)));
+  }
+  void StopPodSandbox(const std::string& id, std::function<void(Status)> done) override {
+    rt_->StopPodSandbox(id, Wrap(std::move(done)));
+  }
+  void RemovePodSandbox(const std::string& id, std::function<void(Status)> done) override {
+    rt_->RemovePodSandbox(id, Wrap(std::move(done)));
+  }
+  void PodSandboxStatus(const std::string& id, std::function<void(Status, ksim::PodSandboxStatus)> done) override {
+    rt_->PodSandboxStatus(id, Wrap(std::move(done)));
+  }
+  void ListPodSandboxes(std::function<void(Status, std::vector<ksim::PodSandboxStatus>)> done) override {
+    rt_->ListPodSandboxes(Wrap(std::move(done)));
+  }
+  void CreateContainer(const std::string& sandbox_id, const ContainerConfig& config,
+                       std::function<void(Status, std::string)> done) override {
+    rt_->CreateContainer(sandbox_id, config, Wrap(std::move(done)));
+  }
+  void StartContainer(const std::string& id, std::function<void(Status)> done) override {
+    rt_->StartContainer(id, Wrap(std::move(done)));
+  }
+  void StopContainer(const std::string& id, Nanos grace, std::function<void(Status)> done) override {
+    rt_->StopContainer(id, grace, Wrap(std::move(done)));
+  }
+  void RemoveContainer(const std::string& id, std::function<void(Status)> done) override {
+    rt_->RemoveContainer(id, Wrap(std::move(done)));
+  }
+  void ContainerStatus(const std::string& id, std::function<void(Status, ksim::ContainerStatus)> done) override {
+    rt_->ContainerStatus(id, Wrap(std::move(done)));
+  }
+  void ListContainers(const std::string& sandbox_id,
+                      std::function<void(Status, std::vector<ksim::ContainerStatus>)> done) override {
+    rt_->ListContainers(sandbox_id, Wrap(std::move(done)));
+  }
+  void ContainerLogs(const std::string& id, size_t max_bytes, std::function<void(Status, std::string)> done) override {
+    rt_->ContainerLogs(id, max_bytes, Wrap(std::move(done)));
+  }
+  void ExecSync(const std::string& id, const std::vector<std::string>& command, Nanos timeout,
+                std::function<void(Status, ExecResult)> done) override {
+    rt_->ExecSync(id, command, timeout, Wrap(std::move(done)));
+  }
+  void ListContainerStats(std::function<void(Status, std::vector<ContainerStats>)> done) override {
+    rt_->ListContainerStats(Wrap(std::move(done)));
+  }
+  void PullImage(const std::string& image, std::function<void(Status, std::string)> done) override {
     rt_->PullImage(image, Wrap(std::move(done)));
   }
-  void Create(const ContainerSpec& spec, std::function<void(Status, std::string)> done) override {
-    rt_->Create(spec, Wrap(std::move(done)));
+  void ImageStatus(const std::string& image, std::function<void(Status, std::optional<ImageInfo>)> done) override {
+    rt_->ImageStatus(image, Wrap(std::move(done)));
   }
-  void Start(const std::string& id, std::function<void(Status)> done) override { rt_->Start(id, Wrap(std::move(done))); }
-  void Stop(const std::string& id, Nanos grace, std::function<void(Status)> done) override {
-    rt_->Stop(id, grace, Wrap(std::move(done)));
+  void ListImages(std::function<void(Status, std::vector<ImageInfo>)> done) override {
+    rt_->ListImages(Wrap(std::move(done)));
   }
-  void Remove(const std::string& id, std::function<void(Status)> done) override {
-    rt_->Remove(id, Wrap(std::move(done)));
+  void RemoveImage(const std::string& image, std::function<void(Status)> done) override {
+    rt_->RemoveImage(image, Wrap(std::move(done)));
   }
-  void Inspect(const std::string& id, std::function<void(Status, ContainerStatus)> done) override {
-    rt_->Inspect(id, Wrap(std::move(done)));
-  }
-  void List(std::function<void(Status, std::vector<ContainerStatus>)> done) override { rt_->List(Wrap(std::move(done))); }
-  void Logs(const std::string& id, std::function<void(Status, std::string)> done) override {
-    rt_->Logs(id, Wrap(std::move(done)));
-  }
-  void Exec(const std::string& id, const std::vector<std::string>& command, Nanos timeout,
-            std::function<void(Status, ExecResult)> done) override {
-    rt_->Exec(id, command, timeout, Wrap(std::move(done)));
-  }
+  // The host's one handler belongs to this incarnation until it unsubscribes or dies; a
+  // dead incarnation's subscription is dropped so events stop reaching it.
   void Unsubscribe() {
-    if (subscribed_) rt_->SetEventHandler(nullptr);
+    if (subscribed_) rt_->SubscribeEvents(nullptr);
     subscribed_ = false;
   }
   void SubscribeEvents(std::function<void(const ContainerEvent&)> on_event) override {
     subscribed_ = static_cast<bool>(on_event);
     if (!on_event) {
-      rt_->SetEventHandler(nullptr);
+      rt_->SubscribeEvents(nullptr);
       return;
     }
-    rt_->SetEventHandler(Wrap(std::move(on_event)));
+    rt_->SubscribeEvents(Wrap(std::move(on_event)));
   }
 
  private:

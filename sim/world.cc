@@ -85,12 +85,13 @@ Host* World::FindHost(std::string_view name) {
   return it == host_ids_.end() ? nullptr : hosts_[it->second].get();
 }
 
-void World::DefineImage(const std::string& name, const ImageScript& script) {
-  images_[name] = std::make_unique<ImageScript>(script);
+void World::DefineImage(const std::string& name, const ImageBehavior& behavior) {
+  images_[ImageRepository(NormalizeImageName(name))] = std::make_unique<ImageBehavior>(behavior);
 }
 
-const ImageScript* World::FindImage(std::string_view name) const {
-  auto it = images_.find(name);
+const ImageBehavior* World::FindImage(const std::string& image) const {
+  if (images_.empty()) return nullptr;
+  auto it = images_.find(ImageRepository(NormalizeImageName(image)));
   return it == images_.end() ? nullptr : it->second.get();
 }
 

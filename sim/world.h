@@ -23,7 +23,7 @@ class Host;
 class Network;
 struct HostOptions;
 struct NetworkOptions;
-struct ImageScript;
+struct ImageBehavior;
 
 struct WorldOptions {
   // Wall-clock time every host starts from (before skew): 2026-01-01T00:00:00Z, fixed so
@@ -84,9 +84,11 @@ class World {
   Host& host(uint32_t id) { return *hosts_[id]; }
   const std::vector<std::unique_ptr<Host>>& hosts() const { return hosts_; }
 
-  // Scripted images every host's container runtime can pull.
-  void DefineImage(const std::string& name, const ImageScript& script);
-  const ImageScript* FindImage(std::string_view name) const;
+  // Defines (or redefines) the behaviour of an image for every host's runtime, ahead of
+  // the built-in catalogue. Keyed by repository: every tag of `name` gets it.
+  void DefineImage(const std::string& name, const ImageBehavior& behavior);
+  // The behaviour defined for the image's repository, or nullptr.
+  const ImageBehavior* FindImage(const std::string& image) const;
 
  private:
   uint64_t seed_;
@@ -102,7 +104,7 @@ class World {
   std::unique_ptr<Network> network_;
   std::vector<std::unique_ptr<Host>> hosts_;
   std::map<std::string, uint32_t, std::less<>> host_ids_;
-  std::map<std::string, std::unique_ptr<ImageScript>, std::less<>> images_;
+  std::map<std::string, std::unique_ptr<ImageBehavior>, std::less<>> images_;
 };
 
 }  // namespace ksim::sim
