@@ -188,6 +188,9 @@ class FakeTransport final : public Transport {
   }
 
   std::map<uint16_t, std::function<void(std::shared_ptr<Connection>)>> listeners;
+  // Other servers by address: each frame sent there gets the handler's answer (none if it
+  // returns an empty string). Addresses not listed reach the FakeApiServer.
+  std::map<Address, std::function<std::string(std::string_view frame)>> servers;
 
  private:
   struct Conn final : Connection, std::enable_shared_from_this<Conn> {
@@ -199,6 +202,11 @@ class FakeTransport final : public Transport {
       t->clock_->Schedule(Nanos(0), [this, weak, frame = std::move(frame)] {
         auto self = weak.lock();
         if (!self || !open) return;
+        if (const auto it = t->servers.find(to); it != t->servers.end()) {
+          const std::string answer = it->second(frame);
+          if (!answer.empty() && h.on_frame) h.on_frame(answer);
+          return;
+        }
         if (t->server_->down) return Break();
         apiserver::Request q;
         if (!q.ParseFromString(frame)) return Break();
