@@ -139,7 +139,7 @@ void StaticPodSource::ReadFolder() {
   std::vector<std::string> names;
   const std::string& dir = options_.manifest_dir;
   if (!env_.disk || !env_.disk->List(dir, &names).ok()) names.clear();
-  std::set<std::string> seen;
+  std::map<std::string, std::vector<std::shared_ptr<const api::Pod>>> next;  // origin -> pods
   size_t read = 0;
   for (const std::string& name : names) {
     if (name.empty() || name[0] == '.') continue;  // editors' and atomic writers' temporary files
@@ -150,28 +150,35 @@ void StaticPodSource::ReadFolder() {
       continue;
     }
     std::string text;
-    Status s = env_.disk->Read(dir + "/" + name, &text);
-    if (!s.ok()) continue;  // removed between List and Read: gone at the next read
-    seen.insert(origin);
-    std::vector<std::shared_ptr<const api::Pod>> pods;
-    s = ReadStaticPods(text, StaticSource::kFile, name, options_.node_name, options_.limits, &pods);
+    if (!env_.disk->Read(dir + "/" + name, &text).ok()) continue;  // removed since List: gone
+    std::vector<std::shared_ptr<const api::Pod>>& pods = next[origin];
+    Status s = ReadStaticPods(text, StaticSource::kFile, name, options_.node_name, options_.limits, &pods);
     if (!s.ok()) {
       // As Kubernetes' file source: a file that cannot be read contributes no pods.
       Report(origin, "file " + name, s);
-      Replace(origin, {});
-      continue;
+    } else {
+      ClearReport(origin);
     }
-    ClearReport(origin);
-    Replace(origin, pods);
   }
-  std::vector<std::string> gone;
   for (const auto& [origin, keys] : origins_) {
-    if (origin.rfind("file:", 0) == 0 && !seen.count(origin)) gone.push_back(origin);
+    if (origin.rfind("file:", 0) == 0 && !next.count(origin)) {
+      ClearReport(origin);
+      next[origin];  // gone: no pods
+    }
   }
-  for (const std::string& origin : gone) {
-    ClearReport(origin);
-    Replace(origin, {});
+  // Releases first (pods a file no longer defines), then claims, so a pod that moves from
+  // one file to another is not lost to the order the files are read in.
+  for (const auto& [origin, pods] : next) {
+    std::vector<std::shared_ptr<const api::Pod>> kept;
+    const auto owned = origins_.find(origin);
+    for (const auto& pod : pods) {
+      if (owned != origins_.end() && owned->second.count(pod->metadata().namespace_() + "/" + pod->metadata().name())) {
+        kept.push_back(pod);
+      }
+    }
+    Replace(origin, kept, /*releases_only=*/true);
   }
+  for (const auto& [origin, pods] : next) Replace(origin, pods);
 }
 
 Status StaticPodSource::AcceptManifest(const std::string& name, std::string_view text, std::vector<std::string>* pods) {
@@ -204,7 +211,8 @@ Status StaticPodSource::AcceptManifest(const std::string& name, std::string_view
   return Status::Ok();
 }
 
-void StaticPodSource::Replace(const std::string& origin, const std::vector<std::shared_ptr<const api::Pod>>& pods) {
+void StaticPodSource::Replace(const std::string& origin, const std::vector<std::shared_ptr<const api::Pod>>& pods,
+                              bool releases_only) {
   std::set<std::string>& keys = origins_[origin];
   std::set<std::string> next;
   const std::string report_key = "pods:" + origin;  // conflicts and limits, apart from read errors
@@ -243,7 +251,7 @@ void StaticPodSource::Replace(const std::string& origin, const std::vector<std::
     pods_.erase(it);
     on_change_(PodChange::kRemove, last);
   }
-  if (!reported) ClearReport(report_key);
+  if (!reported && !releases_only) ClearReport(report_key);
   if (next.empty()) {
     origins_.erase(origin);
   } else {

@@ -98,7 +98,9 @@ class StaticPodSource {
     std::shared_ptr<const api::Pod> pod;
   };
   // Replaces the pods of `origin` ("file:<name>", "http:<url>", "endpoint:<name>").
-  void Replace(const std::string& origin, const std::vector<std::shared_ptr<const api::Pod>>& pods);
+  // `releases_only`: `pods` are a subset of what the origin holds (no conflict reports).
+  void Replace(const std::string& origin, const std::vector<std::shared_ptr<const api::Pod>>& pods,
+               bool releases_only = false);
   void Report(const std::string& origin, const std::string& location, const Status& error);
   void ClearReport(const std::string& origin);
   void FetchUrl();

@@ -145,7 +145,7 @@ TEST_F(StaticPodSourceTest, FolderIsReadEveryTwentySeconds) {
   w.disk.files["manifests/web.yaml"] = v2;
   w.disk.files.erase("manifests/cp.yaml");
   w.clock.Advance(Seconds(20));
-  EXPECT_EQ(changes, (std::vector<std::string>{"update web-node1", "remove api-node1", "remove etcd-node1"}));
+  EXPECT_EQ(changes, (std::vector<std::string>{"remove api-node1", "remove etcd-node1", "update web-node1"}));
   EXPECT_EQ(source->Pods().size(), 1u);
   EXPECT_TRUE(bad.empty());
 }
