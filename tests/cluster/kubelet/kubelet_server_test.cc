@@ -11,13 +11,13 @@
 #include "cluster/env/wire.h"
 #include "cluster/kubelet/static_pod.h"
 #include "tests/cluster/kubelet/fake_api.h"
-#include "tests/cluster/kubelet/fake_runtime.h"
+#include "tests/cluster/kubelet/fake_node_runtime.h"
 
 namespace ksim::kubelet {
 namespace {
 
 using testing::FakeNodeWorld;
-using testing::FakeRuntime;
+using testing::FakeNodeRuntime;
 
 // An accepted connection the test drives: frames in through Deliver, answers in `sent`.
 class TestConnection final : public Connection {
@@ -100,7 +100,7 @@ class KubeletServerTest : public ::testing::Test {
   }
 
   FakeNodeWorld w;
-  FakeRuntime runtime{&w.clock};
+  FakeNodeRuntime runtime{&w.clock};
   std::unique_ptr<StaticPodSource> source;
   std::unique_ptr<KubeletServer> server;
 };

@@ -9,13 +9,13 @@
 #include <vector>
 
 #include "tests/cluster/kubelet/fake_api.h"
-#include "tests/cluster/kubelet/fake_runtime.h"
+#include "tests/cluster/kubelet/fake_node_runtime.h"
 
 namespace ksim::kubelet {
 namespace {
 
 using testing::FakeNodeWorld;
-using testing::FakeRuntime;
+using testing::FakeNodeRuntime;
 
 const api::NodeCondition* FindCondition(const api::Node& node, const std::string& type) {
   for (const auto& c : node.status().conditions()) {
@@ -53,7 +53,7 @@ class NodeStatusTest : public ::testing::Test {
   }
 
   FakeNodeWorld w;
-  FakeRuntime runtime{&w.clock};
+  FakeNodeRuntime runtime{&w.clock};
   NodeStatusOptions options;
   std::unique_ptr<client::ApiClient> client;
   std::unique_ptr<NodeStatusManager> manager;

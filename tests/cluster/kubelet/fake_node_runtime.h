@@ -12,9 +12,9 @@
 
 namespace ksim::kubelet::testing {
 
-class FakeRuntime final : public ContainerRuntime {
+class FakeNodeRuntime final : public ContainerRuntime {
  public:
-  explicit FakeRuntime(Clock* clock) : clock_(clock) {}
+  explicit FakeNodeRuntime(Clock* clock) : clock_(clock) {}
 
   std::vector<ImageInfo> images;
   bool fail_list_images = false;
