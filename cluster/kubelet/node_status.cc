@@ -254,7 +254,9 @@ void NodeStatusManager::AdoptExisting() {
     const api::Node wanted = InitialNode();
     bool changed = false;
     auto& labels = *node->mutable_metadata()->mutable_labels();
-    for (const auto& [k, v] : wanted.metadata().labels()) {
+    const std::map<std::string, std::string> wanted_labels(wanted.metadata().labels().begin(),
+                                                           wanted.metadata().labels().end());
+    for (const auto& [k, v] : wanted_labels) {
       const auto it = labels.find(k);
       if (it == labels.end() || it->second != v) {
         labels[k] = v;
