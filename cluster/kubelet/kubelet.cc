@@ -1,0 +1,291 @@
+#include "cluster/kubelet/kubelet.h"
+
+#include <fmt/format.h>
+
+#include "cluster/api/codec.h"
+#include "cluster/api/registry.h"
+#include "cluster/kubelet/probe_transport.h"
+
+namespace ksim::kubelet {
+namespace {
+
+const api::KindInfo& Kind(const char* resource) { return *api::Registry::Default().ByGroupResource("", resource); }
+
+std::string KeyOf(const api::Pod& pod) { return pod.metadata().namespace_() + "/" + pod.metadata().name(); }
+
+bool Deleting(const api::Pod& pod) { return pod.metadata().has_deletion_timestamp(); }
+
+Nanos DeletionGrace(const api::Pod& pod) {
+  if (pod.metadata().has_deletion_grace_period_seconds()) return Seconds(pod.metadata().deletion_grace_period_seconds());
+  if (pod.spec().has_termination_grace_period_seconds()) return Seconds(pod.spec().termination_grace_period_seconds());
+  return Seconds(30);
+}
+
+}  // namespace
+
+Kubelet::Kubelet(Env& env, KubeletOptions options) : env_(env), options_(std::move(options)) {
+  if (options_.node_name.empty()) options_.node_name = env_.host;
+  worker_config_.node_name = options_.node_name;
+  worker_config_.node_ip = options_.node_ip;
+  worker_config_.dns_servers = options_.cluster_dns;
+  worker_config_.cluster_domain = options_.cluster_domain;
+  pod_cidr_ = options_.pod_cidr;
+}
+
+Kubelet::~Kubelet() {
+  *alive_ = false;
+  if (housekeeping_timer_ != 0) env_.clock->Cancel(housekeeping_timer_);
+  if (node_timer_ != 0) env_.clock->Cancel(node_timer_);
+  if (env_.runtime != nullptr) env_.runtime->SubscribeEvents({});
+  pods_.reset();
+  workers_.clear();
+  status_.reset();
+  client_.reset();
+}
+
+void Kubelet::Log(LogLevel level, const std::string& message) const {
+  if (env_.log != nullptr) env_.log->Log(level, "kubelet", message);
+}
+
+void Kubelet::Start() {
+  client::ApiClientOptions co;
+  co.endpoints = options_.apiservers;
+  co.token = options_.token;
+  co.user_agent = "kubelet/" + options_.node_name;
+  client_ = std::make_unique<client::ApiClient>(env_, co);
+  net_ = std::make_unique<TransportNetProber>(env_);
+  status_ = std::make_unique<PodStatusManager>(
+      env_, client_.get(), [this](const api::Pod& base) { return ComputeStatus(base); },
+      [this](const std::string& uid) { OnIdle(uid); }, options_.max_status_writes_in_flight);
+  env_.runtime->SubscribeEvents([this, alive = alive_](const ContainerEvent& e) {
+    if (*alive) OnRuntimeEvent(e);
+  });
+  Recover();
+  if (pod_cidr_.empty()) PollNode();
+}
+
+// Reads what the runtime holds before taking any pod, so a pod the previous kubelet
+// started is adopted, not started twice.
+void Kubelet::Recover() {
+  env_.runtime->ListPodSandboxes([this, alive = alive_](Status s, std::vector<PodSandboxStatus> sandboxes) {
+    if (!*alive) return;
+    if (!s.ok()) {
+      Log(LogLevel::kWarning, "ListPodSandboxes: " + s.ToString());
+      env_.clock->Schedule(Seconds(1), [this, alive] {
+        if (*alive) Recover();
+      });
+      return;
+    }
+    env_.runtime->ListContainers("", [this, alive, sandboxes = std::move(sandboxes)](
+                                         Status cs, std::vector<ContainerStatus> containers) mutable {
+      if (!*alive) return;
+      if (!cs.ok()) {
+        Log(LogLevel::kWarning, "ListContainers: " + cs.ToString());
+        env_.clock->Schedule(Seconds(1), [this, alive] {
+          if (*alive) Recover();
+        });
+        return;
+      }
+      snapshot_ = GroupByPod(std::move(sandboxes), std::move(containers));
+      for (const std::string& id : snapshot_.orphan_containers) {
+        env_.runtime->RemoveContainer(id, [](Status) {});
+        ++stats_.orphans_removed;
+      }
+      for (const std::string& id : snapshot_.orphan_sandboxes) {
+        env_.runtime->RemovePodSandbox(id, [](Status) {});
+        ++stats_.orphans_removed;
+      }
+      snapshot_.orphan_containers.clear();
+      snapshot_.orphan_sandboxes.clear();
+      recovered_ = true;
+      Log(LogLevel::kInfo, fmt::format("runtime holds {} pods", snapshot_.pods.size()));
+      StartInformer();
+      Housekeeping();
+    });
+  });
+}
+
+void Kubelet::StartInformer() {
+  client::InformerOptions io;
+  io.field_selector = "spec.nodeName=" + options_.node_name;
+  pods_ = std::make_unique<client::Informer>(env_, client_.get(), Kind("pods"), io);
+  client::EventHandlers h;
+  h.on_add = [this](const client::ObjectPtr& o) { OnPod(static_cast<const api::Pod&>(*o)); };
+  h.on_update = [this](const client::ObjectPtr&, const client::ObjectPtr& o) {
+    OnPod(static_cast<const api::Pod&>(*o));
+  };
+  h.on_delete = [this](const client::ObjectPtr& o) { OnPodGone(static_cast<const api::Pod&>(*o)); };
+  pods_->AddHandlers(std::move(h));
+  pods_->Start();
+}
+
+void Kubelet::OnPod(const api::Pod& pod) {
+  const std::string& uid = pod.metadata().uid();
+  status_->Observe(pod);
+  auto it = workers_.find(uid);
+  if (it == workers_.end()) {
+    if (workers_.size() >= options_.max_workers) {
+      ++stats_.refused;
+      Log(LogLevel::kWarning, fmt::format("pod {} refused: {} pods already", KeyOf(pod), workers_.size()));
+      return;
+    }
+    const RuntimePod* recovered = nullptr;
+    if (auto r = snapshot_.pods.find(uid); r != snapshot_.pods.end()) {
+      recovered = &r->second;
+      ++stats_.pods_adopted;
+    }
+    PodWorker::Deps deps{env_.clock, env_.runtime, net_.get(), env_.log, &worker_config_};
+    Handle h;
+    h.key = KeyOf(pod);
+    h.worker = std::make_unique<PodWorker>(
+        deps, pod,
+        PodWorker::Callbacks{[this, uid] { status_->MarkDirty(uid); }, [this, uid] { MaybeDelete(uid); }},
+        recovered);
+    PodWorker* w = h.worker.get();
+    it = workers_.emplace(uid, std::move(h)).first;
+    snapshot_.pods.erase(uid);
+    ++stats_.pods_started;
+    if (!pod_cidr_.empty()) w->SetPodCidr(pod_cidr_);
+    w->Start();
+    status_->MarkDirty(uid);
+  } else {
+    it->second.worker->UpdatePod(pod);
+  }
+  if (Deleting(pod)) it->second.worker->Kill(DeletionGrace(pod));
+}
+
+void Kubelet::OnPodGone(const api::Pod& pod) {
+  const auto it = workers_.find(pod.metadata().uid());
+  if (it == workers_.end()) return;
+  it->second.gone_from_api = true;
+  status_->Forget(pod.metadata().uid());
+  // Deleted without us (a force delete): stop what runs, with the shortest grace.
+  if (!it->second.worker->terminated()) it->second.worker->Kill(Nanos(0));
+}
+
+void Kubelet::OnRuntimeEvent(const ContainerEvent& event) {
+  // Few pods per node: a scan in uid order is cheap and deterministic.
+  for (auto& [uid, h] : workers_) {
+    if (h.worker->sandbox_id() == event.sandbox_id && h.worker->OwnsContainer(event.container_id)) {
+      h.worker->OnContainerEvent(event);
+      return;
+    }
+  }
+}
+
+std::optional<api::PodStatus> Kubelet::ComputeStatus(const api::Pod& base) const {
+  const auto it = workers_.find(base.metadata().uid());
+  if (it == workers_.end() || it->second.gone_from_api) return std::nullopt;
+  // A pod that finished before this kubelet started (nothing of it in the runtime): its
+  // recorded status stands.
+  const std::string& phase = base.status().phase();
+  if ((phase == "Succeeded" || phase == "Failed") && !it->second.worker->ran()) return base.status();
+  return ComputePodStatus(base, it->second.worker->View(), base.status(), env_.clock->WallNow());
+}
+
+void Kubelet::OnIdle(const std::string& uid) { MaybeDelete(uid); }
+
+// A pod being deleted whose containers and sandbox all stopped, and whose last status
+// is written, is deleted for good: uid precondition (never a namesake), grace 0.
+void Kubelet::MaybeDelete(const std::string& uid) {
+  const auto it = workers_.find(uid);
+  if (it == workers_.end()) return;
+  Handle& h = it->second;
+  if (!h.worker->terminated() || h.gone_from_api || h.delete_sent || !status_->Idle(uid)) return;
+  const api::Pod* pod = status_->Latest(uid);
+  if (pod == nullptr || !Deleting(*pod)) return;
+  h.delete_sent = true;
+  api::DeleteOptions opts;
+  opts.mutable_preconditions()->set_uid(uid);
+  opts.set_grace_period_seconds(0);
+  client_->Delete(Kind("pods"), pod->metadata().namespace_(), pod->metadata().name(), opts,
+                  [this, alive = alive_, uid](const client::ApiResult& r) {
+                    if (!*alive) return;
+                    auto w = workers_.find(uid);
+                    if (w == workers_.end()) return;
+                    if (r.ok() || (r.status.ok() && (r.code == 404 || r.code == 409))) {
+                      ++stats_.pods_deleted;
+                    } else {
+                      w->second.delete_sent = false;  // retried by housekeeping
+                    }
+                  });
+}
+
+void Kubelet::Housekeeping() {
+  housekeeping_timer_ = env_.clock->Schedule(options_.housekeeping_period, [this, alive = alive_] {
+    if (*alive) Housekeeping();
+  });
+  if (pods_ == nullptr || !pods_->HasSynced()) return;
+  // Pods the runtime holds that the API no longer has were deleted while we were down.
+  for (const auto& [uid, rp] : snapshot_.pods) KillOrphanPod(rp);
+  snapshot_.pods.clear();
+  std::vector<std::string> reap;
+  for (auto& [uid, h] : workers_) {
+    if (h.gone_from_api && h.worker->terminated()) reap.push_back(uid);
+    if (!h.gone_from_api && h.worker->terminated()) MaybeDelete(uid);
+  }
+  for (const std::string& uid : reap) {
+    const std::string sandbox = workers_.at(uid).worker->sandbox_id();
+    if (!sandbox.empty()) env_.runtime->RemovePodSandbox(sandbox, [](Status) {});
+    workers_.erase(uid);
+    status_->Forget(uid);
+  }
+}
+
+void Kubelet::KillOrphanPod(const RuntimePod& pod) {
+  ++stats_.orphan_pods_killed;
+  Log(LogLevel::kInfo, fmt::format("pod {}/{} ({}) is gone from the API: killing it", pod.namespace_, pod.name, pod.uid));
+  std::vector<std::string> running;
+  for (const auto& [name, attempts] : pod.containers) {
+    for (const ContainerStatus& c : attempts) {
+      if (c.state == ContainerState::kRunning) running.push_back(c.id);
+    }
+  }
+  std::vector<std::string> sandboxes;
+  for (const PodSandboxStatus& s : pod.sandboxes) sandboxes.push_back(s.id);
+  auto remaining = std::make_shared<size_t>(running.size());
+  auto remove = [this, alive = alive_, sandboxes] {
+    if (!*alive) return;
+    for (const std::string& id : sandboxes) env_.runtime->RemovePodSandbox(id, [](Status) {});
+  };
+  if (running.empty()) return remove();
+  for (const std::string& id : running) {
+    env_.runtime->StopContainer(id, worker_config_.min_grace, [remaining, remove](Status) {
+      if (--*remaining == 0) remove();
+    });
+  }
+}
+
+void Kubelet::SetPodCidr(const std::string& cidr) {
+  if (cidr.empty() || cidr == pod_cidr_) return;
+  pod_cidr_ = cidr;
+  Log(LogLevel::kInfo, "pod CIDR " + cidr);
+  for (auto& [uid, h] : workers_) h.worker->SetPodCidr(cidr);
+}
+
+// Until the node status manager reports it, the pod CIDR is read from the Node.
+void Kubelet::PollNode() {
+  client_->Get(Kind("nodes"), "", options_.node_name, [this, alive = alive_](const client::ApiResult& r) {
+    if (!*alive) return;
+    if (r.ok()) {
+      if (auto obj = client::ApiClient::DecodeObject(Kind("nodes"), r)) {
+        SetPodCidr(static_cast<const api::Node&>(*obj).spec().pod_cidr());
+      }
+    }
+    if (!pod_cidr_.empty()) return;
+    node_timer_ = env_.clock->Schedule(Seconds(2), [this, alive] {
+      if (!*alive) return;
+      node_timer_ = 0;
+      PollNode();
+    });
+  });
+}
+
+const PodWorker* Kubelet::worker(const std::string& key) const {
+  for (const auto& [uid, h] : workers_) {
+    if (h.key == key) return h.worker.get();
+  }
+  return nullptr;
+}
+
+}  // namespace ksim::kubelet

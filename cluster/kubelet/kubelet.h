@@ -1,0 +1,124 @@
+// Kubelet: the node agent process. It runs the pods bound to its node (an informer on
+// pods with field selector spec.nodeName=<node>) through the host's ContainerRuntime:
+// one PodWorker per pod uid, a PodStatusManager that writes their statuses, and, after
+// a pod's deletion finished stopping everything, the final delete of the API object
+// (uid precondition, grace 0). A new Kubelet after a crash rebuilds its view from the
+// runtime (ListPodSandboxes/ListContainers and their labels) before it takes any pod,
+// adopts what still belongs to a pod, removes what belongs to none and kills pods deleted
+// from the API while it was down. See docs/KUBELET.md.
+//
+// The node side (registration, node status, lease, admission, static pods, the kubelet
+// endpoint) lives in separate classes this process owns; until they are wired, the pod
+// CIDR comes from KubeletOptions::pod_cidr or from polling the Node object.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "cluster/client/api_client.h"
+#include "cluster/client/informer.h"
+#include "cluster/env/env.h"
+#include "cluster/env/process.h"
+#include "cluster/kubelet/pod_status_manager.h"
+#include "cluster/kubelet/pod_worker.h"
+#include "cluster/kubelet/probe.h"
+#include "cluster/kubelet/runtime_state.h"
+
+namespace ksim::kubelet {
+
+struct KubeletOptions {
+  std::string node_name;  // default: env.host
+  std::string node_ip;    // InternalIP (status.hostIP of its pods)
+  std::vector<Address> apiservers;
+  std::string token;
+  // Capacity and reservations (the node side reports them; admission checks against them).
+  int64_t capacity_cpu_millis = 4000;
+  int64_t capacity_memory_bytes = int64_t{8} << 30;
+  int64_t max_pods = 110;
+  int64_t reserved_cpu_millis = 100;
+  int64_t reserved_memory_bytes = int64_t{256} << 20;
+  std::string static_pod_dir;  // "" = no static pods from disk
+  std::string manifest_url;    // "" = none
+  // The node's pod CIDR if known up front; "" = read spec.podCIDR from the Node.
+  std::string pod_cidr;
+  std::vector<std::string> cluster_dns = {"10.96.0.10"};
+  std::string cluster_domain = "cluster.local";
+  Nanos housekeeping_period = Seconds(2);
+  // Bound on pods handled at once (beyond max_pods: admission normally refuses earlier).
+  size_t max_workers = 1000;
+  size_t max_status_writes_in_flight = 64;
+};
+
+struct KubeletStats {
+  uint64_t pods_started = 0;       // workers created
+  uint64_t pods_adopted = 0;       // workers that took over runtime state after a restart
+  uint64_t pods_deleted = 0;       // final deletes acknowledged
+  uint64_t orphans_removed = 0;    // sandboxes/containers of no pod removed
+  uint64_t orphan_pods_killed = 0; // pods deleted from the API while the kubelet was down
+  uint64_t refused = 0;            // pods over max_workers
+};
+
+class Kubelet : public Process {
+ public:
+  Kubelet(Env& env, KubeletOptions options);
+  ~Kubelet() override;
+  Kubelet(const Kubelet&) = delete;
+  Kubelet& operator=(const Kubelet&) = delete;
+
+  void Start() override;
+
+  // The node's spec.podCIDR became known (from the node status manager).
+  void SetPodCidr(const std::string& cidr);
+
+  const KubeletStats& stats() const { return stats_; }
+  const PodStatusManagerStats& status_stats() const { return status_->stats(); }
+  size_t pod_count() const { return workers_.size(); }
+  // The worker of a pod ("namespace/name"), or null.
+  const PodWorker* worker(const std::string& key) const;
+  bool recovered() const { return recovered_; }
+
+ private:
+  struct Handle {
+    std::unique_ptr<PodWorker> worker;
+    std::string key;             // namespace/name
+    bool gone_from_api = false;  // the informer reported the delete
+    bool delete_sent = false;
+  };
+
+  void Recover();
+  void StartInformer();
+  void OnPod(const api::Pod& pod);
+  void OnPodGone(const api::Pod& pod);
+  void OnRuntimeEvent(const ContainerEvent& event);
+  void OnIdle(const std::string& uid);
+  void MaybeDelete(const std::string& uid);
+  void Housekeeping();
+  void KillOrphanPod(const RuntimePod& pod);
+  void PollNode();
+  std::optional<api::PodStatus> ComputeStatus(const api::Pod& base) const;
+  void Log(LogLevel level, const std::string& message) const;
+
+  Env& env_;
+  KubeletOptions options_;
+  PodWorkerConfig worker_config_;
+  std::unique_ptr<NetProber> net_;
+  std::unique_ptr<client::ApiClient> client_;
+  std::unique_ptr<client::Informer> pods_;
+  std::unique_ptr<PodStatusManager> status_;
+  std::map<std::string, Handle> workers_;  // by uid
+  std::map<std::string, std::string> sandbox_owner_;  // sandbox id -> uid
+  RuntimeSnapshot snapshot_;  // what the runtime held at start, not yet adopted
+  bool recovered_ = false;
+  std::string pod_cidr_;
+  TimerId housekeeping_timer_ = 0;
+  TimerId node_timer_ = 0;
+  KubeletStats stats_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace ksim::kubelet
