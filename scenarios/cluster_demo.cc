@@ -85,6 +85,14 @@ void Check(ClusterDemoResult& r, std::string name, bool held, std::string detail
   r.checks.push_back(ClusterDemoCheck{std::move(name), held, std::move(detail)});
 }
 
+bool RunningAndReady(const api::Pod& p) {
+  if (p.status().phase() != "Running") return false;
+  for (const auto& c : p.status().conditions()) {
+    if (c.type() == "Ready") return c.status() == "True";
+  }
+  return false;
+}
+
 int Restarts(const api::Pod& p) {
   int n = 0;
   for (const auto& cs : p.status().container_statuses()) n += cs.restart_count();
@@ -138,6 +146,14 @@ ClusterDemoResult RunClusterDemo(const ClusterDemoOptions& options) {
   for (const api::Pod& p : pods) placed[p.metadata().name()] = p.spec().node_name();
   Check(result, "every applied pod was bound to a worker", all_bound && placed.size() == 6,
         fmt::format("{} pods", placed.size()));
+  if (c.runs_kubelets()) {
+    const bool started = c.RunUntil(
+        [&] {
+          return c.ListPods(kNamespace, "", &pods).ok() && std::all_of(pods.begin(), pods.end(), RunningAndReady);
+        },
+        Seconds(60));
+    Check(result, "every pod became Running and Ready before the faults", started);
+  }
 
   Prober prober;
   prober.cluster = &c;
@@ -225,6 +241,11 @@ ClusterDemoResult RunClusterDemo(const ClusterDemoOptions& options) {
     result.pods.push_back(ClusterDemoPod{p.metadata().name(), p.spec().node_name(),
                                          p.status().phase().empty() ? "Pending" : p.status().phase(), Restarts(p),
                                          p.status().pod_ip()});
+  }
+  if (c.runs_kubelets()) {
+    const auto ready = std::count_if(pods.begin(), pods.end(), RunningAndReady);
+    Check(result, "every pod is Running and Ready after the heal", listed && ready == static_cast<long>(pods.size()),
+          fmt::format("{} of {}", ready, pods.size()));
   }
   Check(result, "no pod was lost or moved to another node (bare pods are never rescheduled)",
         listed && moved == 0 && pods.size() == placed.size(), fmt::format("{} pods, {} moved", pods.size(), moved));

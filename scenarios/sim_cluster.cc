@@ -6,8 +6,10 @@
 #include <optional>
 
 #include "cluster/api/codec.h"
+#include "cluster/api/machinery/quantity.h"
 #include "cluster/apiserver/apiserver.h"
 #include "cluster/env/wire.h"
+#include "cluster/kubelet/kubelet.h"
 #include "cluster/scheduler/scheduler.h"
 #include "cluster/store/server/store_server.h"
 #include "scenarios/sim_cluster_internal.h"
@@ -109,6 +111,30 @@ api::Node WorkerNode(const SimClusterOptions& o, const std::string& name, int i)
   return n;
 }
 
+int64_t ParsedOr(const std::string& text, bool milli, int64_t fallback) {
+  api::Quantity q;
+  if (!api::Quantity::Parse(text, &q).ok()) return fallback;
+  return milli ? q.MilliValue() : q.Value();
+}
+
+// A kubelet per worker, through the load balancer as kubeadm's kubelet.conf points it.
+void StartKubelets(SimCluster::State& s) {
+  for (size_t i = 0; i < s.workers.size(); ++i) {
+    const WorkerSpec& spec = SpecOf(s.options, static_cast<int>(i));
+    kubelet::KubeletOptions ko;
+    ko.node_name = s.workers[i];
+    ko.node_ip = WorkerNodeIp(static_cast<int>(i));
+    ko.apiservers = {fmt::format("{}:{}", SimCluster::kLoadBalancerHost, SimCluster::kApiPort)};
+    ko.token = fmt::format("node-token-{}", s.workers[i]);
+    ko.capacity_cpu_millis = ParsedOr(spec.cpu, true, ko.capacity_cpu_millis);
+    ko.capacity_memory_bytes = ParsedOr(spec.memory, false, ko.capacity_memory_bytes);
+    ko.max_pods = spec.pods;
+    s.world.FindHost(s.workers[i])->AddProcess("kubelet", [ko](Env& env) {
+      return std::make_unique<kubelet::Kubelet>(env, ko);
+    });
+  }
+}
+
 }  // namespace
 
 std::string WorkerNodeIp(int index) {
@@ -188,7 +214,12 @@ SimCluster::SimCluster(SimClusterOptions options) {
   s.world.AddHost(kLoadBalancerHost).AddProcess("haproxy", [lo](Env& env) {
     return std::make_unique<sim::LoadBalancer>(env, lo);
   });
-  for (const std::string& w : s.workers) s.world.AddHost(w);
+  for (size_t i = 0; i < s.workers.size(); ++i) {
+    sim::Host& host = s.world.AddHost(s.workers[i]);
+    const std::string ip = WorkerNodeIp(static_cast<int>(i));
+    [[maybe_unused]] const Status aliased = s.world.network().AddAlias(ip, host.id());
+    assert(aliased.ok());
+  }
   s.world.AddHost(kClientHost).AddProcess("kubectl", [&s](Env& env) {
     s.client_env = &env;
     return std::make_unique<Holder>();
@@ -250,6 +281,7 @@ Status SimCluster::Bootstrap(Nanos timeout) {
   s.world.RunUntilCondition([&] { return done >= total; }, deadline);
   if (done < total) return Status::Unavailable(fmt::format("SimCluster bootstrap: {} of {} Nodes registered", done, total));
   if (!failure.empty()) return Status::Unavailable("SimCluster bootstrap: registering " + failure);
+  if (s.options.kubelets) StartKubelets(s);
   return Status::Ok();
 }
 
@@ -261,6 +293,7 @@ sim::LoadBalancer& SimCluster::load_balancer() {
 }
 client::ApiClient& SimCluster::admin() { return *s_->admin; }
 Env& SimCluster::client_env() { return *s_->client_env; }
+bool SimCluster::runs_kubelets() const { return s_->options.kubelets; }
 const SimClusterOptions& SimCluster::options() const { return s_->options; }
 const std::vector<std::string>& SimCluster::control_plane_hosts() const { return s_->control_plane; }
 const std::vector<std::string>& SimCluster::worker_hosts() const { return s_->workers; }

@@ -6,8 +6,9 @@
 //                on its own host, as kubeadm's scheduler.conf does
 //   lb           a LoadBalancer (simulated HAProxy) on :6443 in front of the apiservers,
 //                checking each with a quorum read of namespace kube-system
-//   worker-1..M  worker hosts; until the kubelet exists their Node objects are registered
-//                through the API (capacity, allocatable, labels, Ready) so the scheduler binds
+//   worker-1..M  worker hosts, each a kubelet on the host's simulated runtime, with node IP
+//                172.18.x.y as an alias; their Nodes are created at bootstrap (capacity,
+//                labels, Ready, podCIDR) and adopted by the kubelets
 //   client       a host whose process lends its Env to the cluster's own admin client
 //                (kubectl's role): Apply, queries and Call go through the load balancer
 //
@@ -55,6 +56,10 @@ struct SimClusterOptions {
   std::vector<std::string> zones;        // workers without a zone get zones[i % size]
   sim::LinkParams link;                  // every link's latency (and loss, if any)
   bool scheduler = true;
+  // Workers run a kubelet on their host's simulated container runtime. Their Nodes are
+  // still created at bootstrap, with spec.podCIDR 10.244.<i>.0/24 (node IPAM's job once the
+  // controller-manager runs); the kubelet adopts its Node.
+  bool kubelets = true;
   bool echo_log = false;
   // Store tuning for large runs (see PERFORMANCE.md).
   uint64_t snapshot_every_entries = 20000;
@@ -83,8 +88,8 @@ class SimCluster {
   client::ApiClient& admin();          // the admin client, through the load balancer
   // The client host's Env, for more clients and informers of a test or benchmark.
   Env& client_env();
-  // Whether workers run kubelets (pods reach Running); false until the kubelet exists.
-  bool runs_kubelets() const { return false; }
+  // Whether workers run kubelets (pods reach Running).
+  bool runs_kubelets() const;
   const SimClusterOptions& options() const;
 
   // Host names.

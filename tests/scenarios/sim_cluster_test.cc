@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -85,6 +87,44 @@ TEST(SimCluster, BootsRegistersWorkersAndTheSchedulerBindsAppliedPods) {
   }
 }
 
+bool Ready(const api::Pod& p) {
+  for (const auto& c : p.status().conditions()) {
+    if (c.type() == "Ready") return p.status().phase() == "Running" && c.status() == "True";
+  }
+  return false;
+}
+
+TEST(SimCluster, BoundPodsBecomeRunningAndReadyOnTheirNodes) {
+  SimCluster c(Small(2));
+  ASSERT_TRUE(c.runs_kubelets());
+  ASSERT_TRUE(c.Bootstrap().ok());
+  ASSERT_TRUE(c.Apply(kPods, "web.yaml").ok());
+  std::vector<api::Pod> pods;
+  const bool ready = c.RunUntil(
+      [&] {
+        return c.ListPods("default", "app=web", &pods).ok() && pods.size() == 3 &&
+               std::all_of(pods.begin(), pods.end(), Ready);
+      },
+      Seconds(60));
+  ASSERT_TRUE(ready);
+  std::vector<api::Node> nodes;
+  ASSERT_TRUE(c.ListNodes(&nodes).ok());
+  std::map<std::string, api::Node> by_name;
+  for (const api::Node& n : nodes) by_name[n.metadata().name()] = n;
+  std::set<std::string> ips;
+  for (const api::Pod& p : pods) {
+    const api::Node& node = by_name.at(p.spec().node_name());
+    const std::string cidr = node.spec().pod_cidr();  // 10.244.<i>.0/24
+    ASSERT_FALSE(cidr.empty());
+    EXPECT_EQ(p.status().pod_ip().rfind(cidr.substr(0, cidr.rfind(".0/24") + 1), 0), 0u)
+        << p.status().pod_ip() << " outside " << cidr;
+    EXPECT_EQ(p.status().host_ip(), node.status().addresses(0).address()) << p.metadata().name();
+    EXPECT_EQ(p.status().container_statuses(0).restart_count(), 0);
+    ips.insert(p.status().pod_ip());
+  }
+  EXPECT_EQ(ips.size(), 3u);
+}
+
 TEST(SimCluster, AKilledApiserverIsTakenOutAndTheApiKeepsAnswering) {
   SimCluster c(Small(3));
   ASSERT_TRUE(c.Bootstrap().ok());
@@ -124,6 +164,7 @@ TEST(SimCluster, ABadManifestNamesItsDocumentAndStopsThere) {
 TEST(SimCluster, PodCidrsStayValidAndDistinctBeyond256Workers) {
   SimClusterOptions o = Small();
   o.workers = 300;
+  o.kubelets = false;  // only the Nodes' specs are looked at
   SimCluster c(o);
   ASSERT_TRUE(c.Bootstrap().ok());
   std::vector<api::Node> nodes;
