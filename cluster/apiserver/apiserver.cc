@@ -44,9 +44,11 @@ void ApiServer::Start() {
   ho.authenticate = options_.authenticate;
   ho.system_namespaces = options_.system_namespaces;
   ho.token_file = options_.token_file;
+  ho.service_cluster_ip_range = options_.service_cluster_ip_range;
+  ho.service_node_port_range = options_.service_node_port_range;
   handler_ = std::make_unique<ApiHandler>(env_, store_client_.get(), ho);
   if (Status ts = handler_->Start(); !ts.ok()) {
-    env_.log->Log(LogLevel::kError, "apiserver", "token file: " + ts.message());
+    env_.log->Log(LogLevel::kError, "apiserver", ts.message());
   }
   Status s = env_.transport->Listen(options_.port, [this](std::shared_ptr<Connection> conn) {
     const uint64_t key = next_conn_++;

@@ -27,6 +27,8 @@ struct ApiServerOptions {
   bool authenticate = true;  // see HandlerOptions
   bool system_namespaces = true;  // see HandlerOptions
   std::string token_file;    // static tokens (contents, Kubernetes' CSV format)
+  std::string service_cluster_ip_range = "10.96.0.0/12";  // see HandlerOptions
+  std::string service_node_port_range = "30000-32767";
 };
 
 class ApiServer : public Process {

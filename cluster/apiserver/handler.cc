@@ -3,9 +3,12 @@
 // kinds is in the strategy tables (strategy/strategy.h, strategy/resource_strategy.h).
 #include <fmt/format.h>
 
+#include <charconv>
 #include <utility>
 
 #include "cluster/apiserver/handler_internal.h"
+#include "cluster/apiserver/strategy/service_allocation.h"
+#include "cluster/net/ipv4.h"
 
 namespace ksim::apiserver {
 
@@ -14,7 +17,29 @@ std::string QualifiedResource(const api::KindInfo& info) {
 }
 
 ApiHandler::ApiHandler(Env& env, storeclient::StoreClient* store, HandlerOptions options)
-    : env_(env), store_client_(store), store_(store), options_(std::move(options)) {}
+    : env_(env), store_client_(store), store_(store), allocator_(&store_, env.random), options_(std::move(options)) {
+  if (auto cidr = net::ParseCidr(options_.service_cluster_ip_range); cidr && cidr->prefix >= 8) {
+    allocator_.AddRange(ServiceIpRange(*cidr));
+  } else {
+    allocator_error_ = Status::InvalidArgument("--service-cluster-ip-range \"" + options_.service_cluster_ip_range +
+                                               "\": must be an IPv4 CIDR with zero host bits, /8 or longer");
+  }
+  const std::string& ports = options_.service_node_port_range;
+  const size_t dash = ports.find('-');
+  auto number = [&ports](size_t begin, size_t end, int* out) {
+    auto [p, ec] = std::from_chars(ports.data() + begin, ports.data() + end, *out);
+    return begin < end && ec == std::errc() && p == ports.data() + end;
+  };
+  int first = 0;
+  int last = 0;
+  if (dash != std::string::npos && number(0, dash, &first) && number(dash + 1, ports.size(), &last) && first >= 1 &&
+      first <= last && last <= 65535) {
+    allocator_.AddRange(NodePortRange(static_cast<uint32_t>(first), static_cast<uint32_t>(last)));
+  } else {
+    allocator_error_ = Status::InvalidArgument("--service-node-port-range \"" + ports +
+                                               "\": must be <first>-<last> within 1-65535");
+  }
+}
 
 ApiHandler::~ApiHandler() { *alive_ = false; }
 

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "cluster/api/codec.h"
+#include "cluster/apiserver/allocator.h"
 #include "cluster/apiserver/apiserver.pb.h"
 #include "cluster/apiserver/auth/authn.h"
 #include "cluster/apiserver/auth/rbac.h"
@@ -53,6 +54,10 @@ struct HandlerOptions {
   // One Response frame carries the body plus a few fields.
   size_t max_reply_bytes = kMaxFrameBytes - (size_t{64} << 10);
   int max_update_retries = 5;     // patch and binding re-read and retry on conflict
+  // Where Services' ClusterIPs and NodePorts come from (kube-apiserver's
+  // --service-cluster-ip-range and --service-node-port-range). Start() reports a bad one.
+  std::string service_cluster_ip_range = "10.96.0.0/12";
+  std::string service_node_port_range = "30000-32767";
 };
 
 struct HandlerStats {
@@ -77,7 +82,8 @@ class ApiHandler {
   // Reads the token file and starts loading what authorization needs (RBAC objects and
   // service-account token Secrets); writes the bootstrap RBAC policy if it is missing.
   // Requests that arrive before that is loaded wait. A bad token file is returned and
-  // leaves only service-account tokens usable.
+  // leaves only service-account tokens usable. A bad service range option is returned too
+  // (Services are then stored without those allocations).
   Status Start();
 
   // Handles one request. For a watch, returns a handle for CancelWatch (0 otherwise).
@@ -111,6 +117,14 @@ class ApiHandler {
   // `written`, if set, learns whether the object was written (or may have been).
   void WriteCreate(std::shared_ptr<Call> call, std::shared_ptr<google::protobuf::Message> obj,
                    std::function<void(bool)> written = {});
+  void WriteCreateAllocated(std::shared_ptr<Call> call, std::shared_ptr<google::protobuf::Message> obj,
+                            std::shared_ptr<const google::protobuf::Message> pristine,
+                            std::function<void(bool)> written, int64_t lease, int attempt);
+  // The create's transaction. `claim_lost` (if set) runs instead of a reply when an
+  // allocation claim lost its race.
+  void StoreCreate(std::shared_ptr<Call> call, std::shared_ptr<google::protobuf::Message> obj,
+                   std::vector<SideWrite> side, std::function<void(bool)> written, int64_t lease,
+                   std::function<void(std::function<void(bool)>)> claim_lost);
   // A create in a namespace with quotas: charged by quota_batcher_, then written.
   void WriteQuotaCreate(std::shared_ptr<Call> call, std::shared_ptr<google::protobuf::Message> obj,
                         std::vector<StoredObject> quotas);
@@ -133,6 +147,8 @@ class ApiHandler {
   // caller may not change, and answers.
   void WriteUpdate(std::shared_ptr<Call> call, std::unique_ptr<google::protobuf::Message> updated,
                    const StoredObject& current, std::function<void()> on_conflict);
+  void StoreUpdate(std::shared_ptr<Call> call, std::string bytes, const StoredObject& current,
+                   std::vector<SideWrite> side, std::function<void()> on_conflict);
   void DeleteNow(std::shared_ptr<Call> call, const StoredObject& current);
   void WriteDelete(std::shared_ptr<Call> call, const StoredObject& current, std::vector<StoredObject> quotas,
                    int attempt);
@@ -178,6 +194,8 @@ class ApiHandler {
   storeclient::StoreClient* store_client_;
   ObjectStore store_;
   QuotaBatcher quota_batcher_{env_, &store_};
+  Allocator allocator_;
+  Status allocator_error_;  // a bad range option, reported by Start()
   HandlerOptions options_;
   std::map<std::string, std::unique_ptr<ResourceCache>> caches_;  // by resource
   struct WatchRef {

@@ -21,7 +21,7 @@ Status ApiHandler::Start() {
     WriteBootstrapPolicy();
     LoadAuthCaches();
   }
-  return s;
+  return allocator_error_.ok() ? s : allocator_error_;
 }
 
 void ApiHandler::WriteSystemNamespaces() {

@@ -142,16 +142,66 @@ std::string QuotaSideWrites(const std::vector<StoredObject>& quotas, const std::
 
 void ApiHandler::WriteCreate(std::shared_ptr<Call> call, std::shared_ptr<gp::Message> obj,
                              std::function<void(bool)> written) {
+  if (call->strategy->ttl_seconds == 0) return WriteCreateAllocated(call, obj, nullptr, std::move(written), 0, 0);
+  WithLease(*call->strategy, [this, call, obj, written = std::move(written)](Status s, int64_t lease) mutable {
+    if (!s.ok()) {
+      if (written) written(false);  // a lease that cannot be had writes nothing
+      return ReplyStoreError(*call, s);
+    }
+    WriteCreateAllocated(call, obj, nullptr, std::move(written), lease, 0);
+  });
+}
+
+// The kind's allocations (a Service's clusterIP and nodePorts) are claimed in the create's
+// own transaction; a claim that lost a race to another apiserver picks again from the
+// object as it was asked for (`pristine`), reading what is held this time.
+void ApiHandler::WriteCreateAllocated(std::shared_ptr<Call> call, std::shared_ptr<gp::Message> obj,
+                                      std::shared_ptr<const gp::Message> pristine, std::function<void(bool)> written,
+                                      int64_t lease, int attempt) {
+  const ResourceStrategy& strategy = *call->strategy;
+  if (strategy.allocate == nullptr) return StoreCreate(call, obj, {}, std::move(written), lease, nullptr);
+  if (pristine == nullptr) {
+    std::shared_ptr<gp::Message> copy = call->info->New();
+    copy->CopyFrom(*obj);
+    pristine = std::move(copy);
+  } else {
+    obj->CopyFrom(*pristine);
+  }
+  auto again = [this, call, obj, pristine, lease, attempt](std::function<void(bool)> w) {
+    if (attempt + 1 >= kMaxAllocationAttempts) {
+      if (w) w(false);
+      return ReplyStatus(*call, 409, "Conflict", "the allocation kept losing to concurrent writes; try again");
+    }
+    WriteCreateAllocated(call, obj, pristine, std::move(w), lease, attempt + 1);
+  };
+  strategy.allocate(allocator_, obj, nullptr, attempt,
+                    [this, call, obj, lease, again, written = std::move(written), alive = alive_](
+                        AllocationOutcome o) mutable {
+                      if (!*alive) return;
+                      const std::string& name = api::GetMeta(*obj)->name();
+                      if (!o.invalid.empty() || o.refusal) {
+                        if (written) written(false);
+                        if (o.refusal) return ReplyStatus(*call, o.refusal->code, o.refusal->reason, o.refusal->message);
+                        return ReplyStatus(*call, 422, "Invalid", InvalidMessage(*call->info, name, o.invalid),
+                                           Causes(o.invalid));
+                      }
+                      StoreCreate(call, obj, std::move(o.side), std::move(written), lease, std::move(again));
+                    });
+}
+
+void ApiHandler::StoreCreate(std::shared_ptr<Call> call, std::shared_ptr<gp::Message> obj, std::vector<SideWrite> side,
+                             std::function<void(bool)> written, int64_t lease,
+                             std::function<void(std::function<void(bool)>)> claim_lost) {
   const api::ObjectMeta& meta = *api::GetMeta(*obj);
   const std::string key = ObjectKey(call->info->resource, meta.namespace_(), meta.name());
   std::string bytes = SerializeDeterministic(*obj);
-  const std::string uid = meta.uid();
-  const std::string name = meta.name();
-  std::function<void(bool)> not_written = written;  // a lease that cannot be had writes nothing
-  auto write = [this, call, obj, key, uid, name, bytes, written = std::move(written)](int64_t lease) mutable {
-  store_.Create(key, bytes, {},
-                [this, call, obj, uid, name, bytes, written = std::move(written), alive = alive_](const WriteResult& w) {
+  store_.Create(key, bytes, std::move(side),
+                [this, call, uid = meta.uid(), name = meta.name(), bytes, written = std::move(written),
+                 claim_lost = std::move(claim_lost), alive = alive_](const WriteResult& w) mutable {
                   if (!*alive) return;
+                  if (w.status.ok() && w.outcome == WriteOutcome::kQuotaChanged && claim_lost) {
+                    return claim_lost(std::move(written));  // only an allocation claim is a side guard here
+                  }
                   // Unknown outcomes (the store timed out) count as written: a charge
                   // is kept rather than risk an object that was never charged.
                   if (written) written(w.status.ok() ? w.outcome == WriteOutcome::kDone : true);
@@ -168,16 +218,6 @@ void ApiHandler::WriteCreate(std::shared_ptr<Call> call, std::shared_ptr<gp::Mes
                   ++stats_.creates;
                   ReplyObject(*call, 201, bytes, w.revision);
                 }, lease);
-  };
-  if (call->strategy->ttl_seconds == 0) return write(0);
-  WithLease(*call->strategy, [this, call, write = std::move(write), not_written = std::move(not_written)](
-                                 Status s, int64_t lease) mutable {
-    if (!s.ok()) {
-      if (not_written) not_written(false);
-      return ReplyStoreError(*call, s);
-    }
-    write(lease);
-  });
 }
 
 void ApiHandler::WriteQuotaCreate(std::shared_ptr<Call> call, std::shared_ptr<gp::Message> obj,

@@ -197,10 +197,17 @@ void ApiHandler::WithNamespaceQuotas(const std::string& ns, std::function<void(s
 void ApiHandler::WriteDelete(std::shared_ptr<Call> call, const StoredObject& current, std::vector<StoredObject> quotas,
                              int attempt) {
   std::vector<SideWrite> side;
-  if (!quotas.empty() && call->strategy->releases_quota) {
+  const bool releases_quota = !quotas.empty() && call->strategy->releases_quota;
+  if (releases_quota || call->strategy->release_allocations != nullptr) {
     auto obj = call->info->New();
     obj->ParseFromString(current.value);
-    (void)QuotaSideWrites(quotas, QuotaUsage(*call->info, *obj), false, &side);  // a release never fails
+    if (releases_quota) {
+      (void)QuotaSideWrites(quotas, QuotaUsage(*call->info, *obj), false, &side);  // a release never fails
+    }
+    // What the object holds cluster-wide (a Service's clusterIP, nodePorts) goes with it.
+    if (call->strategy->release_allocations != nullptr) {
+      for (SideWrite& w : call->strategy->release_allocations(allocator_, *obj)) side.push_back(std::move(w));
+    }
   }
   const std::string bytes = current.value;
   store_.Delete(call->key, current.mod_revision, std::move(side),

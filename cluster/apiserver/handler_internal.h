@@ -79,6 +79,8 @@ std::string QuotaSideWrites(const std::vector<StoredObject>& quotas, const std::
                             bool charge, std::vector<SideWrite>* side);
 
 inline constexpr int kMaxQuotaRetries = 20;
+// Attempts at a create or update whose allocation claims lose races to other apiservers.
+inline constexpr int kMaxAllocationAttempts = 8;
 
 // Kubernetes' storage preconditions (metav1.Preconditions): "" when `uid` and
 // `resource_version` are empty or match the stored object (at `revision`), else

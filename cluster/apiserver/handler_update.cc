@@ -112,6 +112,7 @@ void ApiHandler::WriteUpdate(std::shared_ptr<Call> call, std::unique_ptr<gp::Mes
       CopyField(*old, updated.get(), "status");  // the main resource does not write status
     }
     if (call->strategy->keep_finalizers != nullptr) call->strategy->keep_finalizers(*old, *updated);
+    if (call->strategy->carry_allocations != nullptr) call->strategy->carry_allocations(*old, *updated);
   }
   // What the server owns.
   meta->set_uid(old_meta.uid());
@@ -147,22 +148,48 @@ void ApiHandler::WriteUpdate(std::shared_ptr<Call> call, std::unique_ptr<gp::Mes
       strategy.finalized(*updated)) {
     return DeleteNow(call, current);
   }
-  std::string bytes = SerializeDeterministic(*updated);
+  if (!main_write || strategy.allocate == nullptr) {
+    return StoreUpdate(call, SerializeDeterministic(*updated), current, {}, std::move(on_conflict));
+  }
+  // New allocations (a Service that became a NodePort) are claimed, dropped ones released,
+  // in the update's own transaction; a claim that lost a race answers 409 (try again).
+  std::shared_ptr<gp::Message> shared(std::move(updated));
+  std::shared_ptr<const gp::Message> stored(std::move(old));
+  strategy.allocate(allocator_, shared, stored, 0,
+                    [this, call, shared, current, on_conflict = std::move(on_conflict), alive = alive_](
+                        AllocationOutcome o) mutable {
+                      if (!*alive) return;
+                      if (o.refusal) return ReplyStatus(*call, o.refusal->code, o.refusal->reason, o.refusal->message);
+                      if (!o.invalid.empty()) {
+                        return ReplyStatus(*call, 422, "Invalid",
+                                           InvalidMessage(*call->info, api::GetMeta(*shared)->name(), o.invalid),
+                                           Causes(o.invalid));
+                      }
+                      StoreUpdate(call, SerializeDeterministic(*shared), current, std::move(o.side), std::move(on_conflict));
+                    });
+}
+
+void ApiHandler::StoreUpdate(std::shared_ptr<Call> call, std::string bytes, const StoredObject& current,
+                             std::vector<SideWrite> side, std::function<void()> on_conflict) {
   if (bytes == current.value) return ReplyObject(*call, 200, current.value, current.mod_revision);  // no-op
-  auto write = [this, call, bytes, revision = current.mod_revision, on_conflict = std::move(on_conflict)](
-                   int64_t lease) mutable {
-  store_.Update(call->key, bytes, revision, {},
-                [this, call, bytes, on_conflict = std::move(on_conflict), alive = alive_](const WriteResult& w) {
-                  if (!*alive) return;
-                  if (!w.status.ok()) return ReplyStoreError(*call, w.status);
-                  if (w.outcome == WriteOutcome::kConflict) {
-                    if (w.current.mod_revision == 0) {
-                      return ReplyNotFound(*call);
+  auto write = [this, call, bytes, side = std::move(side), revision = current.mod_revision,
+                on_conflict = std::move(on_conflict)](int64_t lease) mutable {
+    store_.Update(call->key, bytes, revision, std::move(side),
+                  [this, call, bytes, on_conflict = std::move(on_conflict), alive = alive_](const WriteResult& w) {
+                    if (!*alive) return;
+                    if (!w.status.ok()) return ReplyStoreError(*call, w.status);
+                    if (w.outcome == WriteOutcome::kConflict) {
+                      if (w.current.mod_revision == 0) {
+                        return ReplyNotFound(*call);
+                      }
+                      return on_conflict();
                     }
-                    return on_conflict();
-                  }
-                  ReplyObject(*call, 200, bytes, w.revision);
-                }, lease);
+                    if (w.outcome == WriteOutcome::kQuotaChanged) {
+                      return ReplyStatus(*call, 409, "Conflict",
+                                         "a value this update allocates was taken meanwhile; try again");
+                    }
+                    ReplyObject(*call, 200, bytes, w.revision);
+                  }, lease);
   };
   if (call->strategy->ttl_seconds == 0) return write(0);
   WithLease(*call->strategy, [this, call, write = std::move(write)](Status s, int64_t lease) mutable {

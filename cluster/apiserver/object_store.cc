@@ -85,17 +85,24 @@ void AddPut(store::Command* command, const std::string& key, std::string value, 
   if (lease != 0) put->set_lease(lease);
 }
 
-// Guards `w.key` by its expected mod revision, puts its value if every guard holds, and
-// reads the key in the failure branch (so a failed transaction says what is there).
+// Guards `w.key` by its expected mod revision (unless kNoGuard), puts its value (or deletes
+// it) if every guard holds, and reads the key in the failure branch (so a failed
+// transaction says what is there).
 void AddGuardedPut(store::Command* command, SideWrite& w) {
   store::TxnRequest* txn = command->mutable_txn();
-  store::Compare* c = txn->add_compare();
-  c->set_key(w.key);
-  c->set_target(store::Compare::MOD);
-  c->set_result(store::Compare::EQUAL);
-  c->set_mod_revision(w.expected_mod_revision);
+  if (w.expected_mod_revision != SideWrite::kNoGuard) {
+    store::Compare* c = txn->add_compare();
+    c->set_key(w.key);
+    c->set_target(store::Compare::MOD);
+    c->set_result(store::Compare::EQUAL);
+    c->set_mod_revision(w.expected_mod_revision);
+  }
   txn->add_failure()->mutable_request_range()->set_key(w.key);
-  AddPut(command, w.key, std::move(w.value));
+  if (w.remove) {
+    txn->add_success()->mutable_request_delete_range()->set_key(w.key);
+  } else {
+    AddPut(command, w.key, std::move(w.value));
+  }
 }
 
 }  // namespace

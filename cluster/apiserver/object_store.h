@@ -45,11 +45,15 @@ struct WriteResult {
   StoredObject current;  // for kExists / kConflict when the key exists: its current state
 };
 
-// An extra put or compare applied atomically with a write (ResourceQuota accounting).
+// An extra put (or delete) applied atomically with a write: ResourceQuota accounting, and
+// the allocation records of a Service's ClusterIP and NodePorts (allocator.h).
 struct SideWrite {
   std::string key;
   std::string value;
-  int64_t expected_mod_revision = 0;  // the key must still be at this revision
+  // The key must still be at this revision (0: absent); kNoGuard: no compare.
+  int64_t expected_mod_revision = 0;
+  bool remove = false;  // delete the key instead of putting `value`
+  static constexpr int64_t kNoGuard = -1;
 };
 
 // The outcome of PutGuarded: every put applied at one revision, or none and what each

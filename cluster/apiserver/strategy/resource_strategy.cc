@@ -12,6 +12,7 @@
 #include "cluster/apiserver/admission.h"
 #include "cluster/apiserver/pod_projection.h"
 #include "cluster/apiserver/strategy/message_cast.h"
+#include "cluster/apiserver/strategy/service_allocation.h"
 
 namespace ksim::apiserver {
 namespace {
@@ -183,6 +184,13 @@ const std::vector<Entry>& Table() {
       ResourceStrategy quota;
       quota.releases_quota = false;
       add(api::ResourceQuota::descriptor(), quota);
+    }
+    {
+      ResourceStrategy service;
+      service.carry_allocations = CarryServiceAllocations;
+      service.allocate = AllocateService;
+      service.release_allocations = ReleaseServiceAllocations;
+      add(api::Service::descriptor(), service);
     }
     add(api::Deployment::descriptor(), Scalable());
     add(api::ReplicaSet::descriptor(), Scalable());

@@ -12,6 +12,8 @@
 #include <google/protobuf/message.h>
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -19,8 +21,10 @@
 
 #include "cluster/api/core.pb.h"
 #include "cluster/api/registry.h"
+#include "cluster/apiserver/allocator.h"
 #include "cluster/apiserver/auth/authn.h"
 #include "cluster/apiserver/auth/rbac.h"
+#include "cluster/apiserver/strategy/strategy.h"
 #include "cluster/env/time.h"
 
 namespace ksim::apiserver {
@@ -38,6 +42,14 @@ struct Refusal {
 struct AuthSinks {
   TokenAuthenticator* authenticator = nullptr;
   RbacAuthorizer* authorizer = nullptr;
+};
+
+// What `allocate` decided: the object is invalid (422 with these causes), or refused, or
+// its claims and releases as side writes of its own write transaction.
+struct AllocationOutcome {
+  std::vector<FieldError> invalid;
+  std::optional<Refusal> refusal;
+  std::vector<SideWrite> side;
 };
 
 struct ResourceStrategy {
@@ -76,6 +88,20 @@ struct ResourceStrategy {
   // Objects live at most this long after their last write (0: no limit), through a store
   // lease (Kubernetes' TTLFunc; Events: --event-ttl, 1 hour by default).
   int64_t ttl_seconds = 0;
+
+  // --- cluster-wide allocations (allocator.h): a Service's clusterIP and nodePorts ---
+  // Before validation on update: values `old` holds that the update left unset stay
+  // (Kubernetes' PrepareForUpdate keeps an allocated clusterIP and nodePorts).
+  void (*carry_allocations)(const google::protobuf::Message& old, google::protobuf::Message& updated) = nullptr;
+  // After validation on create and update (`old` null on create): fills the values left
+  // unset, checks requested ones, and answers the claims of new values and releases of
+  // dropped ones. `attempt` > 0 after a write whose claim lost a race (read before picking).
+  void (*allocate)(Allocator& allocator, std::shared_ptr<google::protobuf::Message> object,
+                   std::shared_ptr<const google::protobuf::Message> old, int attempt,
+                   std::function<void(AllocationOutcome)> done) = nullptr;
+  // The side writes that free what a stored object holds (on delete).
+  std::vector<SideWrite> (*release_allocations)(const Allocator& allocator,
+                                                const google::protobuf::Message& object) = nullptr;
 
   // --- admission on create ---
   // Mutating admission with the namespace's LimitRanges (LimitRanger defaults,
