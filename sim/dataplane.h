@@ -3,12 +3,15 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cluster/env/dataplane.h"
 #include "cluster/env/random.h"
+#include "cluster/env/time.h"
 
 namespace ksim::sim {
 
@@ -19,14 +22,29 @@ class SimDataplane {
   const std::vector<ServiceRule>& rules() const { return rules_; }
   uint64_t generation() const { return generation_; }
 
-  // Where a new connection to (ip, port) goes: a ready endpoint chosen uniformly by
-  // `random`, or nothing if no rule matches or no endpoint is ready. `ip` may be a
-  // ClusterIP, or any node address when `port` is a rule's NodePort.
-  std::optional<ServiceEndpoint> Route(const std::string& ip, uint16_t port, Random& random) const;
+  // Where a new connection from `client_ip` to (ip, port) goes, at monotonic time `now`:
+  // a ready endpoint (else a serving, terminating one) chosen uniformly by `random`, or
+  // the client's previous endpoint under ClientIP affinity; nothing if no rule matches or
+  // no endpoint is eligible. `ip` is a ClusterIP, or a node address when `port` is a
+  // rule's NodePort (the caller asks only for node addresses).
+  std::optional<ServiceEndpoint> Route(const std::string& ip, uint16_t port, const std::string& client_ip, Nanos now,
+                                       Random& random);
+  // Without a client (no affinity).
+  std::optional<ServiceEndpoint> Route(const std::string& ip, uint16_t port, Random& random) {
+    return Route(ip, port, "", Nanos(0), random);
+  }
 
  private:
+  struct Affinity {
+    std::string ip;
+    uint16_t port = 0;
+    Nanos last_used{0};
+  };
+  static constexpr size_t kMaxAffinities = 100000;  // entries kept; the oldest rule's go first
+
   std::vector<ServiceRule> rules_;
   uint64_t generation_ = 0;
+  std::map<std::pair<std::string, std::string>, Affinity> affinity_;  // (rule, client ip)
 };
 
 }  // namespace ksim::sim

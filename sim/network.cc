@@ -305,7 +305,7 @@ std::shared_ptr<Connection> Network::Connect(const ProcessTokenPtr& token, const
                                              const Address& to, ConnectionHandlers handlers,
                                              std::function<void()> on_open) {
   // What the client host's service rules (kube-proxy's NAT) do to the destination.
-  const SimDataplane& dp = token->host->dataplane();
+  SimDataplane& dp = token->host->dataplane();  // Route keeps ClientIP affinity state
   if (!dp.rules().empty()) {
     const uint32_t named = Resolve(name);
     const bool node_address = named != kNoHost && !world_->host(named).runtime().OwnsIp(name);
