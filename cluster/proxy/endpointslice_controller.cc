@@ -185,7 +185,11 @@ void EndpointSliceController::Start() {
     auto it = s.metadata().labels().find(kServiceNameLabel);
     if (it != s.metadata().labels().end()) EnqueueService(s.metadata().namespace_() + "/" + it->second);
   };
-  client::EventHandlers slice;  // a slice changed or deleted by someone else is put back
+  // Every slice event re-checks its Service: a slice someone else changed or deleted is put
+  // back, and one whose create was still in flight when the last reconcile read the
+  // (lagging) informer is seen again — without the add, a pod deleted meanwhile kept it.
+  client::EventHandlers slice;
+  slice.on_add = enqueue_slice;
   slice.on_update = [enqueue_slice](const client::ObjectPtr&, const client::ObjectPtr& o) { enqueue_slice(o); };
   slice.on_delete = enqueue_slice;
   slices_->AddHandlers(slice);
