@@ -2,8 +2,13 @@
 
 #include <fmt/format.h>
 
+#include <set>
+#include <utility>
+#include <vector>
+
 #include "cluster/api/codec.h"
 #include "cluster/api/registry.h"
+#include "cluster/kubelet/admission.h"
 #include "cluster/kubelet/probe_transport.h"
 
 namespace ksim::kubelet {
@@ -14,6 +19,28 @@ const api::KindInfo& Kind(const char* resource) { return *api::Registry::Default
 std::string KeyOf(const api::Pod& pod) { return pod.metadata().namespace_() + "/" + pod.metadata().name(); }
 
 bool Deleting(const api::Pod& pod) { return pod.metadata().has_deletion_timestamp(); }
+
+bool Terminal(const api::Pod& pod) {
+  return pod.status().phase() == "Succeeded" || pod.status().phase() == "Failed";
+}
+
+// A byte count as a quantity in the binary family when it is whole mebibytes.
+std::string Bytes(int64_t bytes) {
+  if (bytes % (int64_t{1} << 20) == 0) return fmt::format("{}Mi", bytes >> 20);
+  return std::to_string(bytes);
+}
+
+NodeStatusOptions NodeSide(const KubeletOptions& o) {
+  NodeStatusOptions n;
+  n.node_name = o.node_name;
+  n.node_ip = o.node_ip;
+  n.capacity["cpu"] = fmt::format("{}m", o.capacity_cpu_millis);
+  n.capacity["memory"] = Bytes(o.capacity_memory_bytes);
+  n.capacity["pods"] = std::to_string(o.max_pods);
+  n.kube_reserved["cpu"] = fmt::format("{}m", o.reserved_cpu_millis);
+  n.kube_reserved["memory"] = Bytes(o.reserved_memory_bytes);
+  return n;
+}
 
 Nanos DeletionGrace(const api::Pod& pod) {
   if (pod.metadata().has_deletion_grace_period_seconds()) return Seconds(pod.metadata().deletion_grace_period_seconds());
@@ -35,11 +62,11 @@ Kubelet::Kubelet(Env& env, KubeletOptions options) : env_(env), options_(std::mo
 Kubelet::~Kubelet() {
   *alive_ = false;
   if (housekeeping_timer_ != 0) env_.clock->Cancel(housekeeping_timer_);
-  if (node_timer_ != 0) env_.clock->Cancel(node_timer_);
   if (env_.runtime != nullptr) env_.runtime->SubscribeEvents({});
   pods_.reset();
   workers_.clear();
   status_.reset();
+  node_status_.reset();
   client_.reset();
 }
 
@@ -57,11 +84,20 @@ void Kubelet::Start() {
   status_ = std::make_unique<PodStatusManager>(
       env_, client_.get(), [this](const api::Pod& base) { return ComputeStatus(base); },
       [this](const std::string& uid) { OnIdle(uid); }, options_.max_status_writes_in_flight);
+  node_status_ = std::make_unique<NodeStatusManager>(env_, client_.get(), NodeSide(options_));
+  const Status node_ok = node_status_->Start([this](const std::string& cidr) {
+    if (options_.pod_cidr.empty()) SetPodCidr(cidr);
+  });
+  if (!node_ok.ok()) {
+    // Without a Node nothing can be admitted: the kubelet does not start (as Kubernetes'
+    // kubelet exits on bad reservations).
+    Log(LogLevel::kError, "node status: " + node_ok.ToString());
+    return;
+  }
   env_.runtime->SubscribeEvents([this, alive = alive_](const ContainerEvent& e) {
     if (*alive) OnRuntimeEvent(e);
   });
   Recover();
-  if (pod_cidr_.empty()) PollNode();
 }
 
 // Reads what the runtime holds before taking any pod, so a pod the previous kubelet
@@ -122,6 +158,7 @@ void Kubelet::StartInformer() {
 void Kubelet::OnPod(const api::Pod& pod) {
   const std::string& uid = pod.metadata().uid();
   status_->Observe(pod);
+  if (rejected_.count(uid) != 0) return DeleteRejected(pod);
   auto it = workers_.find(uid);
   if (it == workers_.end()) {
     if (workers_.size() >= options_.max_workers) {
@@ -130,13 +167,14 @@ void Kubelet::OnPod(const api::Pod& pod) {
       return;
     }
     const RuntimePod* recovered = nullptr;
-    if (auto r = snapshot_.pods.find(uid); r != snapshot_.pods.end()) {
-      recovered = &r->second;
-      ++stats_.pods_adopted;
-    }
+    if (auto r = snapshot_.pods.find(uid); r != snapshot_.pods.end()) recovered = &r->second;
+    // What the runtime still runs was admitted by the kubelet before us.
+    if (recovered == nullptr && !Admit(pod)) return;
+    if (recovered != nullptr) ++stats_.pods_adopted;
     PodWorker::Deps deps{env_.clock, env_.runtime, net_.get(), env_.log, &worker_config_};
     Handle h;
     h.key = KeyOf(pod);
+    h.pod = std::make_shared<const api::Pod>(pod);
     h.worker = std::make_unique<PodWorker>(
         deps, pod,
         PodWorker::Callbacks{[this, uid] { status_->MarkDirty(uid); }, [this, uid] { MaybeDelete(uid); }},
@@ -155,6 +193,8 @@ void Kubelet::OnPod(const api::Pod& pod) {
 }
 
 void Kubelet::OnPodGone(const api::Pod& pod) {
+  pending_admission_.erase(pod.metadata().uid());
+  if (rejected_.erase(pod.metadata().uid()) != 0) status_->Forget(pod.metadata().uid());
   const auto it = workers_.find(pod.metadata().uid());
   if (it == workers_.end()) return;
   it->second.gone_from_api = true;
@@ -174,6 +214,7 @@ void Kubelet::OnRuntimeEvent(const ContainerEvent& event) {
 }
 
 std::optional<api::PodStatus> Kubelet::ComputeStatus(const api::Pod& base) const {
+  if (auto r = rejected_.find(base.metadata().uid()); r != rejected_.end()) return r->second.status;
   const auto it = workers_.find(base.metadata().uid());
   if (it == workers_.end() || it->second.gone_from_api) return std::nullopt;
   // A pod that finished before this kubelet started (nothing of it in the runtime): its
@@ -216,6 +257,11 @@ void Kubelet::Housekeeping() {
     if (*alive) Housekeeping();
   });
   if (pods_ == nullptr || !pods_->HasSynced()) return;
+  // Pods that waited for the Node's allocatable.
+  const std::set<std::string> waiting = std::exchange(pending_admission_, {});
+  for (const std::string& uid : waiting) {
+    if (const api::Pod* p = status_->Latest(uid)) OnPod(api::Pod(*p));
+  }
   // Pods the runtime holds that the API no longer has were deleted while we were down.
   for (const auto& [uid, rp] : snapshot_.pods) KillOrphanPod(rp);
   snapshot_.pods.clear();
@@ -263,22 +309,46 @@ void Kubelet::SetPodCidr(const std::string& cidr) {
   for (auto& [uid, h] : workers_) h.worker->SetPodCidr(cidr);
 }
 
-// Until the node status manager reports it, the pod CIDR is read from the Node.
-void Kubelet::PollNode() {
-  client_->Get(Kind("nodes"), "", options_.node_name, [this, alive = alive_](const client::ApiResult& r) {
-    if (!*alive) return;
-    if (r.ok()) {
-      if (auto obj = client::ApiClient::DecodeObject(Kind("nodes"), r)) {
-        SetPodCidr(static_cast<const api::Node&>(*obj).spec().pod_cidr());
-      }
-    }
-    if (!pod_cidr_.empty()) return;
-    node_timer_ = env_.clock->Schedule(Seconds(2), [this, alive] {
-      if (!*alive) return;
-      node_timer_ = 0;
-      PollNode();
-    });
-  });
+// Kubernetes' admit handler: a pod runs only if it fits the Node beside the pods already
+// admitted that are not terminal. Terminal and deleting pods are not admitted (nothing
+// to run). Until the Node carries its allocatable, the pod waits (retried by housekeeping).
+bool Kubelet::Admit(const api::Pod& pod) {
+  if (Terminal(pod) || Deleting(pod)) return true;
+  const std::shared_ptr<const api::Node> node = node_status_->node();
+  if (node == nullptr || node->status().allocatable().empty()) {
+    pending_admission_.insert(pod.metadata().uid());
+    return false;
+  }
+  std::vector<std::shared_ptr<const api::Pod>> admitted;
+  for (const auto& [uid, h] : workers_) {
+    const api::Pod* latest = status_->Latest(uid);
+    if (h.gone_from_api || h.worker->terminated() || (latest != nullptr && Terminal(*latest))) continue;
+    admitted.push_back(h.pod);
+  }
+  const AdmitResult verdict = AdmitPod(*node, admitted, std::make_shared<const api::Pod>(pod));
+  if (verdict.admit) return true;
+  ++stats_.rejected;
+  Log(LogLevel::kWarning, fmt::format("pod {} rejected: {}: {}", KeyOf(pod), verdict.reason, verdict.message));
+  Rejected& r = rejected_[pod.metadata().uid()];
+  r.status = pod.status();
+  SetRejectedStatus(verdict, &r.status);
+  status_->MarkDirty(pod.metadata().uid());
+  return false;
+}
+
+// A rejected pod never ran: once deleted it is removed for good (uid precondition, grace 0).
+void Kubelet::DeleteRejected(const api::Pod& pod) {
+  Rejected& r = rejected_.at(pod.metadata().uid());
+  if (!Deleting(pod) || r.delete_sent) return;
+  r.delete_sent = true;
+  api::DeleteOptions opts;
+  opts.mutable_preconditions()->set_uid(pod.metadata().uid());
+  opts.set_grace_period_seconds(0);
+  client_->Delete(Kind("pods"), pod.metadata().namespace_(), pod.metadata().name(), opts,
+                  [this, alive = alive_, uid = pod.metadata().uid()](const client::ApiResult& res) {
+                    if (!*alive || res.ok() || (res.status.ok() && (res.code == 404 || res.code == 409))) return;
+                    if (auto it = rejected_.find(uid); it != rejected_.end()) it->second.delete_sent = false;
+                  });
 }
 
 const PodWorker* Kubelet::worker(const std::string& key) const {

@@ -7,9 +7,10 @@
 // adopts what still belongs to a pod, removes what belongs to none and kills pods deleted
 // from the API while it was down. See docs/KUBELET.md.
 //
-// The node side (registration, node status, lease, admission, static pods, the kubelet
-// endpoint) lives in separate classes this process owns; until they are wired, the pod
-// CIDR comes from KubeletOptions::pod_cidr or from polling the Node object.
+// The node side: a NodeStatusManager registers (or adopts) the Node, posts its status,
+// renews its Lease and reports spec.podCIDR; every new pod passes AdmitPod against that
+// Node before it gets a worker (a rejected pod is written Failed, reason OutOfcpu etc.).
+// Static pods, mirror pods and the kubelet endpoint are not wired yet (docs/KUBELET.md).
 #pragma once
 
 #include <cstdint>
@@ -24,6 +25,7 @@
 #include "cluster/client/informer.h"
 #include "cluster/env/env.h"
 #include "cluster/env/process.h"
+#include "cluster/kubelet/node_status.h"
 #include "cluster/kubelet/pod_status_manager.h"
 #include "cluster/kubelet/pod_worker.h"
 #include "cluster/kubelet/probe.h"
@@ -44,7 +46,8 @@ struct KubeletOptions {
   int64_t reserved_memory_bytes = int64_t{256} << 20;
   std::string static_pod_dir;  // "" = no static pods from disk
   std::string manifest_url;    // "" = none
-  // The node's pod CIDR if known up front; "" = read spec.podCIDR from the Node.
+  // The node's pod CIDR if known up front (an override); "" = spec.podCIDR of the Node,
+  // as the node status manager reports it.
   std::string pod_cidr;
   std::vector<std::string> cluster_dns = {"10.96.0.10"};
   std::string cluster_domain = "cluster.local";
@@ -61,6 +64,7 @@ struct KubeletStats {
   uint64_t orphans_removed = 0;    // sandboxes/containers of no pod removed
   uint64_t orphan_pods_killed = 0; // pods deleted from the API while the kubelet was down
   uint64_t refused = 0;            // pods over max_workers
+  uint64_t rejected = 0;           // pods admission refused (written Failed)
 };
 
 class Kubelet : public Process {
@@ -81,11 +85,14 @@ class Kubelet : public Process {
   // The worker of a pod ("namespace/name"), or null.
   const PodWorker* worker(const std::string& key) const;
   bool recovered() const { return recovered_; }
+  // Null until Start().
+  const NodeStatusManager* node_status() const { return node_status_.get(); }
 
  private:
   struct Handle {
     std::unique_ptr<PodWorker> worker;
     std::string key;             // namespace/name
+    std::shared_ptr<const api::Pod> pod;  // as admitted (its requests)
     bool gone_from_api = false;  // the informer reported the delete
     bool delete_sent = false;
   };
@@ -99,7 +106,8 @@ class Kubelet : public Process {
   void MaybeDelete(const std::string& uid);
   void Housekeeping();
   void KillOrphanPod(const RuntimePod& pod);
-  void PollNode();
+  bool Admit(const api::Pod& pod);
+  void DeleteRejected(const api::Pod& pod);
   std::optional<api::PodStatus> ComputeStatus(const api::Pod& base) const;
   void Log(LogLevel level, const std::string& message) const;
 
@@ -110,13 +118,19 @@ class Kubelet : public Process {
   std::unique_ptr<client::ApiClient> client_;
   std::unique_ptr<client::Informer> pods_;
   std::unique_ptr<PodStatusManager> status_;
+  std::unique_ptr<NodeStatusManager> node_status_;
+  struct Rejected {
+    api::PodStatus status;
+    bool delete_sent = false;
+  };
+  std::map<std::string, Rejected> rejected_;  // by uid
+  std::set<std::string> pending_admission_;   // uids waiting for the Node's allocatable
   std::map<std::string, Handle> workers_;  // by uid
   std::map<std::string, std::string> sandbox_owner_;  // sandbox id -> uid
   RuntimeSnapshot snapshot_;  // what the runtime held at start, not yet adopted
   bool recovered_ = false;
   std::string pod_cidr_;
   TimerId housekeeping_timer_ = 0;
-  TimerId node_timer_ = 0;
   KubeletStats stats_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
