@@ -10,6 +10,7 @@
 #include "cluster/apiserver/apiserver.h"
 #include "cluster/env/wire.h"
 #include "cluster/kubelet/kubelet.h"
+#include "cluster/controllers/controller_manager.h"
 #include "cluster/scheduler/scheduler.h"
 #include "cluster/store/server/store_server.h"
 #include "scenarios/sim_cluster_internal.h"
@@ -258,6 +259,16 @@ Status SimCluster::Bootstrap(Nanos timeout) {
       so.apiservers = {fmt::format("{}:{}", cp, kApiPort)};
       so.token = kSchedulerToken;
       s.world.FindHost(cp)->AddProcess("scheduler", [so](Env& env) { return std::make_unique<scheduler::Scheduler>(env, so); });
+    }
+  }
+  if (s.options.controller_manager) {
+    for (const std::string& cp : s.control_plane) {
+      controllers::ControllerManagerOptions cmo;
+      cmo.apiservers = {fmt::format("{}:{}", cp, kApiPort)};
+      cmo.token = kControllerManagerToken;
+      s.world.FindHost(cp)->AddProcess("controller-manager", [cmo](Env& env) {
+        return std::make_unique<controllers::ControllerManager>(env, cmo);
+      });
     }
   }
   // Nodes, with a window of creates in flight (thousands of workers register at once).

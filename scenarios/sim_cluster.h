@@ -2,7 +2,7 @@
 // cluster. Every test, benchmark and scenario that needs "a cluster" starts here.
 //
 //   cp-1..cp-N   control-plane hosts: a store member, an apiserver, a scheduler (and the
-//                controller-manager once it exists); the scheduler talks to the apiserver
+//                controller-manager); the scheduler and controller-manager talk to the apiserver
 //                on its own host, as kubeadm's scheduler.conf does
 //   lb           a LoadBalancer (simulated HAProxy) on :6443 in front of the apiservers,
 //                checking each with a quorum read of namespace kube-system
@@ -56,6 +56,9 @@ struct SimClusterOptions {
   std::vector<std::string> zones;        // workers without a zone get zones[i % size]
   sim::LinkParams link;                  // every link's latency (and loss, if any)
   bool scheduler = true;
+  // A controller-manager on every control-plane host (one acts, by Lease election): node
+  // IPAM and node lifecycle (Unknown after 50 s without heartbeats, taints, eviction).
+  bool controller_manager = true;
   // Workers run a kubelet on their host's simulated container runtime. Their Nodes are
   // still created at bootstrap, with spec.podCIDR 10.244.<i>.0/24 (node IPAM's job once the
   // controller-manager runs); the kubelet adopts its Node.
