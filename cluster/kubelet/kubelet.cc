@@ -188,6 +188,10 @@ void Kubelet::OnPod(const api::Pod& pod) {
     status_->MarkDirty(uid);
   } else {
     it->second.worker->UpdatePod(pod);
+    // Someone else may have written the status (the node lifecycle controller marks pods
+    // not Ready while the node is Unknown): recompute against the API's copy, as the real
+    // status manager reconciles; our own writes come back equal and send nothing.
+    status_->MarkDirty(uid);
   }
   if (Deleting(pod)) it->second.worker->Kill(DeletionGrace(pod));
 }

@@ -215,5 +215,31 @@ spec:
   EXPECT_EQ(c.Host("node1").runtime().SandboxSnapshot().size(), 2u);
 }
 
+// The node lifecycle controller marks pods not Ready while their node is Unknown; once the
+// kubelet is heard again it must write its own view back, as the real status manager
+// reconciles against the API's copy. Without that, the pod stays not Ready for ever.
+TEST(KubeletE2E, AStatusWrittenByAnotherClientIsReconciled) {
+  KubeletCluster c;
+  c.AddNode("node1", 1);
+  c.CreatePod(R"(
+apiVersion: v1
+kind: Pod
+metadata: {name: web}
+spec:
+  containers:
+  - name: app
+    image: nginx:1.25
+)", "node1");
+  ASSERT_TRUE(c.WaitPod("web", IsReady, Seconds(30)));
+  api::Pod pod = *c.GetPod("web");
+  for (auto& cond : *pod.mutable_status()->mutable_conditions()) {
+    if (cond.type() == "Ready") cond.set_status("False");
+  }
+  auto r = c.api.Await([&](client::ApiClient::Done d) { c.kubectl->Update(KubeletCluster::PodKind(), pod, std::move(d), "status"); });
+  ASSERT_TRUE(r.ok()) << r.Describe();
+  ASSERT_FALSE(IsReady(c.GetPod("web")));
+  EXPECT_TRUE(c.WaitPod("web", IsReady, Seconds(10)));
+}
+
 }  // namespace
 }  // namespace ksim::kubelet::testing
