@@ -11,6 +11,7 @@
 #include "cluster/env/wire.h"
 #include "cluster/kubelet/kubelet.h"
 #include "cluster/controllers/controller_manager.h"
+#include "cluster/controllers/endpointslice.h"
 #include "cluster/scheduler/scheduler.h"
 #include "cluster/store/server/store_server.h"
 #include "scenarios/sim_cluster_internal.h"
@@ -26,6 +27,7 @@ constexpr char kSchedulerToken[] = "sim-scheduler-token";
 constexpr char kControllerManagerToken[] = "sim-controller-manager-token";
 constexpr char kProxyToken[] = "sim-proxy-token";
 constexpr char kHealthToken[] = "sim-lb-health-token";
+constexpr char kDnsToken[] = "sim-coredns-token";
 constexpr int kMaxWorkers = 60000;  // node IPs come from 172.18.0.0/16
 constexpr int kMaxCidrWorkers = 32768;
 
@@ -44,6 +46,7 @@ std::string TokenFile(const std::vector<std::string>& workers) {
   f += fmt::format("{},system:kube-scheduler,uid-kube-scheduler,\n", kSchedulerToken);
   f += fmt::format("{},system:kube-controller-manager,uid-kube-controller-manager,\n", kControllerManagerToken);
   f += fmt::format("{},system:kube-proxy,uid-kube-proxy,\n", kProxyToken);
+  f += fmt::format("{},system:coredns,uid-coredns,\n", kDnsToken);
   // HAProxy's check must see a quorum read succeed; the user only ever reads one namespace.
   f += fmt::format("{},system:lb-health,uid-lb-health,\"system:masters\"\n", kHealthToken);
   for (const std::string& w : workers) {
@@ -138,6 +141,8 @@ void StartKubelets(SimCluster::State& s) {
 
 }  // namespace
 
+std::string ControlPlaneIp(int index) { return fmt::format("172.19.0.{}", index + 2); }
+
 std::string WorkerNodeIp(int index) {
   const int n = index + 2;  // .0.0 is the network, .0.1 the gateway
   return fmt::format("172.18.{}.{}", n / 256, n % 256);
@@ -194,6 +199,8 @@ SimCluster::SimCluster(SimClusterOptions options) {
   s.token_file = TokenFile(s.workers);
   for (size_t i = 0; i < s.control_plane.size(); ++i) {
     sim::Host& host = s.world.AddHost(s.control_plane[i]);
+    [[maybe_unused]] const Status aliased = s.world.network().AddAlias(ControlPlaneIp(static_cast<int>(i)), host.id());
+    assert(aliased.ok());
     storeserver::StoreServerOptions so;
     so.id = i + 1;
     so.members = members;
@@ -266,6 +273,10 @@ Status SimCluster::Bootstrap(Nanos timeout) {
       controllers::ControllerManagerOptions cmo;
       cmo.apiservers = {fmt::format("{}:{}", cp, kApiPort)};
       cmo.token = kControllerManagerToken;
+      if (s.options.service_network) {
+        cmo.extra_controllers.emplace_back(controllers::kEndpointSliceControllerName,
+                                           controllers::NewEndpointSliceController);
+      }
       s.world.FindHost(cp)->AddProcess("controller-manager", [cmo](Env& env) {
         return std::make_unique<controllers::ControllerManager>(env, cmo);
       });
@@ -293,6 +304,12 @@ Status SimCluster::Bootstrap(Nanos timeout) {
   if (done < total) return Status::Unavailable(fmt::format("SimCluster bootstrap: {} of {} Nodes registered", done, total));
   if (!failure.empty()) return Status::Unavailable("SimCluster bootstrap: registering " + failure);
   if (s.options.kubelets) StartKubelets(s);
+  if (s.options.service_network) {
+    std::vector<std::string> dns_ips;
+    for (size_t i = 0; i < s.control_plane.size(); ++i) dns_ips.push_back(ControlPlaneIp(static_cast<int>(i)));
+    if (Status st = Apply(DnsManifests(dns_ips), "kube-dns.yaml"); !st.ok()) return st;
+    StartNetworkAddons(s, kProxyToken, kDnsToken);
+  }
   return Status::Ok();
 }
 

@@ -20,6 +20,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -63,6 +64,9 @@ struct SimClusterOptions {
   // still created at bootstrap, with spec.podCIDR 10.244.<i>.0/24 (node IPAM's job once the
   // controller-manager runs); the kubelet adopts its Node.
   bool kubelets = true;
+  // kube-proxy on every worker (and the client host), the EndpointSlice controller in the
+  // controller-manager, cluster DNS on the control-plane hosts behind kube-dns (10.96.0.10).
+  bool service_network = true;
   bool echo_log = false;
   // Store tuning for large runs (see PERFORMANCE.md).
   uint64_t snapshot_every_entries = 20000;
@@ -100,6 +104,16 @@ class SimCluster {
   const std::vector<std::string>& worker_hosts() const;
   static constexpr char kLoadBalancerHost[] = "lb";
   static constexpr char kClientHost[] = "client";
+  static constexpr char kClusterDnsIp[] = "10.96.0.10";
+
+  // An HTTP GET of `path` at `address` ("ip:port": a ClusterIP, NodePort or pod IP) from
+  // the client host, run until answered: the body of a 200 answer (the simulated images
+  // answer with their pod's name), or nullopt if refused, failed or not answered in time.
+  std::optional<std::string> CallService(const std::string& address, const std::string& path = "/",
+                                         Nanos timeout = Seconds(5));
+  // An A lookup of `name` through the kube-dns Service from the client host: the first
+  // address, or nullopt.
+  std::optional<std::string> ResolveName(const std::string& name, Nanos timeout = Seconds(5));
   static constexpr uint16_t kApiPort = 6443;
   static constexpr uint16_t kStorePort = 2379;
 

@@ -31,6 +31,14 @@ struct SimCluster::State {
   client::ApiResult Call(const std::function<void(client::ApiClient::Done)>& start, Nanos timeout = Seconds(60));
 };
 
+// The service network's manifests (CoreDNS's RBAC, the kube-dns Service and its slice)
+// and processes (kube-proxy, DNS servers); sim_cluster_network.cc.
+std::string DnsManifests(const std::vector<std::string>& dns_ips);
+void StartNetworkAddons(SimCluster::State& s, const std::string& proxy_token, const std::string& dns_token);
+
+// "172.19.0.x": control-plane host i's address, i from 0.
+std::string ControlPlaneIp(int index);
+
 // "172.18.x.y": worker i's node IP (InternalIP), i from 0.
 std::string WorkerNodeIp(int index);
 

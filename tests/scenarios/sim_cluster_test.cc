@@ -2,11 +2,13 @@
 // scheduler binds applied pods, and losing an apiserver does not lose the API.
 #include "scenarios/sim_cluster.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -123,6 +125,70 @@ TEST(SimCluster, BoundPodsBecomeRunningAndReadyOnTheirNodes) {
     ips.insert(p.status().pod_ip());
   }
   EXPECT_EQ(ips.size(), 3u);
+}
+
+// kube-proxy, the EndpointSlice controller and cluster DNS end to end: the Service's name
+// resolves to its ClusterIP through kube-dns, requests to it are answered by the ready
+// pods only, and a pod whose readiness probe never passes never answers.
+TEST(SimCluster, AServiceRoutesOnlyToReadyPodsAndItsNameResolves) {
+  SimCluster c(Small(3));
+  ASSERT_TRUE(c.Bootstrap().ok());
+  std::string yaml;
+  for (int i = 1; i <= 2; ++i) {
+    yaml += fmt::format(
+        "apiVersion: v1\nkind: Pod\nmetadata: {{name: web-{}, labels: {{app: web}}}}\n"
+        "spec: {{containers: [{{name: app, image: nginx, ports: [{{containerPort: 80}}]}}]}}\n---\n",
+        i);
+  }
+  yaml += R"(apiVersion: v1
+kind: Pod
+metadata: {name: web-never-ready, labels: {app: web}}
+spec:
+  containers:
+  - name: app
+    image: nginx
+    ports: [{containerPort: 80}]
+    readinessProbe: {tcpSocket: {port: 81}, periodSeconds: 1}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web}
+  ports: [{port: 80, targetPort: 80}]
+)";
+  ASSERT_TRUE(c.Apply(yaml, "web.yaml").ok());
+  std::vector<api::Pod> pods;
+  ASSERT_TRUE(c.RunUntil(
+      [&] {
+        return c.ListPods("default", "app=web", &pods).ok() && pods.size() == 3 &&
+               std::count_if(pods.begin(), pods.end(), Ready) == 2;
+      },
+      Seconds(60)));
+  std::optional<std::string> ip;
+  for (int i = 0; i < 30 && !ip; ++i) {
+    ip = c.ResolveName("web.default.svc.cluster.local");
+    if (!ip) c.RunFor(Seconds(1));
+  }
+  ASSERT_TRUE(ip.has_value());
+  EXPECT_EQ(ip->rfind("10.", 0), 0u) << *ip;
+  EXPECT_EQ(c.ResolveName("nothing-here.default.svc.cluster.local"), std::nullopt);
+  // Wait until the proxy on the client host routes, then count who answers.
+  bool routed = false;
+  for (int i = 0; i < 30 && !routed; ++i) {
+    routed = c.CallService(*ip + ":80").has_value();
+    if (!routed) c.RunFor(Seconds(1));
+  }
+  ASSERT_TRUE(routed);
+  std::map<std::string, int> answered;
+  for (int i = 0; i < 40; ++i) {
+    std::optional<std::string> body = c.CallService(*ip + ":80");
+    ASSERT_TRUE(body.has_value()) << "request " << i;
+    ++answered[*body];
+  }
+  EXPECT_EQ(answered.count("web-never-ready"), 0u);
+  EXPECT_EQ(answered.size(), 2u);  // both ready pods get traffic
+  for (const auto& [pod, n] : answered) EXPECT_TRUE(pod == "web-1" || pod == "web-2") << pod;
 }
 
 TEST(SimCluster, AKilledApiserverIsTakenOutAndTheApiKeepsAnswering) {

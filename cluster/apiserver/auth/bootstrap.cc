@@ -204,8 +204,9 @@ BootstrapPolicy DefaultBootstrapPolicy() {
        Rule({"create"}, {kCore}, {"pods", "pods/binding", "pods/eviction", "persistentvolumeclaims"}),
        // Deployment: its ReplicaSets.
        Rule({"create"}, {kApps}, {"replicasets"}),
-       // Endpoints controller.
+       // Endpoints and EndpointSlice controllers.
        Rule({"create"}, {kCore}, {"endpoints"}),
+       Rule({"create"}, {kDiscovery}, {"endpointslices"}),
        // Namespace controller.
        Rule({"update"}, {kCore}, {"namespaces/finalize", "namespaces/status"}),
        Rule({"create"}, {kAuthentication}, {"tokenreviews"}),
@@ -236,6 +237,7 @@ BootstrapPolicy DefaultBootstrapPolicy() {
 
   roles.push_back(MakeClusterRole("system:node-proxier",
                                   {Rule({"list", "watch"}, {kCore}, {"services", "endpoints"}),
+                                   Rule({"list", "watch"}, {kDiscovery}, {"endpointslices"}),
                                    Rule({"get", "list", "watch"}, {kCore}, {"nodes"}), EventsRule()}));
   roles.push_back(MakeClusterRole("system:kube-dns", {Rule({"list", "watch"}, {kCore}, {"endpoints", "services"})}));
 
