@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <set>
+
 #include "sim/host.h"
 #include "sim/network.h"
 #include "sim/world.h"
@@ -29,6 +31,9 @@ std::string_view FaultKindName(FaultKind kind) {
     case FaultKind::kSlowDisk: return "slow-disk";
     case FaultKind::kDiskErrors: return "disk-errors";
     case FaultKind::kDiskHeal: return "disk-heal";
+    case FaultKind::kContainerCrash: return "container-crash";
+    case FaultKind::kImagePullFailure: return "image-pull-failure";
+    case FaultKind::kImagePullHeal: return "image-pull-heal";
   }
   return "unknown";
 }
@@ -69,6 +74,11 @@ std::string Fault::Describe() const {
       return fmt::format("{} loss={} duplicate={} reorder={}", name, loss, duplicate, reorder);
     case FaultKind::kDiskErrors:
       return fmt::format("{} {} rate={}", name, host, rate);
+    case FaultKind::kContainerCrash:
+      return fmt::format("{} {} {}{} exit={}", name, host, pod, container.empty() ? "" : "/" + container, exit_code);
+    case FaultKind::kImagePullFailure:
+    case FaultKind::kImagePullHeal:
+      return name + " " + host + " " + (image.empty() ? "*" : image);
     default:
       return name + " " + host;
   }
@@ -93,6 +103,25 @@ Status ResolveAll(sim::World& world, const std::vector<std::string>& names, std:
   return Status::Ok();
 }
 
+// Kills the pod's running container (the named one, else the first by id): the exit a
+// crashing process makes, reported as containerd does ("Error" for a non-zero code).
+Status CrashContainer(sim::Host& host, const Fault& f) {
+  const size_t slash = f.pod.find('/');
+  const std::string ns = slash == std::string::npos ? "default" : f.pod.substr(0, slash);
+  const std::string name = slash == std::string::npos ? f.pod : f.pod.substr(slash + 1);
+  std::set<std::string> sandboxes;
+  for (const PodSandboxStatus& s : host.runtime().SandboxSnapshot()) {
+    if (s.metadata.namespace_ == ns && s.metadata.name == name) sandboxes.insert(s.id);
+  }
+  for (const ContainerStatus& c : host.runtime().Snapshot()) {
+    if (c.state != ContainerState::kRunning || !sandboxes.count(c.sandbox_id)) continue;
+    if (!f.container.empty() && c.name != f.container) continue;
+    return host.runtime().Kill(c.id, f.exit_code, f.exit_code == 0 ? "Completed" : "Error");
+  }
+  return Status::NotFound("container-crash: no running container of pod '" + f.pod + "'" +
+                          (f.container.empty() ? "" : " named '" + f.container + "'") + " on host '" + f.host + "'");
+}
+
 }  // namespace
 
 Status ApplyFault(sim::World& world, const Fault& f) {
@@ -104,7 +133,9 @@ Status ApplyFault(sim::World& world, const Fault& f) {
                           f.kind == FaultKind::kPause || f.kind == FaultKind::kResume ||
                           f.kind == FaultKind::kClockJump || f.kind == FaultKind::kClockSkew ||
                           f.kind == FaultKind::kClockDrift || f.kind == FaultKind::kSlowDisk ||
-                          f.kind == FaultKind::kDiskErrors || f.kind == FaultKind::kDiskHeal;
+                          f.kind == FaultKind::kDiskErrors || f.kind == FaultKind::kDiskHeal ||
+                          f.kind == FaultKind::kContainerCrash || f.kind == FaultKind::kImagePullFailure ||
+                          f.kind == FaultKind::kImagePullHeal;
   if (needs_host) {
     if (Status s = Resolve(world, f.host, &host); !s.ok()) return s;
   }
@@ -156,6 +187,11 @@ Status ApplyFault(sim::World& world, const Fault& f) {
       host->disk().options().fsync_extra_latency = Nanos(0);
       host->disk().options().write_error_rate = 0;
       break;
+    case FaultKind::kContainerCrash:
+      if (Status s = CrashContainer(*host, f); !s.ok()) return s;
+      break;
+    case FaultKind::kImagePullFailure: host->runtime().SetPullFailure(f.image, true); break;
+    case FaultKind::kImagePullHeal: host->runtime().SetPullFailure(f.image, false); break;
   }
   world.trace().MixString(f.Describe());
   return Status::Ok();
@@ -174,6 +210,7 @@ void HealAll(sim::World& world) {
     h->SetClockDriftPpm(0);
     h->disk().options().fsync_extra_latency = Nanos(0);
     h->disk().options().write_error_rate = 0;
+    h->runtime().ClearPullFailures();
     for (const std::string& p : h->ProcessNames()) h->RestartProcess(p);
   }
 }

@@ -38,6 +38,11 @@ enum class FaultKind {
   kSlowDisk,       // host, amount: extra fsync latency
   kDiskErrors,     // host, rate: probability that a write fails
   kDiskHeal,       // host: disk back to normal
+  // The runtime's faults (sim/container_runtime.h), by pod rather than container id so a
+  // schedule drawn before the pods exist still means something.
+  kContainerCrash,     // host, pod ("ns/name"), container ("" = any), exit_code: it exits now
+  kImagePullFailure,   // host, image (one name:tag; "" = every image): pulls fail until healed
+  kImagePullHeal,      // host, image: pulls of it succeed again
 };
 
 struct Fault {
@@ -48,6 +53,10 @@ struct Fault {
   Nanos amount{0};
   int64_t ppm = 0;
   double loss = 0, duplicate = 0, reorder = 0, rate = 0;
+  std::string pod;        // "namespace/name"
+  std::string container;  // a container name of `pod`; "" = its first running one
+  std::string image;
+  int exit_code = 137;
 
   // One line, e.g. "partition [n0 n1] | [n2 n3 n4]" or "crash n2/counter".
   std::string Describe() const;
@@ -65,11 +74,12 @@ std::string_view FaultKindName(FaultKind kind);
 inline std::ostream& operator<<(std::ostream& os, const Fault& f) { return os << f.Describe(); }
 inline std::ostream& operator<<(std::ostream& os, const TimedFault& f) { return os << f.Describe(); }
 
-// Applies `fault` to the world now. InvalidArgument naming the unknown host or process.
+// Applies `fault` to the world now. InvalidArgument naming the unknown host or process;
+// NotFound for a container crash when the pod has no running container (of that name).
 Status ApplyFault(sim::World& world, const Fault& fault);
 
 // Puts everything right: links restored and default, every host powered on, resumed,
-// clocks nominal, disks healthy, every registered process running.
+// clocks nominal, disks healthy, image pulls succeeding, every registered process running.
 void HealAll(sim::World& world);
 
 // Schedules each fault at its time (relative to now) and records its description in

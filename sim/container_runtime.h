@@ -87,6 +87,7 @@ class SimContainerRuntime final : public ContainerRuntime {
   // The "image pull failure" fault: pulls of `image` (any name form; "" for every image)
   // fail with Unavailable until cleared.
   void SetPullFailure(const std::string& image, bool fail);
+  void ClearPullFailures() { failing_pulls_.clear(); }
 
   // --- the host (called by Host) ---
   void PowerOff();
