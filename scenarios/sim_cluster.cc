@@ -133,7 +133,14 @@ void StartKubelets(SimCluster::State& s) {
     ko.capacity_cpu_millis = ParsedOr(spec.cpu, true, ko.capacity_cpu_millis);
     ko.capacity_memory_bytes = ParsedOr(spec.memory, false, ko.capacity_memory_bytes);
     ko.max_pods = spec.pods;
-    s.world.FindHost(s.workers[i])->AddProcess("kubelet", [ko](Env& env) {
+    ko.static_pod_dir = SimCluster::kStaticPodDir;
+    sim::Host* host = s.world.FindHost(s.workers[i]);
+    for (const auto& [file, yaml] : spec.static_pods) {
+      const std::string path = fmt::format("{}/{}", SimCluster::kStaticPodDir, file);
+      [[maybe_unused]] const Status written = host->disk().WriteFile(path, yaml);
+      host->disk().Sync(path, [](Status) {});
+    }
+    host->AddProcess("kubelet", [ko](Env& env) {
       return std::make_unique<kubelet::Kubelet>(env, ko);
     });
   }

@@ -46,6 +46,9 @@ struct WorkerSpec {
   int pods = 110;
   std::string zone;                          // topology.kubernetes.io/zone; empty: none
   std::map<std::string, std::string> labels;  // extra Node labels
+  // Static pod manifests: file name -> YAML, written to the worker's Disk under
+  // kStaticPodDir before its kubelet starts (kubeadm's /etc/kubernetes/manifests).
+  std::map<std::string, std::string> static_pods;
 };
 
 struct SimClusterOptions {
@@ -105,6 +108,7 @@ class SimCluster {
   static constexpr char kLoadBalancerHost[] = "lb";
   static constexpr char kClientHost[] = "client";
   static constexpr char kClusterDnsIp[] = "10.96.0.10";
+  static constexpr char kStaticPodDir[] = "etc/kubernetes/manifests";  // on each worker's Disk
 
   // An HTTP GET of `path` at `address` ("ip:port": a ClusterIP, NodePort or pod IP) from
   // the client host, run until answered: the body of a 200 answer (the simulated images

@@ -63,9 +63,13 @@ Kubelet::~Kubelet() {
   *alive_ = false;
   if (housekeeping_timer_ != 0) env_.clock->Cancel(housekeeping_timer_);
   if (env_.runtime != nullptr) env_.runtime->SubscribeEvents({});
+  server_.reset();
   pods_.reset();
+  statics_.reset();
   workers_.clear();
   status_.reset();
+  mirrors_.reset();
+  events_.reset();
   node_status_.reset();
   client_.reset();
 }
@@ -84,7 +88,39 @@ void Kubelet::Start() {
   status_ = std::make_unique<PodStatusManager>(
       env_, client_.get(), [this](const api::Pod& base) { return ComputeStatus(base); },
       [this](const std::string& uid) { OnIdle(uid); }, options_.max_status_writes_in_flight);
-  node_status_ = std::make_unique<NodeStatusManager>(env_, client_.get(), NodeSide(options_));
+  NodeStatusOptions node_side = NodeSide(options_);
+  node_side.kubelet_port = options_.kubelet_port;
+  node_status_ = std::make_unique<NodeStatusManager>(env_, client_.get(), node_side);
+  client::EventRecorderOptions eo;
+  eo.component = "kubelet";
+  eo.host = options_.node_name;
+  events_ = std::make_unique<client::EventRecorder>(env_, client_.get(), eo);
+  MirrorPodOptions mo;
+  mo.node_name = options_.node_name;
+  mirrors_ = std::make_unique<MirrorPodManager>(env_, client_.get(), mo, [this] { return node_status_->node_uid(); });
+  StaticPodSourceOptions so;
+  so.node_name = options_.node_name;
+  so.manifest_dir = options_.static_pod_dir;
+  so.manifest_url = options_.manifest_url;
+  so.file_check_frequency = options_.static_pod_check_frequency;
+  so.url_check_frequency = options_.static_pod_check_frequency;
+  statics_ = std::make_unique<StaticPodSource>(
+      env_, so,
+      [this](PodChange change, const std::shared_ptr<const api::Pod>& pod) { OnStaticChange(change, pod); },
+      [this](const std::string& location, const Status& error) {
+        // StaticPodSource logged it (file, line, field); the Node gets a Warning Event.
+        ++stats_.bad_manifests;
+        mirrors_->PostNodeEvent("FailedStaticPodManifest", location + ": " + error.message());
+      });
+  if (options_.kubelet_port != 0) {
+    KubeletServerOptions ko;
+    ko.port = options_.kubelet_port;
+    server_ = std::make_unique<KubeletServer>(
+        env_, ko, [this](const std::string& name, std::string_view text, std::vector<std::string>* pods) {
+          return statics_->AcceptManifest(name, text, pods);
+        });
+    if (Status s = server_->Start(); !s.ok()) Log(LogLevel::kError, "kubelet endpoint: " + s.ToString());
+  }
   const Status node_ok = node_status_->Start([this](const std::string& cidr) {
     if (options_.pod_cidr.empty()) SetPodCidr(cidr);
   });
@@ -135,6 +171,8 @@ void Kubelet::Recover() {
       snapshot_.orphan_sandboxes.clear();
       recovered_ = true;
       Log(LogLevel::kInfo, fmt::format("runtime holds {} pods", snapshot_.pods.size()));
+      // Static pods first and without the API: they adopt what the runtime holds of them.
+      StartStaticPods();
       StartInformer();
       Housekeeping();
     });
@@ -156,6 +194,8 @@ void Kubelet::StartInformer() {
 }
 
 void Kubelet::OnPod(const api::Pod& pod) {
+  mirrors_->OnApiPod(std::make_shared<const api::Pod>(pod));
+  if (IsMirrorPod(pod)) return OnMirrorPod(pod);  // the face of a static pod: no worker
   const std::string& uid = pod.metadata().uid();
   status_->Observe(pod);
   if (rejected_.count(uid) != 0) return DeleteRejected(pod);
@@ -170,21 +210,8 @@ void Kubelet::OnPod(const api::Pod& pod) {
     if (auto r = snapshot_.pods.find(uid); r != snapshot_.pods.end()) recovered = &r->second;
     // What the runtime still runs was admitted by the kubelet before us.
     if (recovered == nullptr && !Admit(pod)) return;
-    if (recovered != nullptr) ++stats_.pods_adopted;
-    PodWorker::Deps deps{env_.clock, env_.runtime, net_.get(), env_.log, &worker_config_};
-    Handle h;
-    h.key = KeyOf(pod);
-    h.pod = std::make_shared<const api::Pod>(pod);
-    h.worker = std::make_unique<PodWorker>(
-        deps, pod,
-        PodWorker::Callbacks{[this, uid] { status_->MarkDirty(uid); }, [this, uid] { MaybeDelete(uid); }},
-        recovered);
-    PodWorker* w = h.worker.get();
-    it = workers_.emplace(uid, std::move(h)).first;
-    snapshot_.pods.erase(uid);
-    ++stats_.pods_started;
-    if (!pod_cidr_.empty()) w->SetPodCidr(pod_cidr_);
-    w->Start();
+    AddWorker(pod, false);
+    it = workers_.find(uid);
     status_->MarkDirty(uid);
   } else {
     it->second.worker->UpdatePod(pod);
@@ -196,7 +223,38 @@ void Kubelet::OnPod(const api::Pod& pod) {
   if (Deleting(pod)) it->second.worker->Kill(DeletionGrace(pod));
 }
 
+PodWorker* Kubelet::AddWorker(const api::Pod& pod, bool is_static) {
+  const std::string uid = pod.metadata().uid();
+  const RuntimePod* recovered = nullptr;
+  if (auto r = snapshot_.pods.find(uid); r != snapshot_.pods.end()) recovered = &r->second;
+  if (recovered != nullptr) ++stats_.pods_adopted;
+  PodWorker::Deps deps{env_.clock, env_.runtime, net_.get(), env_.log, &worker_config_,
+                       [this](const api::Pod& p, std::string_view type, std::string_view reason,
+                              std::string_view message) { RecordEvent(p, type, reason, message); }};
+  Handle h;
+  h.key = KeyOf(pod);
+  h.pod = std::make_shared<const api::Pod>(pod);
+  h.is_static = is_static;
+  h.worker = std::make_unique<PodWorker>(
+      deps, pod, PodWorker::Callbacks{[this, uid] { MarkStatusDirty(uid); }, [this, uid] { MaybeDelete(uid); }},
+      recovered);
+  PodWorker* w = h.worker.get();
+  workers_.emplace(uid, std::move(h));
+  snapshot_.pods.erase(uid);
+  ++stats_.pods_started;
+  if (!pod_cidr_.empty()) w->SetPodCidr(pod_cidr_);
+  w->Start();
+  return w;
+}
+
+void Kubelet::RecordEvent(const api::Pod& pod, std::string_view type, std::string_view reason,
+                          std::string_view message) {
+  if (events_ != nullptr) events_->Event(pod, type, reason, message);
+}
+
 void Kubelet::OnPodGone(const api::Pod& pod) {
+  mirrors_->OnApiPodDeleted(std::make_shared<const api::Pod>(pod));
+  if (IsMirrorPod(pod)) return OnMirrorPodGone(pod);
   pending_admission_.erase(pod.metadata().uid());
   if (rejected_.erase(pod.metadata().uid()) != 0) status_->Forget(pod.metadata().uid());
   const auto it = workers_.find(pod.metadata().uid());
@@ -218,6 +276,13 @@ void Kubelet::OnRuntimeEvent(const ContainerEvent& event) {
 }
 
 std::optional<api::PodStatus> Kubelet::ComputeStatus(const api::Pod& base) const {
+  if (IsMirrorPod(base)) {
+    // A static pod's status, written to its mirror pod (Kubernetes' status manager
+    // translates the static pod's uid to the mirror pod's).
+    const Handle* h = StaticByMirror(base.metadata().uid());
+    if (h == nullptr || h->gone_from_api || Deleting(base)) return std::nullopt;
+    return ComputePodStatus(base, h->worker->View(), base.status(), env_.clock->WallNow());
+  }
   if (auto r = rejected_.find(base.metadata().uid()); r != rejected_.end()) return r->second.status;
   const auto it = workers_.find(base.metadata().uid());
   if (it == workers_.end() || it->second.gone_from_api) return std::nullopt;
@@ -236,6 +301,7 @@ void Kubelet::MaybeDelete(const std::string& uid) {
   const auto it = workers_.find(uid);
   if (it == workers_.end()) return;
   Handle& h = it->second;
+  if (h.is_static) return;  // no API object of its own: housekeeping reaps it
   if (!h.worker->terminated() || h.gone_from_api || h.delete_sent || !status_->Idle(uid)) return;
   const api::Pod* pod = status_->Latest(uid);
   if (pod == nullptr || !Deleting(*pod)) return;
@@ -260,25 +326,35 @@ void Kubelet::Housekeeping() {
   housekeeping_timer_ = env_.clock->Schedule(options_.housekeeping_period, [this, alive = alive_] {
     if (*alive) Housekeeping();
   });
-  if (pods_ == nullptr || !pods_->HasSynced()) return;
+  // Stopped pods are reaped, API or not (static pods must not wait for it).
+  const bool synced = pods_ != nullptr && pods_->HasSynced();
+  std::vector<std::string> reap;
+  for (auto& [uid, h] : workers_) {
+    if (h.gone_from_api && h.worker->terminated() && (synced || h.is_static)) reap.push_back(uid);
+  }
+  for (const std::string& uid : reap) {
+    const std::string sandbox = workers_.at(uid).worker->sandbox_id();
+    if (!sandbox.empty()) env_.runtime->RemovePodSandbox(sandbox, [](Status) {});
+    if (workers_.at(uid).is_static) ++stats_.static_pods_stopped;
+    workers_.erase(uid);
+    status_->Forget(uid);
+  }
+  // A static pod re-added while its previous instance was still stopping.
+  for (const std::shared_ptr<const api::Pod>& pod : statics_->Pods()) {
+    if (workers_.count(pod->metadata().uid()) == 0) RunStatic(pod);
+  }
+  if (!synced) return;
   // Pods that waited for the Node's allocatable.
   const std::set<std::string> waiting = std::exchange(pending_admission_, {});
   for (const std::string& uid : waiting) {
     if (const api::Pod* p = status_->Latest(uid)) OnPod(api::Pod(*p));
   }
-  // Pods the runtime holds that the API no longer has were deleted while we were down.
+  // Pods the runtime holds that neither the API nor a static source has were deleted
+  // while we were down. (A URL's static pod not fetched yet by then is restarted later.)
   for (const auto& [uid, rp] : snapshot_.pods) KillOrphanPod(rp);
   snapshot_.pods.clear();
-  std::vector<std::string> reap;
   for (auto& [uid, h] : workers_) {
-    if (h.gone_from_api && h.worker->terminated()) reap.push_back(uid);
-    if (!h.gone_from_api && h.worker->terminated()) MaybeDelete(uid);
-  }
-  for (const std::string& uid : reap) {
-    const std::string sandbox = workers_.at(uid).worker->sandbox_id();
-    if (!sandbox.empty()) env_.runtime->RemovePodSandbox(sandbox, [](Status) {});
-    workers_.erase(uid);
-    status_->Forget(uid);
+    if (!h.gone_from_api && !h.is_static && h.worker->terminated()) MaybeDelete(uid);
   }
 }
 

@@ -10,7 +10,14 @@
 // The node side: a NodeStatusManager registers (or adopts) the Node, posts its status,
 // renews its Lease and reports spec.podCIDR; every new pod passes AdmitPod against that
 // Node before it gets a worker (a rejected pod is written Failed, reason OutOfcpu etc.).
-// Static pods, mirror pods and the kubelet endpoint are not wired yet (docs/KUBELET.md).
+//
+// Static pods (StaticPodSource: a folder on the Disk, a manifest URL, manifests posted to
+// the endpoint) start once the runtime is recovered, never waiting for the API or the
+// Node; they get workers like API pods but no admission. Their mirror pods
+// (MirrorPodManager) are their face in the API: mirror pods seen by the informer get no
+// worker, and a static pod's status is written to its mirror pod. The KubeletServer
+// answers on :10250 (logs, exec, posted manifests); pod Events (Pulling, Started, Killing,
+// Unhealthy, BackOff...) go through a client::EventRecorder.
 #pragma once
 
 #include <cstdint>
@@ -19,17 +26,22 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cluster/client/api_client.h"
+#include "cluster/client/event_recorder.h"
 #include "cluster/client/informer.h"
 #include "cluster/env/env.h"
 #include "cluster/env/process.h"
+#include "cluster/kubelet/kubelet_server.h"
+#include "cluster/kubelet/mirror_pod.h"
 #include "cluster/kubelet/node_status.h"
 #include "cluster/kubelet/pod_status_manager.h"
 #include "cluster/kubelet/pod_worker.h"
 #include "cluster/kubelet/probe.h"
 #include "cluster/kubelet/runtime_state.h"
+#include "cluster/kubelet/static_pod.h"
 
 namespace ksim::kubelet {
 
@@ -46,6 +58,8 @@ struct KubeletOptions {
   int64_t reserved_memory_bytes = int64_t{256} << 20;
   std::string static_pod_dir;  // "" = no static pods from disk
   std::string manifest_url;    // "" = none
+  Nanos static_pod_check_frequency = Seconds(20);  // folder and URL re-read
+  uint16_t kubelet_port = 10250;  // the KubeletServer; 0 = no endpoint
   // The node's pod CIDR if known up front (an override); "" = spec.podCIDR of the Node,
   // as the node status manager reports it.
   std::string pod_cidr;
@@ -65,6 +79,9 @@ struct KubeletStats {
   uint64_t orphan_pods_killed = 0; // pods deleted from the API while the kubelet was down
   uint64_t refused = 0;            // pods over max_workers
   uint64_t rejected = 0;           // pods admission refused (written Failed)
+  uint64_t static_pods_started = 0;  // workers created for static pods (also in pods_started)
+  uint64_t static_pods_stopped = 0;  // static pods whose manifest went away
+  uint64_t bad_manifests = 0;
 };
 
 class Kubelet : public Process {
@@ -87,14 +104,20 @@ class Kubelet : public Process {
   bool recovered() const { return recovered_; }
   // Null until Start().
   const NodeStatusManager* node_status() const { return node_status_.get(); }
+  // Null until Start().
+  const MirrorPodManager* mirrors() const { return mirrors_.get(); }
+  StaticPodSource* static_pods() { return statics_.get(); }
+  const client::EventRecorder* events() const { return events_.get(); }
 
  private:
   struct Handle {
     std::unique_ptr<PodWorker> worker;
     std::string key;             // namespace/name
     std::shared_ptr<const api::Pod> pod;  // as admitted (its requests)
-    bool gone_from_api = false;  // the informer reported the delete
+    bool gone_from_api = false;  // the informer reported the delete; static: the manifest went away
     bool delete_sent = false;
+    bool is_static = false;
+    std::string mirror_uid;  // static pods: the mirror pod their status is written to
   };
 
   void Recover();
@@ -110,6 +133,19 @@ class Kubelet : public Process {
   void DeleteRejected(const api::Pod& pod);
   std::optional<api::PodStatus> ComputeStatus(const api::Pod& base) const;
   void Log(LogLevel level, const std::string& message) const;
+  // kubelet_static.cc: static pods and their mirror pods.
+  void StartStaticPods();
+  void OnStaticChange(PodChange change, const std::shared_ptr<const api::Pod>& pod);
+  void RunStatic(const std::shared_ptr<const api::Pod>& pod);
+  void StopStatic(const std::string& uid);
+  void OnMirrorPod(const api::Pod& mirror);
+  void OnMirrorPodGone(const api::Pod& mirror);
+  Handle* StaticByMirror(const std::string& mirror_uid);
+  const Handle* StaticByMirror(const std::string& mirror_uid) const;
+  void MarkStatusDirty(const std::string& uid);
+  // A new worker for `pod` (adopting what the runtime holds of it).
+  PodWorker* AddWorker(const api::Pod& pod, bool is_static);
+  void RecordEvent(const api::Pod& pod, std::string_view type, std::string_view reason, std::string_view message);
 
   Env& env_;
   KubeletOptions options_;
@@ -119,6 +155,10 @@ class Kubelet : public Process {
   std::unique_ptr<client::Informer> pods_;
   std::unique_ptr<PodStatusManager> status_;
   std::unique_ptr<NodeStatusManager> node_status_;
+  std::unique_ptr<MirrorPodManager> mirrors_;
+  std::unique_ptr<StaticPodSource> statics_;
+  std::unique_ptr<KubeletServer> server_;
+  std::unique_ptr<client::EventRecorder> events_;
   struct Rejected {
     api::PodStatus status;
     bool delete_sent = false;

@@ -115,6 +115,10 @@ void PodWorker::Log(const std::string& message) const {
   }
 }
 
+void PodWorker::Event(std::string_view type, std::string_view reason, const std::string& message) const {
+  if (deps_.event) deps_.event(pod_, type, reason, message);
+}
+
 Nanos PodWorker::WallOf(Nanos host_monotonic) const {
   return deps_.clock->WallNow() - (deps_.clock->MonotonicNow() - host_monotonic);
 }
@@ -244,6 +248,8 @@ bool PodWorker::TryStart(Ctr& c) {
       if (c.waiting_reason != "CrashLoopBackOff" || c.waiting_message != message) {
         c.waiting_reason = "CrashLoopBackOff";
         c.waiting_message = message;
+        Event("Warning", "BackOff", "Back-off restarting failed container " + c.spec.name() + " in pod " +
+                                        pod_.metadata().name() + "_" + pod_.metadata().namespace_());
         Changed();
       }
       KickAt(exited_at + c.crash.delay() - now);
@@ -255,6 +261,7 @@ bool PodWorker::TryStart(Ctr& c) {
     if (c.waiting_reason != "ImagePullBackOff") {
       c.waiting_reason = "ImagePullBackOff";
       c.waiting_message = fmt::format("Back-off pulling image \"{}\"", c.spec.image());
+      Event("Normal", "BackOff", c.waiting_message);
       Changed();
     }
     KickAt(c.pull.last_update() + c.pull.delay() - now);
@@ -285,8 +292,10 @@ bool PodWorker::TryStart(Ctr& c) {
 void PodWorker::EnsureImage(Ctr& c, std::function<void(bool ok)> then) {
   const std::string image = c.spec.image();
   auto pull = [this, &c, image, then](std::function<void(bool)> next) {
+    Event("Normal", "Pulling", fmt::format("Pulling image \"{}\"", image));
     deps_.runtime->PullImage(image, Guard([this, &c, image, next](Status s, std::string id) {
       if (!s.ok()) {
+        Event("Warning", "Failed", fmt::format("Failed to pull image \"{}\": {}", image, s.message()));
         c.pull_failed = true;
         c.pull.Next(deps_.clock->MonotonicNow());
         c.waiting_reason = "ErrImagePull";
@@ -296,6 +305,7 @@ void PodWorker::EnsureImage(Ctr& c, std::function<void(bool ok)> then) {
       }
       c.pull_failed = false;
       c.image_ref = id;
+      Event("Normal", "Pulled", fmt::format("Successfully pulled image \"{}\"", image));
       next(true);
     }));
   };
@@ -304,11 +314,13 @@ void PodWorker::EnsureImage(Ctr& c, std::function<void(bool ok)> then) {
   deps_.runtime->ImageStatus(image, Guard([this, &c, image, policy, pull, then](Status s, std::optional<ImageInfo> info) {
     if (s.ok() && info) {
       c.image_ref = info->id;
+      Event("Normal", "Pulled", fmt::format("Container image \"{}\" already present on machine", image));
       return then(true);
     }
     if (policy == "Never") {
       c.waiting_reason = "ErrImageNeverPull";
       c.waiting_message = fmt::format("Container image \"{}\" is not present with pull policy of Never", image);
+      Event("Warning", "ErrImageNeverPull", c.waiting_message);
       return then(false);
     }
     pull(then);
@@ -334,6 +346,7 @@ void PodWorker::CreateAndStart(Ctr& c) {
     if (s.Is(Status::Code::kAlreadyExists)) return AdoptRacedContainer(c);
     if (!s.ok()) {
       // CreateContainerError: counted as a failed start, retried after the crash back-off.
+      Event("Warning", "Failed", "Error: " + s.message());
       c.st = St::kExited;
       c.term = TerminatedView{.exit_code = 128, .reason = "CreateContainerError", .message = s.message(),
                               .started_at = Nanos(0), .finished_at = deps_.clock->WallNow(), .container_id = ""};
@@ -345,6 +358,7 @@ void PodWorker::CreateAndStart(Ctr& c) {
     }
     c.id = id;
     c.started_at = Nanos(0);
+    Event("Normal", "Created", "Created container " + c.spec.name());
     // Only the newest dead container of each name is kept, as the kubelet's GC does.
     if (!old_id.empty()) deps_.runtime->RemoveContainer(old_id, [](Status) {});
     deps_.runtime->StartContainer(id, Guard([this, &c, id](Status start) {
@@ -356,8 +370,10 @@ void PodWorker::CreateAndStart(Ctr& c) {
           if (c.started_at.count() == 0) c.started_at = deps_.clock->WallNow();  // else the kStarted event's
           c.waiting_reason.clear();
           c.waiting_message.clear();
+          Event("Normal", "Started", "Started container " + c.spec.name());
           StartProbes(c);
         } else {
+          Event("Warning", "Failed", "Error: " + start.message());
           c.st = St::kExited;
           c.term = TerminatedView{.exit_code = 128, .reason = "StartError", .message = start.message(),
                                   .started_at = Nanos(0), .finished_at = deps_.clock->WallNow(),

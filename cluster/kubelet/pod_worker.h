@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cluster/api/core.pb.h"
@@ -65,6 +66,12 @@ class PodWorker {
     NetProber* net = nullptr;
     Logger* log = nullptr;
     const PodWorkerConfig* config = nullptr;
+    // An Event about the pod (type "Normal"/"Warning", Kubernetes' kubelet reasons:
+    // Pulling, Pulled, Failed, BackOff, Created, Started, Killing, Unhealthy); may be null.
+    // The kubelet rate-limits and bounds them (client::EventRecorder).
+    std::function<void(const api::Pod& pod, std::string_view type, std::string_view reason,
+                       std::string_view message)>
+        event = nullptr;
   };
   struct Callbacks {
     std::function<void()> on_change;      // the PodView changed (status may need writing)
@@ -156,6 +163,7 @@ class PodWorker {
   Nanos WallOf(Nanos host_monotonic) const;
   ContainerView ViewOf(const Ctr& c) const;
   void Log(const std::string& message) const;
+  void Event(std::string_view type, std::string_view reason, const std::string& message) const;
 
   template <typename F>
   auto Guard(F fn) {

@@ -89,6 +89,7 @@ void PodWorker::OnProbe(Ctr& c, ProbeType type, ProbeResult result, const std::s
       } else if (result == ProbeResult::kFailure) {
         c.kill_requested = true;
         c.waiting_message = "Startup probe failed: " + detail;
+        Event("Warning", "Unhealthy", c.waiting_message);
         Kick();
       }
       return;
@@ -96,10 +97,12 @@ void PodWorker::OnProbe(Ctr& c, ProbeType type, ProbeResult result, const std::s
       if (result == ProbeResult::kFailure) {
         c.kill_requested = true;
         c.waiting_message = "Liveness probe failed: " + detail;
+        Event("Warning", "Unhealthy", c.waiting_message);
         Kick();
       }
       return;
     case ProbeType::kReadiness:
+      if (result == ProbeResult::kFailure) Event("Warning", "Unhealthy", "Readiness probe failed: " + detail);
       c.ready = result == ProbeResult::kSuccess;
       Changed();
       return;
@@ -120,6 +123,9 @@ Nanos PodWorker::GracePeriod() const {
 // not by its restart policy, like any exit), with the probe's own grace if it sets one.
 void PodWorker::KillContainer(Ctr& c, const std::string& why) {
   Log(fmt::format("container {} failed its probe ({}), will be restarted", c.spec.name(), why));
+  Event("Normal", "Killing",
+        fmt::format("Container {} failed {} probe, will be restarted", c.spec.name(),
+                    c.spec.has_startup_probe() && !c.started ? "startup" : "liveness"));
   c.kill_requested = false;
   c.stopping = true;
   const api::Probe& probe = c.spec.has_startup_probe() && !c.started ? c.spec.startup_probe() : c.spec.liveness_probe();
@@ -157,6 +163,7 @@ void PodWorker::Kill(Nanos grace) {
 }
 
 void PodWorker::StopContainerGracefully(Ctr& c, Nanos grace) {
+  if (killing_) Event("Normal", "Killing", "Stopping container " + c.spec.name());
   c.stopping = true;
   ++stops_in_flight_;
   const std::string id = c.id;

@@ -351,5 +351,49 @@ TEST(PodWorker, KillWithoutRunningContainersFinishesAtOnce) {
   EXPECT_TRUE(h.terminated);
 }
 
+// Kubernetes' kubelet Events, through Deps::event: pull, create, start, crash back-off,
+// kill; a failed pull and its back-off; a failed liveness probe.
+bool Has(const std::vector<std::string>& events, const std::string& e) {
+  return std::find(events.begin(), events.end(), e) != events.end();
+}
+
+TEST(PodWorker, ReportsPullCreateStartBackOffAndKillingEvents) {
+  WorkerHarness h;
+  h.Start(PodFromYaml(kWeb));
+  EXPECT_EQ(h.events, (std::vector<std::string>{"Normal Pulling: Pulling image \"nginx:1.25\"",
+                                                "Normal Pulled: Successfully pulled image \"nginx:1.25\"",
+                                                "Normal Created: Created container app",
+                                                "Normal Started: Started container app"}));
+  h.worker->Kill(Seconds(30));
+  h.Advance(Seconds(1));
+  EXPECT_TRUE(Has(h.events, "Normal Killing: Stopping container app"));
+
+  WorkerHarness crash;
+  crash.Start(PodFromYaml(kWeb));
+  CrashLoop(crash, "app", 2);
+  EXPECT_TRUE(Has(crash.events, "Warning BackOff: Back-off restarting failed container app in pod web_shop"));
+}
+
+TEST(PodWorker, ReportsFailedPullsAndTheirBackOffAndFailedProbes) {
+  WorkerHarness h;
+  h.rt.failing_images.insert("nginx:1.25");
+  h.Start(PodFromYaml(kWeb));
+  h.Advance(Seconds(1));
+  EXPECT_TRUE(Has(h.events, "Warning Failed: Failed to pull image \"nginx:1.25\": registry refused"));
+  EXPECT_TRUE(Has(h.events, "Normal BackOff: Back-off pulling image \"nginx:1.25\""));
+
+  WorkerHarness p;
+  p.net.ok_by_port[80] = false;
+  api::Pod pod = PodFromYaml(kWeb);
+  api::Probe* live = pod.mutable_spec()->mutable_containers(0)->mutable_liveness_probe();
+  live->mutable_http_get()->mutable_port()->set_int_val(80);
+  live->set_period_seconds(5);
+  live->set_failure_threshold(1);
+  p.Start(pod);
+  p.Advance(Seconds(6));
+  EXPECT_TRUE(Has(p.events, "Warning Unhealthy: Liveness probe failed: HTTP 500"));
+  EXPECT_TRUE(Has(p.events, "Normal Killing: Container app failed liveness probe, will be restarted"));
+}
+
 }  // namespace
 }  // namespace ksim::kubelet

@@ -57,11 +57,15 @@ struct WorkerHarness {
   std::unique_ptr<PodWorker> worker;
   int changes = 0;
   bool terminated = false;
+  std::vector<std::string> events;  // "<type> <reason>: <message>", as the worker reported them
 
   WorkerHarness() { config.node_ip = "172.18.0.2"; }
 
   void Start(api::Pod pod, const RuntimePod* recovered = nullptr) {
-    PodWorker::Deps deps{&clock, &rt, &net, nullptr, &config};
+    PodWorker::Deps deps{&clock, &rt, &net, nullptr, &config,
+                         [this](const api::Pod&, std::string_view type, std::string_view reason, std::string_view message) {
+                           events.push_back(std::string(type) + " " + std::string(reason) + ": " + std::string(message));
+                         }};
     worker = std::make_unique<PodWorker>(deps, std::move(pod),
                                          PodWorker::Callbacks{[this] { ++changes; }, [this] { terminated = true; }},
                                          recovered);
