@@ -325,12 +325,12 @@ void NodeStatusManager::SyncStatus() {
       PostStatus(std::move(images), 5);
     });
   };
-  // Until the Node has a podCIDR, re-read it each time: node IPAM writes it, not us.
-  if (pod_cidr_.empty()) {
-    RefreshNode(gather);
-  } else {
-    gather(true);
-  }
+  // Re-read the Node each time, as the kubelet's tryUpdateNodeStatus does: node IPAM
+  // writes the podCIDR, and the node lifecycle controller sets Ready Unknown while we were
+  // unreachable; compared against our own last write, Ready=True would not be posted
+  // again for status_report_frequency (5 min), leaving the node tainted until its pods are
+  // evicted (SimClusterProperty.EvictionsOnlyAfterTheToleration found it).
+  RefreshNode(gather);
 }
 
 void NodeStatusManager::RefreshNode(std::function<void(bool ok)> then) {

@@ -177,6 +177,24 @@ TEST_F(NodeStatusTest, PostsOnlyOnChangeAndAtLeastEveryFiveMinutes) {
   EXPECT_EQ(w.api.Count("update nodes/status"), posts + 2) << "five minutes after the last report";
 }
 
+// The node lifecycle controller marks Ready Unknown while the kubelet is cut off; once it
+// is heard again the next check (10 s) posts Ready True, not five minutes later.
+TEST_F(NodeStatusTest, ReadySetUnknownByAnotherClientIsPostedTrueAgainAtTheNextCheck) {
+  Start();
+  w.clock.Advance(Milliseconds(100));
+  AssignCidr("10.244.1.0/24");
+  w.clock.Advance(Seconds(5));
+  ASSERT_EQ(FindCondition(*StoredNode(), "Ready")->status(), "True");
+  auto node = StoredNode();
+  for (auto& c : *node->mutable_status()->mutable_conditions()) {
+    if (c.type() == "Ready") c.set_status("Unknown"), c.set_reason("NodeStatusUnknown");
+  }
+  w.api.Put("nodes", *node);
+  w.clock.Advance(Seconds(11));
+  EXPECT_EQ(FindCondition(*StoredNode(), "Ready")->status(), "True");
+  EXPECT_EQ(FindCondition(*StoredNode(), "Ready")->reason(), "KubeletReady");
+}
+
 TEST_F(NodeStatusTest, KeepsReportedImagesWhenTheRuntimeCannotList) {
   Start();
   w.clock.Advance(Milliseconds(100));
