@@ -189,11 +189,12 @@ faults::Fault Crash(faults::FaultKind kind, const std::string& host, const std::
 }
 
 // One fault of the cluster-wide schedule. `pods` maps pod names to their nodes.
-rc::Gen<faults::TimedFault> ClusterFault(int workers, const std::map<std::string, std::string>& pods) {
-  return rc::gen::exec([workers, pods] {
+rc::Gen<faults::TimedFault> ClusterFault(int workers, const std::map<std::string, std::string>& pods,
+                                         Nanos window = kFaultWindow) {
+  return rc::gen::exec([workers, pods, window] {
     std::vector<std::string> hosts = {"cp-1", "cp-2", "cp-3", SimCluster::kLoadBalancerHost};
     for (int w = 1; w <= workers; ++w) hosts.push_back(fmt::format("worker-{}", w));
-    const int at = *rc::gen::inRange(0, static_cast<int>(kFaultWindow.count() / 1000000000));
+    const int at = *rc::gen::inRange(0, static_cast<int>(window.count() / 1000000000));
     const int kind = *rc::gen::inRange(0, 8);
     const int cp = *rc::gen::inRange(1, 4);
     const int worker = *rc::gen::inRange(1, workers + 1);
@@ -359,9 +360,162 @@ TEST(SimClusterProperty, AKubeletCrashLosesNoPod) {
   CheckCases("AKubeletCrashLosesNoPod", 12, PropertyKubeletCrashLosesNoPod);
 }
 
+// Ground truth from the faults as applied: how long each worker was continuously
+// "disturbed" (its kubelet down, the host off, any network fault, or any control-plane
+// process down). A node can only look unhealthy to the node lifecycle controller while
+// disturbed, so no pod can be legitimately evicted from a worker whose longest stretch is
+// shorter than the pod's toleration.
+class Disturbance {
+ public:
+  explicit Disturbance(const std::vector<std::string>& workers) {
+    for (const std::string& w : workers) since_[w] = Nanos(-1), longest_[w] = Nanos(0);
+  }
+  void Apply(Nanos at, const faults::Fault& f) {
+    using K = faults::FaultKind;
+    switch (f.kind) {
+      case K::kIsolate: case K::kPartition: network_ = true; break;
+      case K::kHeal: network_ = false; break;
+      case K::kCrashProcess: down_.insert(f.host + "/" + f.process); break;
+      case K::kRestartProcess: if (!off_.count(f.host)) down_.erase(f.host + "/" + f.process); break;
+      case K::kPowerOff: off_.insert(f.host); break;
+      case K::kPowerOn:  // every process of the host starts
+        off_.erase(f.host);
+        for (auto it = down_.begin(); it != down_.end();) it = it->starts_with(f.host + "/") ? down_.erase(it) : ++it;
+        break;
+      default: break;
+    }
+    Update(at);
+  }
+  void HealAll(Nanos at) {
+    network_ = false;
+    down_.clear();
+    off_.clear();
+    Update(at);
+  }
+  Nanos Longest(const std::string& worker) const { return longest_.at(worker); }
+
+ private:
+  bool Disturbed(const std::string& w) const {
+    if (network_ || off_.count(w) || down_.count(w + "/kubelet")) return true;
+    return std::any_of(down_.begin(), down_.end(), [](const std::string& p) { return p.starts_with("cp-"); });
+  }
+  void Update(Nanos at) {
+    for (auto& [w, since] : since_) {
+      const bool d = Disturbed(w);
+      if (d && since < Nanos(0)) since = at;
+      if (!d && since >= Nanos(0)) {
+        longest_[w] = std::max(longest_[w], at - since);
+        since = Nanos(-1);
+      }
+    }
+  }
+  bool network_ = false;
+  std::set<std::string> down_;  // "host/process"
+  std::set<std::string> off_;
+  std::map<std::string, Nanos> since_, longest_;
+};
+
+bool RunsAnywhere(SimCluster& c, const std::string& uid) {
+  return std::any_of(c.worker_hosts().begin(), c.worker_hosts().end(),
+                     [&](const std::string& w) { return RunsOn(c, w, uid); });
+}
+
+// Fault windows up to 600 s with one worker outage of 250..500 s: nodes stay unreachable
+// past the 300 s toleration and their pods are evicted. Safety: only from workers disturbed for at least the pod's
+// toleration. Liveness floor: after the heal every pod is either back (Ready, its uid,
+// running on its node) or evicted (gone from the API and from every runtime).
+void PropertyEvictionsOnlyAfterTheToleration() {
+  const uint64_t seed = *rc::gen::inRange<uint64_t>(1, 100000);
+  const int workers = *rc::gen::inRange(3, 5);
+  const int npods = *rc::gen::inRange(8, 13);
+  const Nanos window = Seconds(*rc::gen::inRange(450, 601));
+  std::vector<std::string> log;
+  SimCluster c(ClusterFor(seed, workers));
+  RuntimeSampler sampler(c);
+  RC_ASSERT(c.Bootstrap().ok());
+  RC_ASSERT(c.Apply(BarePods(npods, false)).ok());
+  std::map<std::string, api::Pod> before, now;
+  bool all_running = false;
+  for (int i = 0; i < 120 && !all_running; ++i) {
+    all_running = PodsByName(c, &before) && static_cast<int>(before.size()) == npods &&
+                  std::all_of(before.begin(), before.end(), [](const auto& p) { return Ready(p.second); });
+    if (!all_running) c.RunFor(Seconds(1));
+  }
+  RC_ASSERT(all_running);
+  std::map<std::string, std::string> node_of;
+  for (const auto& [name, p] : before) node_of[name] = p.spec().node_name();
+  // Some noise and one outage of a worker, undone after 250..500 s, so that evictions do happen.
+  auto schedule = *rc::gen::resize(15, rc::gen::container<std::vector<faults::TimedFault>>(ClusterFault(workers, node_of, window)));
+  const std::string worker = fmt::format("worker-{}", *rc::gen::inRange(1, workers + 1));
+  const int outage = *rc::gen::inRange(0, 3);
+  const Nanos from = Seconds(*rc::gen::inRange(0, 60));
+  const Nanos until = std::min(window, from + Seconds(*rc::gen::inRange(250, 501)));
+  faults::Fault down, up;
+  if (outage == 0) {
+    down.kind = faults::FaultKind::kIsolate, up.kind = faults::FaultKind::kHeal;
+  } else if (outage == 1) {
+    down.kind = faults::FaultKind::kPowerOff, up.kind = faults::FaultKind::kPowerOn;
+  } else {
+    down = Crash(faults::FaultKind::kCrashProcess, worker, "kubelet");
+    up = Crash(faults::FaultKind::kRestartProcess, worker, "kubelet");
+  }
+  down.host = up.host = worker;
+  schedule.push_back({from, down});
+  schedule.push_back({until, up});
+  schedule = Sorted(schedule);
+  Disturbance disturbance(c.worker_hosts());
+  const Nanos start = c.now();
+  sampler.Start();
+  Schedule(c, schedule, &log, [&](const faults::Fault& f) { disturbance.Apply(c.now() - start, f); });
+  c.RunFor(window + Seconds(10));
+  faults::HealAll(c.world());
+  disturbance.HealAll(c.now() - start);
+  log.push_back(fmt::format("t={}s heal-all", (c.now() - start).count() / 1000000000));
+  // Each pod settles: back with its uid, or evicted and gone everywhere.
+  auto settled = [&](const std::string& name, const api::Pod& b) {
+    const auto it = now.find(name);
+    const bool same = it != now.end() && it->second.metadata().uid() == b.metadata().uid();
+    if (same) return Ready(it->second) && RunsOn(c, b.spec().node_name(), b.metadata().uid());
+    return !RunsAnywhere(c, b.metadata().uid());
+  };
+  bool converged = false;
+  for (Nanos deadline = c.now() + kConverge; !converged; c.RunFor(Seconds(1))) {
+    converged = PodsByName(c, &now) &&
+                std::all_of(before.begin(), before.end(), [&](const auto& b) { return settled(b.first, b.second); });
+    if (c.now() >= deadline) break;
+  }
+  for (const std::string& line : log) RC_LOG() << line << "\n";
+  if (!sampler.violation().empty()) RC_FAIL("safety: " + sampler.violation());
+  if (!converged) RC_FAIL("liveness: neither back nor evicted after the heal: " + Missing(c, before, now));
+  int evicted = 0;
+  for (const auto& [name, b] : before) {
+    const auto it = now.find(name);
+    if (it != now.end() && it->second.metadata().uid() == b.metadata().uid()) continue;
+    ++evicted;
+    int64_t toleration = 0;
+    for (const auto& t : b.spec().tolerations()) {
+      if (t.key() == "node.kubernetes.io/unreachable") toleration = t.toleration_seconds();
+    }
+    const Nanos longest = disturbance.Longest(b.spec().node_name());
+    if (longest < Seconds(toleration)) {
+      RC_FAIL(fmt::format("safety: {} evicted from {}, disturbed for at most {}s (toleration {}s)", name,
+                          b.spec().node_name(), longest.count() / 1000000000, toleration));
+    }
+  }
+  RC_TAG(evicted > 0 ? "evictions" : "no evictions");
+}
+
+TEST(SimClusterProperty, EvictionsOnlyAfterTheToleration) {
+  CheckCases("EvictionsOnlyAfterTheToleration", 4, PropertyEvictionsOnlyAfterTheToleration);
+}
+
 // `ctest -L long` only (the CMakeLists labels these).
 TEST(SimClusterPropertyLong, FaultSchedulesKeepPodsSafeAndLive) {
   CheckCases("FaultSchedulesKeepPodsSafeAndLive (long)", 200, PropertyFaultsKeepPodsSafeAndLive);
+}
+
+TEST(SimClusterPropertyLong, EvictionsOnlyAfterTheToleration) {
+  CheckCases("EvictionsOnlyAfterTheToleration (long)", 100, PropertyEvictionsOnlyAfterTheToleration);
 }
 
 TEST(SimClusterPropertyLong, AKubeletCrashLosesNoPod) {
