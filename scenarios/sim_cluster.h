@@ -37,6 +37,7 @@ class LoadBalancer;
 }  // namespace ksim::sim
 namespace ksim::client {
 class ApiClient;
+struct PodLogOptions;
 }
 namespace ksim::scenarios {
 
@@ -136,6 +137,13 @@ class SimCluster {
   Status GetPod(const std::string& ns, const std::string& name, api::Pod* out);
   Status ListNodes(std::vector<api::Node>* out);
   Status DeletePod(const std::string& ns, const std::string& name);
+  // `kubectl logs` and `kubectl exec`: pods/log and pods/exec, which the apiserver proxies to
+  // the pod's kubelet (cluster/client/pod_exec.h). A refusal is NotFound (404),
+  // InvalidArgument (400) or Unavailable, naming the code, reason and message.
+  Status PodLogs(const std::string& ns, const std::string& name, const client::PodLogOptions& options,
+                 std::string* out);
+  Status Exec(const std::string& ns, const std::string& name, const std::vector<std::string>& command,
+              int* exit_code, std::string* output, const std::string& container = "");
 
   // --- faults, by host and process name; each is logged in fault_log() ---
   Status Inject(const faults::Fault& fault);

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "cluster/api/codec.h"
+#include "cluster/client/pod_exec.h"
 #include "scenarios/sim_cluster.h"
 #include "scenarios/sim_cluster_internal.h"
 
@@ -82,6 +83,40 @@ Status SimCluster::DeletePod(const std::string& ns, const std::string& name) {
       s.Call([&](client::ApiClient::Done done) { s.admin->Delete(Kind("pods"), ns, name, std::move(done)); });
   if (r.ok()) return Status::Ok();
   return Status::Unavailable(fmt::format("delete pod {}/{}: {}", ns, name, Failure(r)));
+}
+
+namespace {
+
+Status Refused(const client::ApiResult& r, const std::string& what) {
+  const std::string why = fmt::format("{}: {}", what, Failure(r));
+  if (r.status.ok() && r.code == 404) return Status::NotFound(why);
+  if (r.status.ok() && r.code == 400) return Status::InvalidArgument(why);
+  return Status::Unavailable(why);
+}
+
+}  // namespace
+
+Status SimCluster::PodLogs(const std::string& ns, const std::string& name, const client::PodLogOptions& options,
+                           std::string* out) {
+  State& s = *s_;
+  const client::ApiResult r = s.Call(
+      [&](client::ApiClient::Done done) { client::GetPodLogs(*s.admin, ns, name, options, std::move(done)); });
+  if (!r.ok()) return Refused(r, fmt::format("logs of pod {}/{}", ns, name));
+  *out = r.body;
+  return Status::Ok();
+}
+
+Status SimCluster::Exec(const std::string& ns, const std::string& name, const std::vector<std::string>& command,
+                        int* exit_code, std::string* output, const std::string& container) {
+  State& s = *s_;
+  const client::ApiResult r = s.Call([&](client::ApiClient::Done done) {
+    client::ExecInPod(*s.admin, ns, name, container, command, 0, std::move(done));
+  });
+  if (!r.ok()) return Refused(r, fmt::format("exec in pod {}/{}", ns, name));
+  if (!client::DecodeExecOutput(r, exit_code, output)) {
+    return Status::Unavailable(fmt::format("exec in pod {}/{}: the answer is not an ExecOutput", ns, name));
+  }
+  return Status::Ok();
 }
 
 }  // namespace ksim::scenarios

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "cluster/apiserver/handler_internal.h"
+#include "cluster/apiserver/kubelet_proxy.h"
 #include "cluster/apiserver/strategy/service_allocation.h"
 #include "cluster/net/ipv4.h"
 
@@ -68,7 +69,8 @@ uint64_t ApiHandler::Handle(Request request, Reply reply) {
   call->strategy = &ResourceStrategyOf(info);
   const bool served = sub.empty() || sub == "status" || (sub == "binding" && call->strategy->bind != nullptr) ||
                       (sub == "scale" && call->strategy->scale) ||
-                      (sub == "finalize" && call->strategy->finalize != nullptr);
+                      (sub == "finalize" && call->strategy->finalize != nullptr) ||
+                      (info.group.empty() && info.resource == "pods" && (sub == "log" || sub == "exec"));
   if (!served) {
     ReplyStatus(*call, 404, "NotFound", fmt::format("{} has no subresource \"{}\"", QualifiedResource(info), sub));
     return 0;
@@ -100,6 +102,10 @@ void ApiHandler::Dispatch(std::shared_ptr<Call> call) {
     Bind(call, 0);
   } else if (sub == "scale" && (verb == "get" || verb == "update")) {
     Scale(call);
+  } else if ((sub == "log" && verb == "get") || (sub == "exec" && verb == "create")) {
+    PodProxy(call);
+  } else if (sub == "log" || sub == "exec") {
+    ReplyStatus(*call, 405, "MethodNotAllowed", "pods/log supports get, pods/exec create");
   } else if (sub == "scale") {
     ReplyStatus(*call, 405, "MethodNotAllowed", "the scale subresource supports get and update");
   } else if (sub == "finalize" && verb != "update") {

@@ -34,6 +34,7 @@
 namespace ksim::apiserver {
 
 struct ResourceStrategy;
+class KubeletProxy;
 
 struct HandlerOptions {
   std::vector<Address> store_members;
@@ -58,6 +59,11 @@ struct HandlerOptions {
   // --service-cluster-ip-range and --service-node-port-range). Start() reports a bad one.
   std::string service_cluster_ip_range = "10.96.0.0/12";
   std::string service_node_port_range = "30000-32767";
+  // pods/log and pods/exec, proxied to the pod's kubelet: how long to wait for a kubelet
+  // (exec: at least its own timeout + 5 s), the largest log answer, the largest exec body.
+  Nanos kubelet_timeout = Seconds(30);
+  size_t max_log_bytes = size_t{1} << 20;
+  size_t max_exec_request_bytes = size_t{64} << 10;
 };
 
 struct HandlerStats {
@@ -141,6 +147,7 @@ class ApiHandler {
   void Watch(std::shared_ptr<Call> call);
   void Bind(std::shared_ptr<Call> call, int attempt);
   void Scale(std::shared_ptr<Call> call);
+  void PodProxy(std::shared_ptr<Call> call);  // pods/log (get), pods/exec (create)
 
   // Shared steps.
   // Writes `updated` over `current` (an update, patch or status write), keeping what the
@@ -228,6 +235,7 @@ class ApiHandler {
   bool auth_ready_ = false;
   std::vector<std::shared_ptr<Call>> waiting_for_auth_;
   std::map<std::string, std::set<std::string>> auth_keys_;  // resource -> keys fed to authn/authz
+  std::unique_ptr<KubeletProxy> kubelet_proxy_;  // made at the first pods/log or pods/exec
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -66,6 +66,12 @@ void Kubelet::RunStatic(const std::shared_ptr<const api::Pod>& pod) {
                                    Annotation(*pod, kConfigSourceAnnotation)));
   AddWorker(*pod, true);
   ++stats_.static_pods_started;
+  // Its mirror pod may exist already (a kubelet restart, a URL fetched late).
+  if (pods_ != nullptr) {
+    const client::ObjectPtr o = pods_->Get(KeyOf(*pod));
+    const auto* mirror = static_cast<const api::Pod*>(o.get());
+    if (mirror != nullptr && IsMirrorPod(*mirror)) OnMirrorPod(*mirror);
+  }
 }
 
 void Kubelet::StopStatic(const std::string& uid) {

@@ -1,11 +1,17 @@
 // SimCluster's node side end to end: static pods from the workers' manifest folders run
 // while every apiserver is down and show in the API as Running mirror pods afterwards; a
 // mirror pod deleted through the API comes back while the static pod keeps running.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <optional>
 
 #include <string>
 #include <vector>
 
+#include "cluster/client/api_client.h"
+#include "cluster/client/pod_exec.h"
 #include "cluster/kubelet/kubelet.h"
 #include "cluster/kubelet/mirror_pod.h"
 #include "scenarios/sim_cluster.h"
@@ -119,6 +125,100 @@ TEST(SimCluster, ADeletedMirrorPodComesBackWhileItsStaticPodKeepsRunning) {
   EXPECT_EQ(KubeletOn(c, w1)->stats().static_pods_stopped, 1u);
   ASSERT_TRUE(c.RunUntil([&] { return c.GetPod("kube-system", "agent-" + w1, &after).code() == Status::Code::kNotFound; },
                          Seconds(30)));
+}
+
+constexpr char kLogger[] = R"(apiVersion: v1
+kind: Pod
+metadata: {name: logger, annotations: {sim.ksim.io/app: "logEvery=1s"}}
+spec:
+  hostname: logger-0
+  containers: [{name: app, image: nginx}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: two}
+spec:
+  containers: [{name: app, image: nginx}, {name: side, image: busybox}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: nowhere}
+spec:
+  nodeSelector: {no-such-label: "x"}
+  containers: [{name: app, image: nginx}]
+)";
+
+// kubectl logs / exec through the load balancer: the apiserver proxies to the kubelet.
+TEST(SimCluster, PodLogsAndExecReachTheContainerThroughTheApiserver) {
+  SimClusterOptions o;
+  o.control_plane = 3;
+  o.workers = 2;
+  SimCluster c(o);
+  ASSERT_TRUE(c.Bootstrap().ok());
+  ASSERT_TRUE(c.Apply(kLogger, "logger.yaml").ok());
+  api::Pod logger, two;
+  ASSERT_TRUE(c.RunUntil(
+      [&] {
+        return c.GetPod("default", "logger", &logger).ok() && RunningAndReady(logger) &&
+               c.GetPod("default", "two", &two).ok() && RunningAndReady(two);
+      },
+      Seconds(60)));
+  c.RunFor(Seconds(5));  // a few lines logged (one a second)
+
+  std::string text;
+  ASSERT_TRUE(c.PodLogs("default", "logger", {}, &text).ok());
+  EXPECT_EQ(text.rfind("starting nginx (container app)\n", 0), 0u) << text;
+  EXPECT_NE(text.find("app log line 3\n"), std::string::npos) << text;
+  client::PodLogOptions tail;
+  tail.tail_lines = 1;
+  ASSERT_TRUE(c.PodLogs("default", "logger", tail, &text).ok());
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 1) << text;
+  client::PodLogOptions limit;
+  limit.limit_bytes = 8;
+  ASSERT_TRUE(c.PodLogs("default", "logger", limit, &text).ok());
+  EXPECT_EQ(text, "starting");
+
+  int code = -1;
+  std::string out;
+  ASSERT_TRUE(c.Exec("default", "logger", {"hostname"}, &code, &out).ok());
+  EXPECT_EQ(code, 0);
+  EXPECT_EQ(out, "logger-0\n");
+  ASSERT_TRUE(c.Exec("default", "logger", {"false"}, &code, &out).ok());
+  EXPECT_EQ(code, 1);
+  ASSERT_TRUE(c.Exec("default", "two", {"hostname"}, &code, &out, "side").ok());
+  EXPECT_EQ(out, "two\n");
+
+  // Errors, as Statuses: no such pod or container 404, two containers and none named 400,
+  // not scheduled 400, the kubelet down 503.
+  EXPECT_TRUE(c.PodLogs("default", "ghost", {}, &text).Is(Status::Code::kNotFound));
+  client::PodLogOptions nope;
+  nope.container = "nope";
+  EXPECT_TRUE(c.PodLogs("default", "logger", nope, &text).Is(Status::Code::kNotFound));
+  const Status ambiguous = c.Exec("default", "two", {"true"}, &code, &out);
+  EXPECT_TRUE(ambiguous.Is(Status::Code::kInvalidArgument)) << ambiguous.ToString();
+  EXPECT_NE(ambiguous.message().find("choose one of: [app side]"), std::string::npos) << ambiguous.ToString();
+  const Status pending = c.PodLogs("default", "nowhere", {}, &text);
+  EXPECT_TRUE(pending.Is(Status::Code::kInvalidArgument)) << pending.ToString();
+  EXPECT_NE(pending.message().find("does not have a host assigned"), std::string::npos) << pending.ToString();
+  ASSERT_TRUE(c.CrashProcess(logger.spec().node_name(), "kubelet").ok());
+  const Status down = c.PodLogs("default", "logger", {}, &text);
+  EXPECT_TRUE(down.Is(Status::Code::kUnavailable)) << down.ToString();
+  EXPECT_NE(down.message().find("503"), std::string::npos) << down.ToString();
+  ASSERT_TRUE(c.RestartProcess(logger.spec().node_name(), "kubelet").ok());
+  c.RunFor(Seconds(2));
+  EXPECT_TRUE(c.PodLogs("default", "logger", {}, &text).ok()) << "the restarted kubelet answers again";
+
+  // RBAC: a node's credentials may not exec in pods nor read their logs (system:node).
+  client::ApiClientOptions co;
+  co.endpoints = {fmt::format("{}:{}", SimCluster::kLoadBalancerHost, SimCluster::kApiPort)};
+  co.token = "node-token-" + c.worker_hosts()[0];
+  client::ApiClient node(c.client_env(), co);
+  std::optional<client::ApiResult> exec, logs;
+  client::ExecInPod(node, "default", "logger", "", {"true"}, 0, [&](const client::ApiResult& r) { exec = r; });
+  client::GetPodLogs(node, "default", "logger", {}, [&](const client::ApiResult& r) { logs = r; });
+  ASSERT_TRUE(c.RunUntil([&] { return exec.has_value() && logs.has_value(); }, Seconds(30)));
+  EXPECT_EQ(exec->code, 403);
+  EXPECT_EQ(logs->code, 403);
 }
 
 }  // namespace

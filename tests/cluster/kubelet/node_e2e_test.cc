@@ -1,6 +1,6 @@
 // The kubelet's node side end to end in the simulated world: a store, an apiserver, and a
-// worker host running a NodeAgent that wires NodeStatusManager, StaticPodSource,
-// MirrorPodManager and KubeletServer the way the Kubelet process does. Static pods run
+// worker host running the Kubelet (NodeStatusManager, StaticPodSource, MirrorPodManager and
+// KubeletServer wired in, on the host's simulated runtime). Static pods run
 // while the apiserver is down and appear as mirror pods once it is back; a mirror pod
 // deleted through the API comes back; a bad manifest is an Event on the Node; the
 // endpoint takes a manifest over the simulated network.
@@ -13,10 +13,9 @@
 
 #include "cluster/client/informer.h"
 #include "cluster/env/wire.h"
+#include "cluster/kubelet/kubelet.h"
 #include "cluster/kubelet/kubelet_server.h"
 #include "cluster/kubelet/mirror_pod.h"
-#include "cluster/kubelet/node_status.h"
-#include "cluster/kubelet/static_pod.h"
 #include "sim/host.h"
 #include "tests/cluster/apiserver/api_cluster.h"
 
@@ -33,76 +32,6 @@ spec:
   containers: [{name: nginx, image: nginx}]
 )";
 
-// The node side of a kubelet, wired as kubelet.cc wires it.
-class NodeAgent final : public Process {
- public:
-  NodeAgent(Env& env, std::vector<Address> apiservers) : env_(env) {
-    client::ApiClientOptions co;
-    co.endpoints = std::move(apiservers);
-    co.token = apiserver::testing::kAdminToken;
-    client_ = std::make_unique<client::ApiClient>(env, co);
-    NodeStatusOptions so;
-    so.node_name = env.host;
-    so.node_ip = "172.18.0.2";
-    so.ready_needs_pod_cidr = false;  // no node IPAM in this cluster
-    status_ = std::make_unique<NodeStatusManager>(env, client_.get(), so);
-    MirrorPodOptions mo;
-    mo.node_name = env.host;
-    mirrors_ = std::make_unique<MirrorPodManager>(env, client_.get(), mo, [this] { return status_->node_uid(); });
-    StaticPodSourceOptions po;
-    po.node_name = env.host;
-    po.manifest_dir = "manifests";
-    statics_ = std::make_unique<StaticPodSource>(
-        env, po,
-        [this](PodChange c, const std::shared_ptr<const api::Pod>& pod) {
-          const std::string key = pod->metadata().namespace_() + "/" + pod->metadata().name();
-          if (c == PodChange::kRemove) {
-            running.erase(key);
-            mirrors_->RemoveStaticPod(key);
-          } else {
-            running.insert(key);
-            mirrors_->SetStaticPod(pod);
-          }
-        },
-        [this](const std::string& location, const Status& error) {
-          mirrors_->PostNodeEvent("FailedStaticPodManifest", location + ": " + error.message());
-        });
-    client::InformerOptions io;
-    io.field_selector = "spec.nodeName=" + env.host;
-    pods_ = std::make_unique<client::Informer>(env, client_.get(), Kind("", "pods"), io);
-    pods_->AddHandlers(client::EventHandlers{
-        [this](const client::ObjectPtr& o) { mirrors_->OnApiPod(std::static_pointer_cast<const api::Pod>(o)); },
-        [this](const client::ObjectPtr&, const client::ObjectPtr& o) {
-          mirrors_->OnApiPod(std::static_pointer_cast<const api::Pod>(o));
-        },
-        [this](const client::ObjectPtr& o) { mirrors_->OnApiPodDeleted(std::static_pointer_cast<const api::Pod>(o)); }});
-    server_ = std::make_unique<KubeletServer>(
-        env, KubeletServerOptions{}, [this](const std::string& name, std::string_view text, std::vector<std::string>* p) {
-          return statics_->AcceptManifest(name, text, p);
-        });
-  }
-
-  void Start() override {
-    ASSERT_TRUE(status_->Start(nullptr).ok());
-    statics_->Start();
-    mirrors_->Start();
-    pods_->Start();
-    ASSERT_TRUE(server_->Start().ok());
-  }
-
-  std::set<std::string> running;  // static pods the kubelet would run
-  NodeStatusManager& status() { return *status_; }
-
- private:
-  Env& env_;
-  std::unique_ptr<client::ApiClient> client_;
-  std::unique_ptr<NodeStatusManager> status_;
-  std::unique_ptr<MirrorPodManager> mirrors_;
-  std::unique_ptr<StaticPodSource> statics_;
-  std::unique_ptr<client::Informer> pods_;
-  std::unique_ptr<KubeletServer> server_;
-};
-
 class NodeE2eTest : public ::testing::Test {
  protected:
   NodeE2eTest() {
@@ -111,9 +40,31 @@ class NodeE2eTest : public ::testing::Test {
     worker = &host;
     host.disk().WriteFile("manifests/web.yaml", kWeb);
     const std::vector<Address> endpoints = cluster.endpoints;
-    host.AddProcess("kubelet", [endpoints](Env& env) { return std::make_unique<NodeAgent>(env, endpoints); });
+    host.AddProcess("kubelet", [endpoints](Env& env) {
+      KubeletOptions o;
+      o.node_ip = "172.18.0.2";
+      o.apiservers = endpoints;
+      o.token = apiserver::testing::kAdminToken;
+      o.static_pod_dir = "manifests";
+      o.pod_cidr = "10.244.1.0/24";  // no node IPAM in this cluster
+      return std::make_unique<Kubelet>(env, o);
+    });
   }
-  NodeAgent* Agent() { return worker->Find<NodeAgent>("kubelet"); }
+  Kubelet* Agent() { return worker->Find<Kubelet>("kubelet"); }
+  // The static pods whose container runs.
+  std::set<std::string> Running() {
+    std::set<std::string> out;
+    if (Agent() == nullptr) return out;
+    for (const auto& pod : Agent()->static_pods()->Pods()) {
+      const std::string key = pod->metadata().namespace_() + "/" + pod->metadata().name();
+      const PodWorker* w = Agent()->worker(key);
+      if (w != nullptr && !w->View().containers.empty() &&
+          w->View().containers[0].state == ContainerView::State::kRunning) {
+        out.insert(key);
+      }
+    }
+    return out;
+  }
   sim::World& world() { return cluster.store.world; }
   std::shared_ptr<api::Pod> GetPod(const std::string& ns, const std::string& name) {
     const client::ApiResult r = cluster.Await(
@@ -142,15 +93,15 @@ TEST_F(NodeE2eTest, StaticPodsRunWithTheApiserverDownAndGetMirrorPodsAfterwards)
   cluster.store.world.host(3).CrashProcess("apiserver");  // api1, the only apiserver
   world().RunFor(Seconds(60));
   ASSERT_NE(Agent(), nullptr);
-  EXPECT_EQ(Agent()->running, std::set<std::string>{"kube-system/web-worker1"}) << "runs without any apiserver";
-  EXPECT_FALSE(Agent()->status().registered());
+  EXPECT_EQ(Running(), std::set<std::string>{"kube-system/web-worker1"}) << "runs without any apiserver";
+  EXPECT_FALSE(Agent()->node_status()->registered());
   cluster.store.world.host(3).RestartProcess("apiserver");
   ASSERT_TRUE(WaitFor([&] { return GetPod("kube-system", "web-worker1") != nullptr; }, Seconds(60)));
   auto mirror = GetPod("kube-system", "web-worker1");
   EXPECT_TRUE(IsMirrorPod(*mirror));
   EXPECT_EQ(mirror->spec().node_name(), "worker1");
   ASSERT_EQ(mirror->metadata().owner_references_size(), 1);
-  EXPECT_EQ(mirror->metadata().owner_references(0).uid(), Agent()->status().node_uid());
+  EXPECT_EQ(mirror->metadata().owner_references(0).uid(), Agent()->node_status()->node_uid());
   // The Node and its Lease.
   const client::ApiResult lease = cluster.Await(
       [&](client::ApiClient::Done d) { admin->Get(Kind("coordination.k8s.io", "leases"), "kube-node-lease", "worker1", d); });
@@ -167,14 +118,16 @@ TEST_F(NodeE2eTest, StaticPodsRunWithTheApiserverDownAndGetMirrorPodsAfterwards)
         return p && p->metadata().uid() != first && !p->metadata().has_deletion_timestamp();
       },
       Seconds(30)));
-  EXPECT_EQ(Agent()->running.size(), 1u) << "the static pod itself never stopped";
+  EXPECT_EQ(Running(), std::set<std::string>{"kube-system/web-worker1"}) << "the static pod itself never stopped";
+  EXPECT_EQ(Agent()->stats().static_pods_started, 1u);
 }
 
 TEST_F(NodeE2eTest, ABadManifestIsAnEventOnTheNodeAndOthersKeepRunning) {
   world().RunFor(Seconds(10));
   worker->disk().WriteFile("manifests/bad.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: bad}\nspec:\n  containerz: []\n");
   world().RunFor(Seconds(50));  // the folder is read at least twice since
-  EXPECT_EQ(Agent()->running, std::set<std::string>{"kube-system/web-worker1"});
+  EXPECT_EQ(Running(), std::set<std::string>{"kube-system/web-worker1"});
+  EXPECT_EQ(Agent()->stats().bad_manifests, 1u);
   const client::ApiResult events = cluster.Await(
       [&](client::ApiClient::Done d) { admin->List(Kind("", "events"), "default", {}, d); });
   ASSERT_TRUE(events.ok()) << events.Describe();
