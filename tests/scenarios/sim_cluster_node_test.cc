@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "cluster/api/registry.h"
+#include "cluster/apiserver/apiserver.pb.h"
 #include "cluster/client/api_client.h"
 #include "cluster/client/pod_exec.h"
 #include "cluster/kubelet/kubelet.h"
@@ -219,6 +221,65 @@ TEST(SimCluster, PodLogsAndExecReachTheContainerThroughTheApiserver) {
   ASSERT_TRUE(c.RunUntil([&] { return exec.has_value() && logs.has_value(); }, Seconds(30)));
   EXPECT_EQ(exec->code, 403);
   EXPECT_EQ(logs->code, 403);
+}
+
+// Reasons of the Events about `pod` in `ns` (source kubelet on `node`), in list order.
+std::vector<std::string> KubeletEvents(SimCluster& c, const std::string& ns, const std::string& pod,
+                                       const std::string& node) {
+  std::optional<client::ApiResult> r;
+  c.admin().List(*api::Registry::Default().ByGroupResource("", "events"), ns, {},
+                 [&](const client::ApiResult& res) { r = res; });
+  std::vector<std::string> out;
+  if (!c.RunUntil([&] { return r.has_value(); }, Seconds(30)) || !r->ok()) return out;
+  apiserver::ObjectList list;
+  if (!list.ParseFromString(r->body)) return out;
+  for (const std::string& item : list.items()) {
+    api::Event e;
+    if (e.ParseFromString(item) && e.involved_object().name() == pod && e.source().component() == "kubelet" &&
+        e.source().host() == node) {
+      out.push_back(e.reason());
+    }
+  }
+  return out;
+}
+
+bool Contains(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+TEST(SimCluster, AChangedManifestReplacesItsStaticPodAndTheKubeletRecordsEvents) {
+  SimCluster c(WithStaticPods());
+  ASSERT_TRUE(c.Bootstrap().ok());
+  const std::string w1 = c.worker_hosts()[0];
+  api::Pod before;
+  ASSERT_TRUE(c.RunUntil([&] { return c.GetPod("kube-system", "agent-" + w1, &before).ok() && RunningAndReady(before); },
+                         Seconds(60)));
+  std::string changed = kAgent;
+  changed.replace(changed.find("image: busybox"), 14, "image: nginx");
+  ASSERT_TRUE(c.world().FindHost(w1)->disk().WriteFile(std::string(SimCluster::kStaticPodDir) + "/agent.yaml", changed).ok());
+  api::Pod after;
+  ASSERT_TRUE(c.RunUntil(
+      [&] {
+        return c.GetPod("kube-system", "agent-" + w1, &after).ok() &&
+               after.metadata().annotations().at("kubernetes.io/config.mirror") !=
+                   before.metadata().annotations().at("kubernetes.io/config.mirror") &&
+               RunningAndReady(after);
+      },
+      Seconds(90)));
+  EXPECT_EQ(after.spec().containers(0).image(), "nginx");
+  EXPECT_NE(after.status().container_statuses(0).container_id(), before.status().container_statuses(0).container_id());
+  ASSERT_TRUE(c.RunUntil([&] { return KubeletOn(c, w1)->stats().static_pods_stopped == 1; }, Seconds(30)));
+  EXPECT_EQ(KubeletOn(c, w1)->stats().static_pods_started, 2u);
+
+  // The kubelet's Events: pulled, created and started both, killed the old one.
+  std::vector<std::string> reasons;
+  ASSERT_TRUE(c.RunUntil(
+      [&] {
+        reasons = KubeletEvents(c, "kube-system", "agent-" + w1, w1);
+        return Contains(reasons, "Killing");
+      },
+      Seconds(60)));
+  for (const char* r : {"Pulling", "Pulled", "Created", "Started", "Killing"}) EXPECT_TRUE(Contains(reasons, r)) << r;
 }
 
 }  // namespace
