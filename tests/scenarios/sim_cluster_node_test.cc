@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <utility>
 
 #include <string>
 #include <vector>
@@ -202,6 +203,21 @@ TEST(SimCluster, PodLogsAndExecReachTheContainerThroughTheApiserver) {
   const Status pending = c.PodLogs("default", "nowhere", {}, &text);
   EXPECT_TRUE(pending.Is(Status::Code::kInvalidArgument)) << pending.ToString();
   EXPECT_NE(pending.message().find("does not have a host assigned"), std::string::npos) << pending.ToString();
+  // A bad query parameter and a verb the subresource does not serve.
+  for (const auto& [verb, query] : std::vector<std::pair<std::string, std::string>>{{"get", "-1"}, {"delete", ""}}) {
+    apiserver::Request q;
+    q.set_verb(verb);
+    q.set_version("v1");
+    q.set_resource("pods");
+    q.set_namespace_("default");
+    q.set_name("logger");
+    q.set_subresource("log");
+    if (!query.empty()) (*q.mutable_query())["tailLines"] = query;
+    std::optional<client::ApiResult> r;
+    c.admin().Do(q, [&](const client::ApiResult& res) { r = res; });
+    ASSERT_TRUE(c.RunUntil([&] { return r.has_value(); }, Seconds(30)));
+    EXPECT_EQ(r->code, verb == "get" ? 400 : 405) << verb << " " << r->Describe();
+  }
   ASSERT_TRUE(c.CrashProcess(logger.spec().node_name(), "kubelet").ok());
   const Status down = c.PodLogs("default", "logger", {}, &text);
   EXPECT_TRUE(down.Is(Status::Code::kUnavailable)) << down.ToString();
