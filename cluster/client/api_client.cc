@@ -141,7 +141,7 @@ void ApiClient::CancelWatch(uint64_t id) {
     cancel.set_cancel(true);
     (void)SendMessage(*e.conn, cancel);
   }
-  calls_.erase(it);  // its on_ended is not called: the owner asked for the end
+  TakeCall(it);  // its on_ended is not called: the owner asked for the end
 }
 
 void ApiClient::Submit(std::unique_ptr<Call> call) {
@@ -224,7 +224,7 @@ void ApiClient::Retry(uint64_t id, const Status& why) {
   if (c.watch && c.watch_opened) {
     // An open watch that breaks ends; its owner re-watches from its last revision.
     auto ended = std::move(c.on_ended);
-    calls_.erase(it);
+    TakeCall(it);
     ended(why, ApiResult{});
     return;
   }
@@ -260,6 +260,7 @@ void ApiClient::OnFrame(size_t index, std::string_view frame) {
   if (!c.watch_opened) {
     if (r.code != 200) return Finish(resp.id(), std::move(r));
     c.watch_opened = true;
+    ++open_watches_;
   }
   const uint64_t id = resp.id();
   auto alive = alive_;
@@ -277,8 +278,7 @@ void ApiClient::OnFrame(size_t index, std::string_view frame) {
 void ApiClient::Finish(uint64_t id, ApiResult result) {
   auto it = calls_.find(id);
   if (it == calls_.end()) return;
-  std::unique_ptr<Call> c = std::move(it->second);
-  calls_.erase(it);
+  std::unique_ptr<Call> c = TakeCall(it);
   if (c->watch) {
     c->on_ended(result.status, result);
   } else {
@@ -287,8 +287,16 @@ void ApiClient::Finish(uint64_t id, ApiResult result) {
   }
 }
 
+std::unique_ptr<ApiClient::Call> ApiClient::TakeCall(std::map<uint64_t, std::unique_ptr<Call>>::iterator it) {
+  std::unique_ptr<Call> c = std::move(it->second);
+  if (c->watch_opened) --open_watches_;
+  calls_.erase(it);
+  return c;
+}
+
 void ApiClient::OnPoll() {
   poll_timer_ = env_.clock->Schedule(options_.poll, [this] { OnPoll(); });
+  if (calls_.size() == open_watches_) return;  // only open watches: nothing has a deadline
   const Nanos now = env_.clock->MonotonicNow();
   std::vector<uint64_t> late;
   for (const auto& [id, c] : calls_) {

@@ -129,6 +129,7 @@ class ApiClient {
   void Retry(uint64_t id, const Status& why);
   void Finish(uint64_t id, ApiResult result);
   void OnPoll();
+  std::unique_ptr<Call> TakeCall(std::map<uint64_t, std::unique_ptr<Call>>::iterator it);
   bool Retriable(const Call& call) const;
 
   Env& env_;
@@ -139,6 +140,7 @@ class ApiClient {
   uint64_t request_ids_ = 0;
   std::string client_tag_;  // from Entropy: request ids are unique across clients and incarnations
   std::map<uint64_t, std::unique_ptr<Call>> calls_;
+  size_t open_watches_ = 0;  // calls_ that are open watches: OnPoll skips its scan when all are
   TimerId poll_timer_ = 0;
   ApiClientStats stats_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

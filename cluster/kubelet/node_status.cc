@@ -1,12 +1,14 @@
 #include "cluster/kubelet/node_status.h"
 
 #include <fmt/format.h>
-#include <google/protobuf/util/message_differencer.h>
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/wire_format_lite.h>
 
 #include <algorithm>
 #include <utility>
 
 #include "cluster/api/machinery/quantity.h"
+#include "cluster/env/wire.h"
 #include "cluster/kubelet/api_objects.h"
 #include "cluster/kubelet/timestamps.h"
 
@@ -123,13 +125,47 @@ void SetNodeImages(std::vector<ImageInfo> images, google::protobuf::RepeatedPtrF
   }
 }
 
-bool NodeStatusChanged(const api::NodeStatus& a, const api::NodeStatus& b) {
-  api::NodeStatus x = a;
-  api::NodeStatus y = b;
-  for (api::NodeStatus* s : {&x, &y}) {
-    for (api::NodeCondition& c : *s->mutable_conditions()) c.clear_last_heartbeat_time();
+namespace {
+
+// `status` serialized without its conditions (they carry the heartbeats). Bytes, not a copy
+// and MessageDifferencer: this runs every status period on every node.
+std::string WithoutConditions(const api::NodeStatus& status) {
+  using google::protobuf::internal::WireFormatLite;
+  std::string bytes;
+  AppendDeterministic(status, &bytes);
+  std::string out;
+  out.reserve(bytes.size());
+  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(bytes.data()),
+                                            static_cast<int>(bytes.size()));
+  for (;;) {
+    const int start = in.CurrentPosition();
+    const uint32_t tag = in.ReadTag();
+    if (tag == 0) break;
+    if (!WireFormatLite::SkipField(&in, tag)) return bytes;  // cannot happen: protobuf wrote it
+    if (WireFormatLite::GetTagFieldNumber(tag) != api::NodeStatus::kConditionsFieldNumber) {
+      out.append(bytes, static_cast<size_t>(start), static_cast<size_t>(in.CurrentPosition() - start));
+    }
   }
-  return !google::protobuf::util::MessageDifferencer::Equals(x, y);
+  return out;
+}
+
+bool SameButHeartbeat(api::NodeCondition x, api::NodeCondition y) {
+  x.clear_last_heartbeat_time();
+  y.clear_last_heartbeat_time();
+  std::string a, b;
+  AppendDeterministic(x, &a);
+  AppendDeterministic(y, &b);
+  return a == b;
+}
+
+}  // namespace
+
+bool NodeStatusChanged(const api::NodeStatus& a, const api::NodeStatus& b) {
+  if (a.conditions_size() != b.conditions_size()) return true;
+  for (int i = 0; i < a.conditions_size(); ++i) {
+    if (!SameButHeartbeat(a.conditions(i), b.conditions(i))) return true;
+  }
+  return WithoutConditions(a) != WithoutConditions(b);
 }
 
 NodeStatusManager::NodeStatusManager(Env& env, client::ApiClient* client, NodeStatusOptions options)
@@ -350,14 +386,17 @@ void NodeStatusManager::PostStatus(std::vector<ImageInfo> images, int attempts_l
     status_in_flight_ = false;
     ScheduleStatus(next_check);
   };
-  api::Node next = *node_;
-  FillStatus(images, next.mutable_status());
+  // Only the status is copied until we know it goes out: most periods send nothing.
+  api::NodeStatus status = node_->status();
+  FillStatus(images, &status);
   const Nanos now = env_.clock->MonotonicNow();
-  if (!NodeStatusChanged(node_->status(), next.status()) && last_report_ >= Nanos(0) &&
+  if (!NodeStatusChanged(node_->status(), status) && last_report_ >= Nanos(0) &&
       now - last_report_ < options_.status_report_frequency) {
     ++stats_.status_skipped;
     return finish();
   }
+  api::Node next = *node_;
+  next.mutable_status()->Swap(&status);
   auto alive = alive_;
   client_->Update(
       NodeKind(), next,
