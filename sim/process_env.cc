@@ -275,6 +275,7 @@ SimProcess::SimProcess(Host* host, const std::string& name, uint64_t incarnation
   env_.random = &random_;
   env_.entropy = &entropy_;
   env_.log = logger_.get();
+  env_.decoder = &host->world().decoder();
 }
 
 SimProcess::~SimProcess() { Kill(false); }

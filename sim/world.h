@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cluster/env/random.h"
+#include "cluster/env/shared_decoder.h"
 #include "cluster/env/time.h"
 #include "sim/event_queue.h"
 #include "sim/log_sink.h"
@@ -68,6 +69,8 @@ class World {
   Random& random() { return world_random_; }
 
   Trace& trace() { return trace_; }
+  // Shared by every process's Env: see cluster/env/shared_decoder.h.
+  SharedDecoder& decoder() { return decoder_; }
   LogSink& log() { return log_; }
   Network& network() { return *network_; }
   uint64_t events_run() const { return events_run_; }
@@ -101,6 +104,7 @@ class World {
   LogSink log_;
   uint64_t events_run_ = 0;
   EventId current_event_ = 0;
+  SharedDecoder decoder_;  // before hosts_: destroyed after every process
   std::unique_ptr<Network> network_;
   std::vector<std::unique_ptr<Host>> hosts_;
   std::map<std::string, uint32_t, std::less<>> host_ids_;

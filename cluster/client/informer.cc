@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "cluster/env/shared_decoder.h"
+
 namespace ksim::client {
 
 namespace gp = google::protobuf;
@@ -10,6 +12,13 @@ std::string Informer::KeyOf(const gp::Message& object) {
   const api::ObjectMeta* meta = api::GetMeta(object);
   if (meta == nullptr) return {};
   return meta->namespace_().empty() ? meta->name() : meta->namespace_() + "/" + meta->name();
+}
+
+ObjectPtr Informer::Decode(const std::string& bytes) const {
+  if (env_.decoder != nullptr) return env_.decoder->Decode(*info_.prototype, bytes);
+  std::unique_ptr<gp::Message> m = info_.New();
+  if (!m->ParseFromString(bytes)) return nullptr;
+  return m;
 }
 
 Informer::Informer(Env& env, ApiClient* client, const api::KindInfo& info, InformerOptions options)
@@ -64,10 +73,10 @@ void Informer::ListPage(const std::string& cont) {
     if (!r.ok() || !list.ParseFromString(r.body)) return ScheduleRetry([this] { ListNow(); });
     ++stats_.list_pages;
     for (const std::string& bytes : list.items()) {
-      auto m = info_.New();
-      if (!m->ParseFromString(bytes)) continue;
+      ObjectPtr m = Decode(bytes);
+      if (m == nullptr) continue;
       const std::string key = KeyOf(*m);
-      listing_[key] = ObjectPtr(std::move(m));
+      listing_[key] = std::move(m);
     }
     if (!list.metadata().continue_().empty()) return ListPage(list.metadata().continue_());
     int64_t revision = 0;
@@ -136,14 +145,14 @@ void Informer::OnWatchEvent(const apiserver::WatchEvent& e) {
     }
     return;
   }
-  auto m = info_.New();
-  if (!m->ParseFromString(e.object())) return;
+  ObjectPtr m = Decode(e.object());
+  if (m == nullptr) return;
   const int64_t rv = e.resource_version();
   if (e.type() == "DELETED") {
     const std::string key = KeyOf(*m);
-    Remove(key, ObjectPtr(std::move(m)));
+    Remove(key, m);
   } else {
-    Upsert(ObjectPtr(std::move(m)));
+    Upsert(std::move(m));
   }
   if (rv > resource_version_) resource_version_ = rv;
 }

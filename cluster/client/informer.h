@@ -90,6 +90,8 @@ class Informer {
   void FinishList(int64_t revision);
   void WatchNow();
   void OnWatchEvent(const apiserver::WatchEvent& e);
+  // Through the world's SharedDecoder when there is one; null if the bytes do not parse.
+  ObjectPtr Decode(const std::string& bytes) const;
   void Upsert(ObjectPtr object);
   void Remove(const std::string& key, const ObjectPtr& last);
   void Index(const std::string& key, const google::protobuf::Message& object, bool add);

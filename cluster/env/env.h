@@ -18,6 +18,7 @@ namespace ksim {
 // interface should not rebuild every process.
 class ContainerRuntime;
 class Dataplane;
+class SharedDecoder;
 
 // The backends outlive the process that uses them. `runtime` and `dataplane` are null on
 // hosts that offer none (a process that needs them REQUIRES them non-null).
@@ -31,6 +32,7 @@ struct Env {
   Random* random = nullptr;
   Entropy* entropy = nullptr;  // uids and tokens; unlike random, differs per incarnation
   Logger* log = nullptr;
+  SharedDecoder* decoder = nullptr;  // the simulation's (cluster/env/shared_decoder.h); null on real hosts
 };
 
 }  // namespace ksim
