@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake ninja-build pkg-config
+  build-essential cmake ninja-build pkg-config lld
   libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev
   libprotobuf-dev protobuf-compiler
   libfmt-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev

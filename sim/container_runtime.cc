@@ -220,6 +220,19 @@ std::vector<ksim::PodSandboxStatus> SimContainerRuntime::SandboxSnapshot() const
 
 bool SimContainerRuntime::OwnsIp(const std::string& ip) const { return sandbox_by_ip_.count(ip) != 0; }
 
+std::optional<std::pair<std::string, uint16_t>> SimContainerRuntime::HostPortTarget(const std::string& host_ip,
+                                                                                    uint16_t port) const {
+  for (const auto& [id, s] : sandboxes_) {
+    if (s->status.state != SandboxState::kReady || !s->has_ip) continue;
+    for (const PortMapping& m : s->config.port_mappings) {
+      if (m.host_port != 0 && m.host_port == port && m.protocol == "TCP" && (m.host_ip.empty() || m.host_ip == host_ip)) {
+        return std::make_pair(s->status.ip, m.container_port);
+      }
+    }
+  }
+  return std::nullopt;
+}
+
 // --- containers ---------------------------------------------------------------------
 
 void SimContainerRuntime::CreateContainer(const std::string& sandbox_id, const ContainerConfig& config,

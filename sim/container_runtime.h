@@ -19,6 +19,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cluster/env/container_runtime.h"
@@ -95,6 +96,10 @@ class SimContainerRuntime final : public ContainerRuntime {
   // --- the network (called by sim::Network) ---
   // Whether `ip` is one of this host's ready pod sandboxes.
   bool OwnsIp(const std::string& ip) const;
+  // Where a TCP connection to this host's address `host_ip`:`port` goes when a ready pod
+  // sandbox publishes `port` as a hostPort (CNI portmap's DNAT): the pod IP and container
+  // port of the first such sandbox in id order, or nullopt.
+  std::optional<std::pair<std::string, uint16_t>> HostPortTarget(const std::string& host_ip, uint16_t port) const;
   // The accept function of the running container serving HTTP on ip:port, or nullptr
   // (the connection is refused). Accepted connections are owned by the container and
   // close when it exits.

@@ -292,6 +292,14 @@ std::vector<std::string> Network::AliasesOf(uint32_t host) const {
   return out;
 }
 
+std::string Network::AddressOf(uint32_t host) const {
+  const SimContainerRuntime& runtime = world_->host(host).runtime();
+  for (const auto& [ip, h] : aliases_) {
+    if (h == host && !runtime.OwnsIp(ip)) return ip;
+  }
+  return world_->host(host).name();
+}
+
 uint32_t Network::Resolve(std::string_view name) const {
   auto it = aliases_.find(name);
   if (it != aliases_.end()) return it->second;
@@ -306,16 +314,21 @@ std::shared_ptr<Connection> Network::Connect(const ProcessTokenPtr& token, const
                                              std::function<void()> on_open) {
   // What the client host's service rules (kube-proxy's NAT) do to the destination.
   SimDataplane& dp = token->host->dataplane();  // Route keeps ClientIP affinity state
+  const uint32_t named = Resolve(name);
+  const bool node_address = named != kNoHost && !world_->host(named).runtime().OwnsIp(name);
   if (!dp.rules().empty()) {
-    const uint32_t named = Resolve(name);
-    const bool node_address = named != kNoHost && !world_->host(named).runtime().OwnsIp(name);
     bool matched = false;
+    bool sticky = false;
     for (const ServiceRule& r : dp.rules()) {
-      matched = matched || (!r.cluster_ip.empty() && r.cluster_ip == name && r.port == port) ||
-                (node_address && r.node_port != 0 && r.node_port == port);
+      const bool hit = (!r.cluster_ip.empty() && r.cluster_ip == name && r.port == port) ||
+                       (node_address && r.node_port != 0 && r.node_port == port);
+      matched = matched || hit;
+      sticky = sticky || (hit && r.session_affinity == "ClientIP");
     }
     if (matched) {
-      const std::optional<ServiceEndpoint> ep = dp.Route(name, port, route_random_);
+      // The source address matters only to ClientIP affinity; finding it scans aliases.
+      const std::string client_ip = sticky ? AddressOf(token->host->id()) : std::string();
+      const std::optional<ServiceEndpoint> ep = dp.Route(name, port, client_ip, world_->now(), route_random_);
       if (!ep) {
         return StartConnect(token, kNoHost, "", port, to, std::move(handlers), std::move(on_open),
                             Status::Unavailable("connect " + to + ": connection refused (no ready endpoint)"));
@@ -324,7 +337,14 @@ std::shared_ptr<Connection> Network::Connect(const ProcessTokenPtr& token, const
                           Status::Unavailable("connect " + to + " (endpoint " + ep->ip + "): no route to host"));
     }
   }
-  return StartConnect(token, Resolve(name), name, port, to, std::move(handlers), std::move(on_open),
+  // A node address and a pod's hostPort: the node's portmap rule sends it to the pod.
+  if (node_address) {
+    if (auto target = world_->host(named).runtime().HostPortTarget(name, port)) {
+      return StartConnect(token, named, target->first, target->second, to, std::move(handlers), std::move(on_open),
+                          Status::Unavailable("connect " + to + ": unknown host"));
+    }
+  }
+  return StartConnect(token, named, name, port, to, std::move(handlers), std::move(on_open),
                       Status::Unavailable("connect " + to + ": unknown host"));
 }
 

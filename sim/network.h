@@ -122,6 +122,9 @@ class Network {
   void RemoveAlias(const std::string& ip);
   // The host's aliases, in address-text order.
   std::vector<std::string> AliasesOf(uint32_t host) const;
+  // The address a host's own processes connect from: its first alias that is not a pod
+  // IP of its runtime, or its name when it has none (the source seen by ClientIP affinity).
+  std::string AddressOf(uint32_t host) const;
   // The host a name (host name or alias) designates, or kNoHost.
   uint32_t Resolve(std::string_view name) const;
 

@@ -3,6 +3,9 @@
 // host's dataplane.
 #include <gtest/gtest.h>
 
+#include <set>
+#include <string>
+
 #include "cluster/env/dataplane.h"
 #include "cluster/net/http1.h"
 #include "sim/network.h"
@@ -138,6 +141,52 @@ TEST_F(PodNetworkTest, ServicesRouteThroughTheClientHostsDataplane) {
   EXPECT_NE(none.status.message().find("no ready endpoint"), std::string::npos) << none.status.ToString();
   // An address nobody holds.
   EXPECT_EQ(HttpGet("10.96.0.21:80").status.code(), Status::Code::kUnavailable);
+}
+
+// sessionAffinity ClientIP (Kubernetes' Service spec): every connection from one client
+// address reaches the endpoint its first one reached, until affinity_timeout_seconds of
+// silence; without affinity the same client is spread over the endpoints.
+TEST_F(PodNetworkTest, ClientIpAffinityKeepsAClientOnOneEndpoint) {
+  const std::string a = ServingPod("web-a");
+  const std::string b = ServingPod("web-b");
+  ServiceRule rule;
+  rule.name = "default/web:http";
+  rule.cluster_ip = "10.96.0.20";
+  rule.port = 80;
+  rule.endpoints = {{IpOf(a), 8080, true}, {IpOf(b), 8080, true}};
+  ASSERT_TRUE(client.dataplane().Apply({rule}).ok());
+  std::set<std::string> spread;
+  for (int i = 0; i < 20; ++i) spread.insert(HttpGet("10.96.0.20:80").body);
+  EXPECT_EQ(spread, (std::set<std::string>{"web-a", "web-b"}));  // the floor: both serve
+
+  rule.session_affinity = "ClientIP";
+  rule.affinity_timeout_seconds = 60;
+  ASSERT_TRUE(client.dataplane().Apply({rule}).ok());
+  const std::string first = HttpGet("10.96.0.20:80").body;
+  ASSERT_TRUE(first == "web-a" || first == "web-b") << first;
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(HttpGet("10.96.0.20:80").body, first) << i;
+  // After the timeout of silence the client is placed afresh: over a few timeouts it
+  // reaches the other endpoint too.
+  std::set<std::string> after;
+  for (int i = 0; i < 20; ++i) {
+    w.RunFor(Seconds(61));
+    after.insert(HttpGet("10.96.0.20:80").body);
+  }
+  EXPECT_EQ(after, (std::set<std::string>{"web-a", "web-b"}));
+}
+
+// A hostPort (CNI portmap): the node's address and that port reach the pod's container
+// port, from any host; other ports of the node stay the node's own.
+TEST_F(PodNetworkTest, AHostPortOnTheNodeAddressReachesThePod) {
+  PodSandboxConfig pod = Pod("web-0");
+  pod.port_mappings = {{"TCP", 8080, 8088, ""}};
+  const std::string c = RunContainer("web-0", "nginx", {}, pod);
+  EXPECT_EQ(HttpGet("172.18.0.2:8088").body, "web-0");
+  EXPECT_EQ(HttpGet("n1:8088").body, "web-0");
+  EXPECT_EQ(HttpGet("172.18.0.2:8089").status.code(), Status::Code::kUnavailable);
+  EXPECT_EQ(HttpGet("172.18.0.3:8088").status.code(), Status::Code::kUnavailable);  // another node
+  ASSERT_TRUE(StopSandbox(Get(c).sandbox_id).ok());
+  EXPECT_EQ(HttpGet("172.18.0.2:8088").status.code(), Status::Code::kUnavailable);
 }
 
 TEST_F(PodNetworkTest, NodeAliasesReachHostProcessesAndAreChecked) {
