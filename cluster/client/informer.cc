@@ -113,6 +113,12 @@ void Informer::WatchNow() {
   watch_id_ = client_->Watch(
       std::move(req),
       [this](const apiserver::WatchEvent& e) {
+        if (options_.event_delay > Nanos{0}) {
+          (void)env_.clock->Schedule(options_.event_delay, [this, alive = alive_, e] {
+            if (*alive) OnWatchEvent(e);
+          });
+          return true;
+        }
         OnWatchEvent(e);
         return true;
       },

@@ -38,6 +38,9 @@ struct InformerOptions {
   // Objects per list page (client-go's pager: 500). Lists are paged with limit/continue
   // and read the store at one revision; the apiserver may end a page early by bytes.
   int64_t list_page_size = 500;
+  // Test hook: each watch event is applied this long after it arrives, in order (an
+  // overloaded informer whose cache lags the apiserver).
+  Nanos event_delay{0};
 };
 
 struct EventHandlers {

@@ -7,6 +7,7 @@
 
 #include "cluster/controllers/node_ipam.h"
 #include "cluster/controllers/node_lifecycle.h"
+#include "cluster/controllers/replica_set.h"
 
 namespace ksim::controllers {
 
@@ -40,6 +41,7 @@ void ControllerManager::Start() {
   co.on_request = [this](const apiserver::Request& r) { OnRequest(r); };
   client_ = std::make_unique<client::ApiClient>(env_, co);
   informers_ = std::make_unique<SharedInformerFactory>(env_, client_.get());
+  for (const auto& [resource, delay] : options_.informer_event_delay) informers_->SetEventDelay(resource, delay);
   context_ = std::unique_ptr<ControllerContext>(
       new ControllerContext{env_, client_.get(), informers_.get(), options_, identity_, [this] { return IsLeader(); }});
 
@@ -58,6 +60,12 @@ void ControllerManager::Start() {
       return;
     }
     controllers_.emplace_back("nodelifecycle", std::move(lifecycle));
+  }
+  if (Enabled(kReplicaSetControllerName)) {
+    controllers_.emplace_back(kReplicaSetControllerName, NewReplicaController(*context_, NewReplicaSetKind()));
+  }
+  if (Enabled(kReplicationControllerName)) {
+    controllers_.emplace_back(kReplicationControllerName, NewReplicaController(*context_, NewReplicationControllerKind()));
   }
   for (auto& [name, factory] : options_.extra_controllers) controllers_.emplace_back(name, factory(*context_));
   informers_->Start();

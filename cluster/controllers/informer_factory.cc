@@ -9,7 +9,9 @@ client::Informer* SharedInformerFactory::For(const api::KindInfo& kind) {
   const std::string key = kind.group + "/" + kind.resource;
   auto it = informers_.find(key);
   if (it != informers_.end()) return it->second.get();
-  auto informer = std::make_unique<client::Informer>(env_, client_, kind, defaults_);
+  client::InformerOptions options = defaults_;
+  if (auto d = event_delay_.find(kind.resource); d != event_delay_.end()) options.event_delay = d->second;
+  auto informer = std::make_unique<client::Informer>(env_, client_, kind, options);
   client::Informer* raw = informer.get();
   informers_.emplace(key, std::move(informer));
   if (started_) raw->Start();

@@ -22,6 +22,8 @@ class SharedInformerFactory {
   // The informer of `kind` (group and resource), made on first use. Handlers must be
   // added before Start (Informer's rule); an informer asked for after Start starts at once.
   client::Informer* For(const api::KindInfo& kind);
+  // Test hook: informers of `resource` made after this lag by `delay` (InformerOptions::event_delay).
+  void SetEventDelay(const std::string& resource, Nanos delay) { event_delay_[resource] = delay; }
 
   // Starts every informer made so far (and any made later).
   void Start();
@@ -34,7 +36,8 @@ class SharedInformerFactory {
   client::ApiClient* client_;
   client::InformerOptions defaults_;
   bool started_ = false;
-  std::map<std::string, std::unique_ptr<client::Informer>> informers_;  // by "group/resource"
+  std::map<std::string, std::unique_ptr<client::Informer>> informers_;
+  std::map<std::string, Nanos> event_delay_;  // by resource  // by "group/resource"
 };
 
 }  // namespace ksim::controllers

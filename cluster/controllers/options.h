@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -32,7 +33,8 @@ struct ControllerManagerOptions {
   Nanos renew_deadline = Seconds(10);
   Nanos retry_period = Seconds(2);
 
-  // --controllers: the built-in controllers to run; empty = all ("nodeipam", "nodelifecycle").
+  // --controllers: the built-in controllers to run; empty = all ("nodeipam", "nodelifecycle",
+  // "replicaset", "replicationcontroller").
   std::vector<std::string> controllers;
   // Controllers added by other packages (name, factory), run beside the built-in ones.
   std::vector<std::pair<std::string, ControllerFactory>> extra_controllers;
@@ -52,6 +54,19 @@ struct ControllerManagerOptions {
   double secondary_node_eviction_rate = 0.01;  // in an unhealthy zone of a large cluster
   int large_cluster_size_threshold = 50;
   double unhealthy_zone_threshold = 0.55;
+
+  // ReplicaSet and ReplicationController: --concurrent-replicaset-syncs,
+  // --concurrent-rc-syncs; at most `replica_burst` creates or deletes per sync (burstReplicas).
+  int concurrent_replicaset_syncs = 5;
+  int concurrent_rc_syncs = 5;
+  int replica_burst = 500;
+  // Expectations (client-go's ControllerExpectations). Off only in tests, to show the
+  // duplicate creates they prevent.
+  bool replica_expectations = true;
+  Nanos expectations_timeout = Seconds(300);
+
+  // Test hook: the informers of these resources lag by this much (an overloaded informer).
+  std::map<std::string, Nanos> informer_event_delay;
 
   // Bound on each work queue's keys.
   size_t max_queue_keys = 200000;

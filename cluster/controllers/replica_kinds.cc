@@ -1,0 +1,207 @@
+// The two kinds behind ReplicaController, and the pod helpers it ranks and counts with.
+#include <map>
+#include <tuple>
+
+#include "cluster/api/apps.pb.h"
+#include "cluster/api/registry.h"
+#include "cluster/controllers/replica_set.h"
+
+namespace ksim::controllers {
+namespace {
+
+int PhaseRank(const std::string& phase) {
+  if (phase == "Pending") return 0;
+  if (phase == "Unknown") return 1;
+  if (phase == "Running") return 2;
+  return 3;
+}
+
+int32_t Restarts(const api::Pod& pod) {
+  int32_t n = 0;
+  for (const auto& c : pod.status().container_statuses()) n = std::max(n, c.restart_count());
+  return n;
+}
+
+// Both kinds' status and condition messages have the same fields.
+template <typename Obj>
+ReplicaStatus ReadStatus(const Obj& o) {
+  ReplicaStatus s;
+  s.replicas = o.status().replicas();
+  s.fully_labeled_replicas = o.status().fully_labeled_replicas();
+  s.ready_replicas = o.status().ready_replicas();
+  s.available_replicas = o.status().available_replicas();
+  s.observed_generation = o.status().observed_generation();
+  for (const auto& c : o.status().conditions()) {
+    if (c.type() != "ReplicaFailure" || c.status() != "True") continue;
+    s.failure = true;
+    s.failure_reason = c.reason();
+    s.failure_message = c.message();
+  }
+  return s;
+}
+
+template <typename Obj>
+std::unique_ptr<google::protobuf::Message> WriteStatus(const Obj& in, const ReplicaStatus& s,
+                                                       const google::protobuf::Timestamp& now) {
+  auto out = std::make_unique<Obj>(in);
+  auto* st = out->mutable_status();
+  st->set_replicas(s.replicas);
+  st->set_fully_labeled_replicas(s.fully_labeled_replicas);
+  st->set_ready_replicas(s.ready_replicas);
+  st->set_available_replicas(s.available_replicas);
+  st->set_observed_generation(s.observed_generation);
+  auto* conds = st->mutable_conditions();
+  for (int i = 0; i < conds->size(); ++i) {
+    if (conds->Get(i).type() != "ReplicaFailure") continue;
+    if (!s.failure) {
+      conds->DeleteSubrange(i, 1);
+      return out;
+    }
+    auto* c = conds->Mutable(i);
+    if (c->status() != "True") *c->mutable_last_transition_time() = now;
+    c->set_status("True");
+    c->set_reason(s.failure_reason);
+    c->set_message(s.failure_message);
+    return out;
+  }
+  if (s.failure) {
+    auto* c = conds->Add();
+    c->set_type("ReplicaFailure");
+    c->set_status("True");
+    c->set_reason(s.failure_reason);
+    c->set_message(s.failure_message);
+    *c->mutable_last_transition_time() = now;
+  }
+  return out;
+}
+
+template <typename Obj>
+class KindBase : public ReplicaKind {
+ public:
+  KindBase(const char* group, const char* resource) : info_(*api::Registry::Default().ByGroupResource(group, resource)) {}
+  const api::KindInfo& kind() const override { return info_; }
+  int32_t Replicas(const google::protobuf::Message& m) const override {
+    const auto& o = static_cast<const Obj&>(m);
+    return o.spec().has_replicas() ? o.spec().replicas() : 1;
+  }
+  int32_t MinReadySeconds(const google::protobuf::Message& m) const override {
+    return static_cast<const Obj&>(m).spec().min_ready_seconds();
+  }
+  const api::PodTemplateSpec& Template(const google::protobuf::Message& m) const override {
+    return static_cast<const Obj&>(m).spec().template_();
+  }
+  ReplicaStatus GetStatus(const google::protobuf::Message& m) const override { return ReadStatus(static_cast<const Obj&>(m)); }
+  std::unique_ptr<google::protobuf::Message> WithStatus(const google::protobuf::Message& m, const ReplicaStatus& s,
+                                                        const google::protobuf::Timestamp& now) const override {
+    return WriteStatus(static_cast<const Obj&>(m), s, now);
+  }
+
+ private:
+  const api::KindInfo& info_;
+};
+
+class ReplicaSetKind final : public KindBase<api::ReplicaSet> {
+ public:
+  ReplicaSetKind() : KindBase("apps", "replicasets") {}
+  std::string controller_name() const override { return kReplicaSetControllerName; }
+  std::string component() const override { return "replicaset-controller"; }
+  std::string api_version() const override { return "apps/v1"; }
+  std::string kind_name() const override { return "ReplicaSet"; }
+  int workers(const ControllerManagerOptions& o) const override { return o.concurrent_replicaset_syncs; }
+  Status Selector(const google::protobuf::Message& m, api::LabelMatcher* out) const override {
+    const auto& rs = static_cast<const api::ReplicaSet&>(m);
+    // A null selector matches nothing (validation rejects it; be safe anyway).
+    if (!rs.spec().has_selector()) {
+      *out = api::LabelMatcher::Nothing();
+      return Status::Ok();
+    }
+    return SelectorFromProto(rs.spec().selector(), out);
+  }
+};
+
+class ReplicationControllerKind final : public KindBase<api::ReplicationController> {
+ public:
+  ReplicationControllerKind() : KindBase("", "replicationcontrollers") {}
+  std::string controller_name() const override { return kReplicationControllerName; }
+  std::string component() const override { return "replication-controller"; }
+  std::string api_version() const override { return "v1"; }
+  std::string kind_name() const override { return "ReplicationController"; }
+  int workers(const ControllerManagerOptions& o) const override { return o.concurrent_rc_syncs; }
+  Status Selector(const google::protobuf::Message& m, api::LabelMatcher* out) const override {
+    const auto& rc = static_cast<const api::ReplicationController&>(m);
+    // An RC's selector defaults to its template's labels (the apiserver defaults it too).
+    const auto& sel = rc.spec().selector().empty() ? rc.spec().template_().metadata().labels() : rc.spec().selector();
+    if (sel.empty()) {
+      *out = api::LabelMatcher::Nothing();
+      return Status::Ok();
+    }
+    return api::LabelMatcher::FromMap(std::map<std::string, std::string>(sel.begin(), sel.end()), out);
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<ReplicaKind> NewReplicaSetKind() { return std::make_unique<ReplicaSetKind>(); }
+std::unique_ptr<ReplicaKind> NewReplicationControllerKind() { return std::make_unique<ReplicationControllerKind>(); }
+
+Status SelectorFromProto(const api::LabelSelector& selector, api::LabelMatcher* out) {
+  std::vector<api::LabelRequirement> reqs;
+  const std::map<std::string, std::string> labels(selector.match_labels().begin(), selector.match_labels().end());
+  for (const auto& [k, v] : labels) reqs.push_back({k, api::SelectorOp::kEquals, {v}});
+  for (const auto& e : selector.match_expressions()) {
+    api::LabelRequirement r{e.key(), api::SelectorOp::kExists, {e.values().begin(), e.values().end()}};
+    if (e.operator_() == "In") {
+      r.op = api::SelectorOp::kIn;
+    } else if (e.operator_() == "NotIn") {
+      r.op = api::SelectorOp::kNotIn;
+    } else if (e.operator_() == "Exists") {
+      r.op = api::SelectorOp::kExists;
+    } else if (e.operator_() == "DoesNotExist") {
+      r.op = api::SelectorOp::kDoesNotExist;
+    } else {
+      return Status::InvalidArgument("unknown selector operator " + e.operator_());
+    }
+    reqs.push_back(std::move(r));
+  }
+  return api::LabelMatcher::FromRequirements(std::move(reqs), out);
+}
+
+bool PodReady(const api::Pod& pod) {
+  for (const auto& c : pod.status().conditions()) {
+    if (c.type() == "Ready") return c.status() == "True";
+  }
+  return false;
+}
+
+bool PodAvailable(const api::Pod& pod, int32_t min_ready, int64_t now_seconds) {
+  for (const auto& c : pod.status().conditions()) {
+    if (c.type() != "Ready") continue;
+    if (c.status() != "True") return false;
+    return min_ready == 0 || c.last_transition_time().seconds() + min_ready <= now_seconds;
+  }
+  return false;
+}
+
+bool PodActive(const api::Pod& pod) {
+  const std::string& p = pod.status().phase();
+  return p != "Succeeded" && p != "Failed" && !pod.metadata().has_deletion_timestamp();
+}
+
+const api::OwnerReference* ControllerRef(const api::ObjectMeta& meta) {
+  for (const auto& r : meta.owner_references()) {
+    if (r.has_controller() && r.controller()) return &r;
+  }
+  return nullptr;
+}
+
+bool DeleteBefore(const api::Pod& a, const api::Pod& b) {
+  // Each tuple orders "delete first" as smaller.
+  const auto rank = [](const api::Pod& p) {
+    const auto& ts = p.metadata().creation_timestamp();
+    return std::make_tuple(!p.spec().node_name().empty(), PhaseRank(p.status().phase()), PodReady(p), -Restarts(p),
+                           -ts.seconds(), -static_cast<int64_t>(ts.nanos()), p.metadata().name());
+  };
+  return rank(a) < rank(b);
+}
+
+}  // namespace ksim::controllers
