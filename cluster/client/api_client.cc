@@ -40,7 +40,6 @@ ApiClient::ApiClient(Env& env, ApiClientOptions options) : env_(env), options_(s
   for (const Address& a : options_.endpoints) endpoints_.push_back(Endpoint{a, nullptr, false});
   preferred_ = static_cast<size_t>(env_.random->Uniform(endpoints_.size()));
   client_tag_ = fmt::format("{:016x}", env_.entropy->Next64());
-  poll_timer_ = env_.clock->Schedule(options_.poll, [this] { OnPoll(); });
 }
 
 ApiClient::~ApiClient() {
@@ -167,6 +166,9 @@ void ApiClient::Submit(std::unique_ptr<Call> call) {
   call->deadline = env_.clock->MonotonicNow() + options_.request_timeout;
   call->attempt_deadline = env_.clock->MonotonicNow() + options_.attempt_timeout;
   calls_.emplace(id, std::move(call));
+  // Deadlines are checked every `poll` while a call has one. A client whose calls are
+  // only open watches (most of a cluster's clients, most of the time) keeps no timer.
+  if (poll_timer_ == 0) poll_timer_ = env_.clock->Schedule(options_.poll, [this] { OnPoll(); });
   Send(id);
 }
 
@@ -295,8 +297,9 @@ std::unique_ptr<ApiClient::Call> ApiClient::TakeCall(std::map<uint64_t, std::uni
 }
 
 void ApiClient::OnPoll() {
-  poll_timer_ = env_.clock->Schedule(options_.poll, [this] { OnPoll(); });
+  poll_timer_ = 0;
   if (calls_.size() == open_watches_) return;  // only open watches: nothing has a deadline
+  poll_timer_ = env_.clock->Schedule(options_.poll, [this] { OnPoll(); });
   const Nanos now = env_.clock->MonotonicNow();
   std::vector<uint64_t> late;
   for (const auto& [id, c] : calls_) {

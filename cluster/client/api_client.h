@@ -31,7 +31,7 @@ struct ApiClientOptions {
   std::string user_agent = "ksim";
   Nanos request_timeout = Seconds(30);  // all attempts of one call
   Nanos attempt_timeout = Seconds(5);   // one endpoint's chance to answer
-  Nanos poll = Milliseconds(100);       // how often deadlines are checked
+  Nanos poll = Milliseconds(100);       // how often deadlines are checked (while a call has one)
   size_t max_pending = 100000;
   // Observes every call as it is submitted (before any attempt): audit, and tests that check
   // who wrote what (the controller-manager reports its writes with its identity).
