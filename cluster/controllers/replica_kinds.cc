@@ -3,6 +3,7 @@
 #include <tuple>
 
 #include "cluster/api/apps.pb.h"
+#include "cluster/api/label_selector.h"
 #include "cluster/api/registry.h"
 #include "cluster/controllers/replica_set.h"
 
@@ -111,11 +112,7 @@ class ReplicaSetKind final : public KindBase<api::ReplicaSet> {
   Status Selector(const google::protobuf::Message& m, api::LabelMatcher* out) const override {
     const auto& rs = static_cast<const api::ReplicaSet&>(m);
     // A null selector matches nothing (validation rejects it; be safe anyway).
-    if (!rs.spec().has_selector()) {
-      *out = api::LabelMatcher::Nothing();
-      return Status::Ok();
-    }
-    return SelectorFromProto(rs.spec().selector(), out);
+    return api::LabelMatcherFromProto(rs.spec().has_selector(), rs.spec().selector(), "spec.selector", out);
   }
 };
 
@@ -143,28 +140,6 @@ class ReplicationControllerKind final : public KindBase<api::ReplicationControll
 
 std::unique_ptr<ReplicaKind> NewReplicaSetKind() { return std::make_unique<ReplicaSetKind>(); }
 std::unique_ptr<ReplicaKind> NewReplicationControllerKind() { return std::make_unique<ReplicationControllerKind>(); }
-
-Status SelectorFromProto(const api::LabelSelector& selector, api::LabelMatcher* out) {
-  std::vector<api::LabelRequirement> reqs;
-  const std::map<std::string, std::string> labels(selector.match_labels().begin(), selector.match_labels().end());
-  for (const auto& [k, v] : labels) reqs.push_back({k, api::SelectorOp::kEquals, {v}});
-  for (const auto& e : selector.match_expressions()) {
-    api::LabelRequirement r{e.key(), api::SelectorOp::kExists, {e.values().begin(), e.values().end()}};
-    if (e.operator_() == "In") {
-      r.op = api::SelectorOp::kIn;
-    } else if (e.operator_() == "NotIn") {
-      r.op = api::SelectorOp::kNotIn;
-    } else if (e.operator_() == "Exists") {
-      r.op = api::SelectorOp::kExists;
-    } else if (e.operator_() == "DoesNotExist") {
-      r.op = api::SelectorOp::kDoesNotExist;
-    } else {
-      return Status::InvalidArgument("unknown selector operator " + e.operator_());
-    }
-    reqs.push_back(std::move(r));
-  }
-  return api::LabelMatcher::FromRequirements(std::move(reqs), out);
-}
 
 bool PodReady(const api::Pod& pod) {
   for (const auto& c : pod.status().conditions()) {

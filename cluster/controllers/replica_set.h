@@ -69,6 +69,5 @@ bool PodAvailable(const api::Pod& pod, int32_t min_ready, int64_t now_seconds);
 // Active: not Succeeded or Failed, and not being deleted.
 bool PodActive(const api::Pod& pod);
 const api::OwnerReference* ControllerRef(const api::ObjectMeta& meta);
-Status SelectorFromProto(const api::LabelSelector& selector, api::LabelMatcher* out);
 
 }  // namespace ksim::controllers

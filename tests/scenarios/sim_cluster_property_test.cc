@@ -130,6 +130,18 @@ bool PodsByName(SimCluster& c, std::map<std::string, api::Pod>* out) {
   return true;
 }
 
+// Runs up to 120 s until all `npods` pods exist and are Ready; *pods gets them by name.
+bool AwaitAllReady(SimCluster& c, int npods, std::map<std::string, api::Pod>* pods) {
+  for (int i = 0; i < 120; ++i) {
+    if (PodsByName(c, pods) && static_cast<int>(pods->size()) == npods &&
+        std::all_of(pods->begin(), pods->end(), [](const auto& p) { return Ready(p.second); })) {
+      return true;
+    }
+    c.RunFor(Seconds(1));
+  }
+  return false;
+}
+
 // Whether `host`'s runtime runs a container of the pod with `uid`.
 bool RunsOn(SimCluster& c, const std::string& host, const std::string& uid) {
   sim::Host* h = c.world().FindHost(host);
@@ -261,17 +273,7 @@ void PropertyFaultsKeepPodsSafeAndLive() {
   RC_ASSERT(c.Apply(BarePods(npods, false)).ok());
   std::map<std::string, api::Pod> before, now;
   // Liveness floor before the faults, too: the scheduler binds every pod and each runs.
-  const bool all_running = [&] {
-    for (int i = 0; i < 120; ++i) {
-      if (PodsByName(c, &before) && static_cast<int>(before.size()) == npods &&
-          std::all_of(before.begin(), before.end(), [](const auto& p) { return Ready(p.second); })) {
-        return true;
-      }
-      c.RunFor(Seconds(1));
-    }
-    return false;
-  }();
-  RC_ASSERT(all_running);
+  RC_ASSERT(AwaitAllReady(c, npods, &before));
   std::map<std::string, std::string> node_of;
   for (const auto& [name, p] : before) node_of[name] = p.spec().node_name();
   const auto schedule = Sorted(*rc::gen::container<std::vector<faults::TimedFault>>(ClusterFault(workers, node_of)));
@@ -319,13 +321,7 @@ void PropertyKubeletCrashLosesNoPod() {
   RC_ASSERT(c.Bootstrap().ok());
   RC_ASSERT(c.Apply(BarePods(npods, true)).ok());
   std::map<std::string, api::Pod> before, now;
-  bool all_running = false;
-  for (int i = 0; i < 120 && !all_running; ++i) {
-    all_running = PodsByName(c, &before) && static_cast<int>(before.size()) == npods &&
-                  std::all_of(before.begin(), before.end(), [](const auto& p) { return Ready(p.second); });
-    if (!all_running) c.RunFor(Seconds(1));
-  }
-  RC_ASSERT(all_running);
+  RC_ASSERT(AwaitAllReady(c, npods, &before));
   uint64_t starts_before = 0;
   for (const std::string& w : c.worker_hosts()) starts_before += c.world().FindHost(w)->runtime().stats().starts;
   const auto schedule = Sorted(*rc::gen::container<std::vector<faults::TimedFault>>(KubeletFault(npods)));
@@ -435,13 +431,7 @@ void PropertyEvictionsOnlyAfterTheToleration() {
   RC_ASSERT(c.Bootstrap().ok());
   RC_ASSERT(c.Apply(BarePods(npods, false)).ok());
   std::map<std::string, api::Pod> before, now;
-  bool all_running = false;
-  for (int i = 0; i < 120 && !all_running; ++i) {
-    all_running = PodsByName(c, &before) && static_cast<int>(before.size()) == npods &&
-                  std::all_of(before.begin(), before.end(), [](const auto& p) { return Ready(p.second); });
-    if (!all_running) c.RunFor(Seconds(1));
-  }
-  RC_ASSERT(all_running);
+  RC_ASSERT(AwaitAllReady(c, npods, &before));
   std::map<std::string, std::string> node_of;
   for (const auto& [name, p] : before) node_of[name] = p.spec().node_name();
   // Some noise and one outage of a worker, undone after 250..500 s, so that evictions do happen.

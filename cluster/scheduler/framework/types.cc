@@ -6,6 +6,8 @@
 #include <charconv>
 #include <map>
 
+#include "cluster/api/label_selector.h"
+
 namespace ksim::scheduler {
 namespace {
 
@@ -24,41 +26,6 @@ bool ParseInt64(std::string_view text, int64_t* out) {
   if (text.empty()) return false;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
   return ec == std::errc() && end == text.data() + text.size();
-}
-
-// metav1.LabelSelector (proto) -> matcher. `present` false is a null selector.
-Status MatcherFromProto(bool present, const api::LabelSelector& selector, std::string_view field,
-                        api::LabelMatcher* out) {
-  if (!present) {
-    *out = api::LabelMatcher::Nothing();
-    return Status::Ok();
-  }
-  std::vector<api::LabelRequirement> reqs;
-  for (const auto& [key, value] : SortedLabels(selector.match_labels())) {
-    reqs.push_back({key, api::SelectorOp::kEquals, {value}});
-  }
-  for (int i = 0; i < selector.match_expressions_size(); ++i) {
-    const auto& e = selector.match_expressions(i);
-    api::LabelRequirement r;
-    r.key = e.key();
-    r.values.assign(e.values().begin(), e.values().end());
-    if (e.operator_() == "In") {
-      r.op = api::SelectorOp::kIn;
-    } else if (e.operator_() == "NotIn") {
-      r.op = api::SelectorOp::kNotIn;
-    } else if (e.operator_() == "Exists") {
-      r.op = api::SelectorOp::kExists;
-    } else if (e.operator_() == "DoesNotExist") {
-      r.op = api::SelectorOp::kDoesNotExist;
-    } else {
-      return Status::InvalidArgument(
-          fmt::format("{}.matchExpressions[{}].operator: unsupported \"{}\"", field, i, e.operator_()));
-    }
-    reqs.push_back(std::move(r));
-  }
-  Status s = api::LabelMatcher::FromRequirements(std::move(reqs), out);
-  if (!s.ok()) return Status::InvalidArgument(fmt::format("{}: {}", field, s.message()));
-  return Status::Ok();
 }
 
 // Folds matchLabelKeys (key in (pod's value)) and mismatchLabelKeys (key notin (pod's
@@ -164,7 +131,7 @@ bool RequirementMatches(const NodeSelectorRequirement& r, const std::string* val
 
 Status ParseAffinityTerm(const api::PodAffinityTerm& t, bool anti, const PodInfo& owner, std::string_view field,
                          AffinityTerm* out) {
-  Status s = MatcherFromProto(t.has_label_selector(), t.label_selector(), fmt::format("{}.labelSelector", field),
+  Status s = api::LabelMatcherFromProto(t.has_label_selector(), t.label_selector(), fmt::format("{}.labelSelector", field),
                               &out->selector);
   if (!s.ok()) return s;
   // mismatchLabelKeys apply to affinity and anti-affinity alike; both fold the same way.
@@ -176,7 +143,7 @@ Status ParseAffinityTerm(const api::PodAffinityTerm& t, bool anti, const PodInfo
   out->namespaces.erase(std::unique(out->namespaces.begin(), out->namespaces.end()), out->namespaces.end());
   if (t.has_namespace_selector()) {
     api::LabelMatcher ns;
-    s = MatcherFromProto(true, t.namespace_selector(), fmt::format("{}.namespaceSelector", field), &ns);
+    s = api::LabelMatcherFromProto(true, t.namespace_selector(), fmt::format("{}.namespaceSelector", field), &ns);
     if (!s.ok()) return s;
     out->namespace_selector = std::move(ns);
   } else if (out->namespaces.empty()) {
@@ -477,7 +444,7 @@ Status PodInfo::Build(std::shared_ptr<const api::Pod> pod, std::shared_ptr<PodIn
       return Status::InvalidArgument(
           fmt::format("{}.whenUnsatisfiable: unsupported \"{}\"", field, c.when_unsatisfiable()));
     }
-    Status s = MatcherFromProto(c.has_label_selector(), c.label_selector(), field + ".labelSelector", &sc.selector);
+    Status s = api::LabelMatcherFromProto(c.has_label_selector(), c.label_selector(), field + ".labelSelector", &sc.selector);
     if (!s.ok()) return s;
     s = FoldLabelKeys(c.match_label_keys(), nullptr, info->labels, field, &sc.selector);
     if (!s.ok()) return s;
