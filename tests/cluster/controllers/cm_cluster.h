@@ -17,6 +17,7 @@
 #include "cluster/api/coordination.pb.h"
 #include "cluster/controllers/controller_manager.h"
 #include "tests/cluster/apiserver/api_cluster.h"
+#include "tests/cluster/controllers/pod_runner.h"
 
 namespace ksim::controllers::testing {
 
@@ -201,6 +202,19 @@ class CmCluster {
     });
   }
   sim::Host& KubeletHost(const std::string& node) { return *api.store.world.FindHost(node); }
+
+  // The fake scheduler + kubelet (pod_runner.h) on host "pod-runner"; `planner` says what
+  // happens to each pod. Crash or isolate RunnerHost() to freeze every pod.
+  void AddPodRunner(PodPlanner planner) {
+    client::ApiClientOptions co;
+    co.endpoints = api.endpoints;
+    co.token = apiserver::testing::kAdminToken;
+    api.store.world.AddHost("pod-runner").AddProcess("pod-runner", [co, planner](Env& env) {
+      return std::make_unique<FakePodRunner>(env, co, planner);
+    });
+  }
+  sim::Host& RunnerHost() { return *api.store.world.FindHost("pod-runner"); }
+  FakePodRunner* Runner() { return RunnerHost().Find<FakePodRunner>("pod-runner"); }
 
   client::ApiResult Create(const google::protobuf::Message& object) {
     const api::KindInfo* kind = api::KindOf(object);

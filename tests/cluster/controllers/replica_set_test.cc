@@ -154,6 +154,21 @@ TEST_F(ReplicaSetTest, ReplacesADeletedPod) {
   EXPECT_EQ(pods.at("other").metadata().owner_references_size(), 0);
 }
 
+// With the fake node side (pod_runner.h): pods are bound, become Ready, and a scale-down's
+// graceful deletes are finished by the "kubelet".
+TEST_F(ReplicaSetTest, WithAPodRunnerPodsBecomeReadyAndGracefulDeletesFinish) {
+  c.AddPodRunner([](const api::Pod&) { return PodPlan::On("n1"); });
+  Start();
+  ASSERT_TRUE(c.Create(MakeRs("web", 3)).ok());
+  c.Run(Seconds(10));
+  EXPECT_EQ(GetRs("web").status().ready_replicas(), 3);
+  for (const auto& [name, p] : Pods()) EXPECT_EQ(p.spec().node_name(), "n1") << name;
+  Scale("web", 1);
+  c.Run(Seconds(10));
+  EXPECT_EQ(Pods().size(), 1u) << "graceful deletes finished by the runner";
+  EXPECT_EQ(GetRs("web").status().ready_replicas(), 1);
+}
+
 TEST_F(ReplicaSetTest, AdoptsMatchingOrphansAndReleasesPodsThatStopMatching) {
   Start();
   ASSERT_TRUE(c.Create(MakePod("orphan", "web")).ok());
