@@ -1,4 +1,5 @@
 // The two kinds behind ReplicaController, and the pod helpers it ranks and counts with.
+#include <charconv>
 #include <map>
 #include <tuple>
 
@@ -32,6 +33,7 @@ ReplicaStatus ReadStatus(const Obj& o) {
   s.ready_replicas = o.status().ready_replicas();
   s.available_replicas = o.status().available_replicas();
   s.observed_generation = o.status().observed_generation();
+  if constexpr (requires { o.status().terminating_replicas(); }) s.terminating_replicas = o.status().terminating_replicas();
   for (const auto& c : o.status().conditions()) {
     if (c.type() != "ReplicaFailure" || c.status() != "True") continue;
     s.failure = true;
@@ -51,6 +53,7 @@ std::unique_ptr<google::protobuf::Message> WriteStatus(const Obj& in, const Repl
   st->set_ready_replicas(s.ready_replicas);
   st->set_available_replicas(s.available_replicas);
   st->set_observed_generation(s.observed_generation);
+  if constexpr (requires { st->set_terminating_replicas(0); }) st->set_terminating_replicas(s.terminating_replicas);
   auto* conds = st->mutable_conditions();
   for (int i = 0; i < conds->size(); ++i) {
     if (conds->Get(i).type() != "ReplicaFailure") continue;
@@ -169,14 +172,31 @@ const api::OwnerReference* ControllerRef(const api::ObjectMeta& meta) {
   return nullptr;
 }
 
-bool DeleteBefore(const api::Pod& a, const api::Pod& b) {
-  // Each tuple orders "delete first" as smaller.
-  const auto rank = [](const api::Pod& p) {
-    const auto& ts = p.metadata().creation_timestamp();
-    return std::make_tuple(!p.spec().node_name().empty(), PhaseRank(p.status().phase()), PodReady(p), -Restarts(p),
-                           -ts.seconds(), -static_cast<int64_t>(ts.nanos()), p.metadata().name());
+int32_t PodDeletionCost(const api::Pod& pod) {
+  auto it = pod.metadata().annotations().find(kPodDeletionCostAnnotation);
+  if (it == pod.metadata().annotations().end()) return 0;
+  int32_t cost = 0;
+  const std::string& v = it->second;
+  const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), cost);
+  return ec == std::errc() && end == v.data() + v.size() ? cost : 0;
+}
+
+bool DeleteBefore(const api::Pod& a, const api::Pod& b, int co_located_a, int co_located_b) {
+  // When a pod became Ready (0 when not ready): more recently ready goes first.
+  const auto ready_since = [](const api::Pod& p) -> int64_t {
+    for (const auto& c : p.status().conditions()) {
+      if (c.type() == "Ready" && c.status() == "True") return c.last_transition_time().seconds();
+    }
+    return 0;
   };
-  return rank(a) < rank(b);
+  // Each tuple orders "delete first" as smaller.
+  const auto rank = [&ready_since](const api::Pod& p, int co_located) {
+    const auto& ts = p.metadata().creation_timestamp();
+    return std::make_tuple(!p.spec().node_name().empty(), PhaseRank(p.status().phase()), PodReady(p),
+                           PodDeletionCost(p), -co_located, -ready_since(p), -Restarts(p), -ts.seconds(),
+                           -static_cast<int64_t>(ts.nanos()), p.metadata().name());
+  };
+  return rank(a, co_located_a) < rank(b, co_located_b);
 }
 
 }  // namespace ksim::controllers

@@ -34,6 +34,7 @@ struct SyncRun {
   bool manage = true;
   std::function<void(Status)> done;
   std::vector<PodPtr> owned;
+  int32_t terminating = 0;   // owned pods being deleted that have not ended
   int pending = 0;           // writes of the current step still unanswered
   Status claim_error;        // first adoption/release failure
   Status manage_error;       // first create/delete failure
@@ -224,7 +225,15 @@ class ReplicaController final : public Controller {
     const bool deleting = om.has_deletion_timestamp();
     std::vector<api::Pod> changes;
     for (auto& pod : pods) {
-      if (!PodActive(*pod)) continue;
+      if (!PodActive(*pod)) {
+        const auto* ref = ControllerRef(pod->metadata());
+        const std::string& phase = pod->status().phase();
+        if (ref != nullptr && ref->uid() == om.uid() && pod->metadata().has_deletion_timestamp() &&
+            phase != "Succeeded" && phase != "Failed") {
+          ++run->terminating;
+        }
+        continue;
+      }
       const bool matches = run->selector.Matches(Labels(*pod));
       const auto* ref = ControllerRef(pod->metadata());
       if (ref != nullptr) {
@@ -248,6 +257,29 @@ class ReplicaController final : public Controller {
         changes.push_back(std::move(adopted));
       }
     }
+    if (changes.empty()) return Manage(run);
+    const bool adopts = std::any_of(changes.begin(), changes.end(),
+                                    [](const api::Pod& p) { return ControllerRef(p.metadata()) != nullptr; });
+    if (!adopts) return SendClaims(run, std::move(changes));
+    // Before adopting, read the owner itself (RecheckDeletionTimestamp): the cache may not
+    // show yet that it is being deleted, and a pod adopted then would be collected with it.
+    ctx_.client->Get(kind_->kind(), om.namespace_(), om.name(),
+                     [this, alive = alive_, run, changes = std::move(changes)](const client::ApiResult& r) mutable {
+                       if (!*alive) return;
+                       auto live = client::ApiClient::DecodeObject(kind_->kind(), r);
+                       const api::ObjectMeta* meta = live != nullptr ? api::GetMeta(*live) : nullptr;
+                       const std::string& uid = api::GetMeta(*run->owner)->uid();
+                       if (meta == nullptr || meta->uid() != uid || meta->has_deletion_timestamp()) {
+                         std::erase_if(changes, [](const api::Pod& p) { return ControllerRef(p.metadata()) != nullptr; });
+                         run->claim_error = Status::Unavailable(
+                             fmt::format("{}: not adopting, the owner is {}", run->key,
+                                         r.ok() || r.code == 404 ? "gone or being deleted" : "unreadable: " + r.Describe()));
+                       }
+                       SendClaims(run, std::move(changes));
+                     });
+  }
+
+  void SendClaims(const RunPtr& run, std::vector<api::Pod> changes) {
     if (changes.empty()) return Manage(run);
     run->pending = static_cast<int>(changes.size());
     for (auto& pod : changes) {
@@ -292,7 +324,18 @@ class ReplicaController final : public Controller {
     }
     if (diff > 0) {
       std::vector<PodPtr> victims = run->owned;
-      std::sort(victims.begin(), victims.end(), [](const PodPtr& a, const PodPtr& b) { return DeleteBefore(*a, *b); });
+      // Doubled-up pods first: how many of this owner's pods share each one's node.
+      std::map<std::string, int> per_node;
+      for (const auto& p : run->owned) {
+        if (!p->spec().node_name().empty()) ++per_node[p->spec().node_name()];
+      }
+      const auto co_located = [&per_node](const api::Pod& p) {
+        auto it = per_node.find(p.spec().node_name());
+        return it == per_node.end() ? 0 : it->second;
+      };
+      std::sort(victims.begin(), victims.end(), [&co_located](const PodPtr& a, const PodPtr& b) {
+        return DeleteBefore(*a, *b, co_located(*a), co_located(*b));
+      });
       victims.resize(static_cast<size_t>(std::min(diff, ctx_.options.replica_burst)));
       std::set<std::string> keys;
       for (const auto& v : victims) keys.insert(PodKey(*v));
@@ -396,6 +439,7 @@ class ReplicaController final : public Controller {
       s.available_replicas += PodAvailable(*p, min_ready, now_s) ? 1 : 0;
     }
     s.observed_generation = api::GetMeta(owner)->generation();
+    s.terminating_replicas = run->terminating;
     const bool short_of_pods = s.replicas < kind_->Replicas(owner);
     if (run->create_failed && short_of_pods && !run->manage_error.ok()) {
       s.failure = true;

@@ -24,6 +24,8 @@ struct ReplicaStatus {
   int32_t ready_replicas = 0;
   int32_t available_replicas = 0;
   int64_t observed_generation = 0;
+  // Owned pods being deleted that have not ended (ReplicaSets only, as Kubernetes 1.33+).
+  int32_t terminating_replicas = 0;
   bool failure = false;  // ReplicaFailure True
   std::string failure_reason;
   std::string failure_message;
@@ -60,9 +62,15 @@ std::unique_ptr<ReplicaKind> NewReplicationControllerKind();
 std::unique_ptr<Controller> NewReplicaController(ControllerContext& ctx, std::unique_ptr<ReplicaKind> kind);
 
 // Helpers shared with tests.
-// Kubernetes' deletion order: true when `a` should be deleted before `b` (unscheduled,
-// Pending < Unknown < Running, not ready, more restarts, newer; then by name).
-bool DeleteBefore(const api::Pod& a, const api::Pod& b);
+inline constexpr char kPodDeletionCostAnnotation[] = "controller.kubernetes.io/pod-deletion-cost";
+// The pod's deletion cost annotation (an int32; absent or invalid = 0).
+int32_t PodDeletionCost(const api::Pod& pod);
+// Kubernetes' deletion order (ActivePodsWithRanks): true when `a` should be deleted before
+// `b`: unscheduled, Pending < Unknown < Running, not ready, lower deletion cost, more of
+// the owner's pods on its node (`co_located_*`), ready more recently, more restarts,
+// newer; then by name. Ready and creation times compare exactly (Kubernetes'
+// LogarithmicScaleDown buckets them by powers of two and breaks ties randomly).
+bool DeleteBefore(const api::Pod& a, const api::Pod& b, int co_located_a = 0, int co_located_b = 0);
 bool PodReady(const api::Pod& pod);
 // Ready for at least min_ready seconds at wall time `now_seconds`.
 bool PodAvailable(const api::Pod& pod, int32_t min_ready, int64_t now_seconds);

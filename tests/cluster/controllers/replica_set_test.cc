@@ -169,6 +169,27 @@ TEST_F(ReplicaSetTest, WithAPodRunnerPodsBecomeReadyAndGracefulDeletesFinish) {
   EXPECT_EQ(GetRs("web").status().ready_replicas(), 1);
 }
 
+// status.terminatingReplicas (Kubernetes 1.33+): owned pods with a deletionTimestamp that
+// have not ended yet; they do not count in replicas.
+TEST_F(ReplicaSetTest, TerminatingReplicasCountsPodsStillShuttingDown) {
+  c.AddPodRunner([](const api::Pod&) {
+    PodPlan plan = PodPlan::On("n1");
+    plan.stop_after = Seconds(30);
+    return plan;
+  });
+  Start();
+  ASSERT_TRUE(c.Create(MakeRs("web", 3)).ok());
+  c.Run(Seconds(10));
+  EXPECT_EQ(GetRs("web").status().terminating_replicas(), 0);
+  Scale("web", 1);
+  c.Run(Seconds(10));
+  EXPECT_EQ(GetRs("web").status().terminating_replicas(), 2);
+  EXPECT_EQ(GetRs("web").status().replicas(), 1);
+  c.Run(Seconds(30));
+  EXPECT_EQ(GetRs("web").status().terminating_replicas(), 0);
+  EXPECT_EQ(Pods().size(), 1u);
+}
+
 TEST_F(ReplicaSetTest, AdoptsMatchingOrphansAndReleasesPodsThatStopMatching) {
   Start();
   ASSERT_TRUE(c.Create(MakePod("orphan", "web")).ok());
@@ -228,6 +249,38 @@ TEST_F(ReplicaSetTest, ScaleDownDeletesInKubernetesOrder) {
     EXPECT_EQ(pods.size(), static_cast<size_t>(replicas));
   }
   EXPECT_FALSE(Pods().at("old").metadata().has_deletion_timestamp());
+}
+
+// The rest of ActivePodsWithRanks among Running and Ready pods: a lower
+// controller.kubernetes.io/pod-deletion-cost first, then pods sharing a node with another
+// of the set's pods, then the more recently ready, then the newer.
+TEST_F(ReplicaSetTest, ScaleDownHonoursDeletionCostDoubledUpPodsAndReadyTime) {
+  Start();
+  const std::vector<std::pair<std::string, std::string>> pods = {
+      {"cheap", "node-x"}, {"d1", "node-b"}, {"d2", "node-b"}, {"veteran", "node-d"}, {"recent", "node-c"}};
+  for (const auto& [name, node] : pods) {
+    api::Pod p = MakePod(name, "web");
+    p.mutable_spec()->set_node_name(node);
+    if (name == "cheap") (*p.mutable_metadata()->mutable_annotations())[kPodDeletionCostAnnotation] = "-5";
+    ASSERT_TRUE(c.Create(p).ok());
+    c.Run(Seconds(2));
+  }
+  const int64_t long_ago = WallSeconds() - 1000;
+  for (const auto& [name, node] : pods) SetStatus(name, "Running", true, 0, name == "recent" ? WallSeconds() : long_ago);
+  ASSERT_TRUE(c.Create(MakeRs("web", 5)).ok());
+  c.Run(Seconds(10));
+  ASSERT_EQ(Owned(Pods(), GetRs("web").metadata().uid()).size(), 5u);
+  const std::vector<std::string> order = {"cheap", "d2", "recent", "veteran"};
+  for (int replicas = 4; replicas >= 1; --replicas) {
+    Scale("web", replicas);
+    c.Run(Seconds(10));
+    auto live = Pods();
+    std::erase_if(live, [](const auto& kv) { return kv.second.metadata().has_deletion_timestamp(); });
+    const std::string gone = order[static_cast<size_t>(4 - replicas)];
+    EXPECT_EQ(live.count(gone), 0u) << "at " << replicas << " replicas " << gone << " should be gone";
+    EXPECT_EQ(live.size(), static_cast<size_t>(replicas));
+  }
+  EXPECT_FALSE(Pods().at("d1").metadata().has_deletion_timestamp());
 }
 
 TEST_F(ReplicaSetTest, StatusCountsReadyAndAvailableAfterMinReadySeconds) {
@@ -342,6 +395,36 @@ TEST_F(ReplicaSetTest, ExpectationsPreventExtraPodsBehindASlowInformer) {
   EXPECT_EQ(early, 3u);
   EXPECT_EQ(late, 3u) << "expired expectations must not trust the lagging cache";
   EXPECT_TRUE(c.violations.empty());
+}
+
+// Kubernetes' RecheckDeletionTimestamp: an owner being deleted adopts nothing, even while
+// the controller's cache still shows it alive (its ReplicaSet events arrive 60 s late).
+TEST_F(ReplicaSetTest, AnOwnerBeingDeletedAdoptsNothingEvenBehindALaggingCache) {
+  Start([](ControllerManagerOptions& o) { o.informer_event_delay["replicasets"] = Seconds(60); });
+  api::ReplicaSet rs = MakeRs("web", 0);
+  rs.mutable_metadata()->add_finalizers("example.com/hold");  // keeps it, deleting, after the delete
+  ASSERT_TRUE(c.Create(rs).ok());
+  c.Run(Seconds(70));
+  auto r = c.api.Await([&](client::ApiClient::Done d) { c.kubectl->Delete(RsKind(), "default", "web", std::move(d)); });
+  ASSERT_TRUE(r.ok()) << r.Describe();
+  ASSERT_TRUE(GetRs("web").metadata().has_deletion_timestamp());
+  ASSERT_TRUE(c.Create(MakePod("orphan", "web")).ok());
+  c.Run(Seconds(20));  // the pod is seen at once; the delete is not seen for 60 s
+  EXPECT_EQ(Pods().at("orphan").metadata().owner_references_size(), 0) << "adopted by an owner being deleted";
+  c.Run(Seconds(60));
+  EXPECT_EQ(Pods().at("orphan").metadata().owner_references_size(), 0);
+}
+
+// Liveness floor for the test above: the same owner, not being deleted, adopts the pod
+// behind the same lagging cache (and, at 0 replicas, deletes it).
+TEST_F(ReplicaSetTest, ALiveOwnerBehindALaggingCacheStillAdopts) {
+  Start([](ControllerManagerOptions& o) { o.informer_event_delay["replicasets"] = Seconds(60); });
+  ASSERT_TRUE(c.Create(MakeRs("web", 0)).ok());
+  c.Run(Seconds(70));
+  ASSERT_TRUE(c.Create(MakePod("orphan", "web")).ok());
+  c.Run(Seconds(20));
+  EXPECT_EQ(Pods().count("orphan"), 0u) << "adopted and deleted";
+  EXPECT_EQ(CountReason("SuccessfulDelete"), 1);
 }
 
 }  // namespace
