@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cassert>
 
+#include "cluster/controllers/hpa.h"
 #include "cluster/controllers/node_ipam.h"
 #include "cluster/controllers/node_lifecycle.h"
 #include "cluster/controllers/replica_set.h"
@@ -67,6 +68,7 @@ void ControllerManager::Start() {
   if (Enabled(kReplicationControllerName)) {
     controllers_.emplace_back(kReplicationControllerName, NewReplicaController(*context_, NewReplicationControllerKind()));
   }
+  if (Enabled(kHpaControllerName)) controllers_.emplace_back(kHpaControllerName, NewHpaController(*context_));
   for (auto& [name, factory] : options_.extra_controllers) controllers_.emplace_back(name, factory(*context_));
   informers_->Start();
 

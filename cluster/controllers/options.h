@@ -16,6 +16,7 @@ namespace ksim::controllers {
 
 class Controller;
 struct ControllerContext;
+class PodMetricsSource;
 using ControllerFactory = std::function<std::unique_ptr<Controller>(ControllerContext&)>;
 
 struct ControllerManagerOptions {
@@ -64,6 +65,18 @@ struct ControllerManagerOptions {
   // duplicate creates they prevent.
   bool replica_expectations = true;
   Nanos expectations_timeout = Seconds(300);
+
+  // HorizontalPodAutoscaler: --horizontal-pod-autoscaler-sync-period, -tolerance,
+  // -cpu-initialization-period, -initial-readiness-delay, -downscale-stabilization,
+  // --concurrent-horizontal-pod-autoscaler-syncs.
+  Nanos hpa_sync_period = Seconds(15);
+  double hpa_tolerance = 0.1;
+  Nanos hpa_cpu_initialization_period = Seconds(300);
+  Nanos hpa_initial_readiness_delay = Seconds(30);
+  Nanos hpa_downscale_stabilization = Seconds(300);
+  int concurrent_hpa_syncs = 5;
+  // Where the HPA controller reads pod usage; unset: metrics.k8s.io through the apiserver.
+  std::function<std::unique_ptr<PodMetricsSource>(ControllerContext&)> hpa_metrics_source;
 
   // Test hook: the informers of these resources lag by this much (an overloaded informer).
   std::map<std::string, Nanos> informer_event_delay;

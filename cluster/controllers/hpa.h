@@ -1,0 +1,26 @@
+// The HorizontalPodAutoscaler controller (autoscaling/v2), Kubernetes' podautoscaler
+// semantics: every --horizontal-pod-autoscaler-sync-period each HPA's target is read
+// through its /scale subresource, Resource metrics (cpu, memory; Utilization or
+// AverageValue) propose replica counts (hpa_calc.h), the highest wins, the behavior's
+// stabilization window and policies (or the legacy rules without a behavior) normalize it
+// into [minReplicas, maxReplicas], and the result is written through /scale. Status
+// (replicas, metrics, conditions AbleToScale / ScalingActive / ScalingLimited) and Events
+// as Kubernetes.
+#pragma once
+
+#include <memory>
+
+#include "cluster/controllers/controller.h"
+#include "cluster/controllers/hpa_calc.h"
+
+namespace ksim::controllers {
+
+inline constexpr char kHpaControllerName[] = "horizontalpodautoscaling";
+
+// `metrics` null: options.hpa_metrics_source, else metrics.k8s.io through the apiserver.
+std::unique_ptr<Controller> NewHpaController(ControllerContext& ctx);
+
+// metrics.k8s.io/v1beta1 PodMetrics read through the API client (hpa_metrics.cc).
+std::unique_ptr<PodMetricsSource> NewApiPodMetricsSource(ControllerContext& ctx);
+
+}  // namespace ksim::controllers
