@@ -323,6 +323,7 @@ class HpaController final : public Controller {
                  "the HPA was able to successfully calculate a replica count from " + run->metric_name, WallTs());
     const auto& spec = run->hpa.spec();
     const int32_t min = spec.has_min_replicas() ? spec.min_replicas() : 1;
+    if (ctx_.options.hpa_on_recommendation) ctx_.options.hpa_on_recommendation(run->key, run->proposal);
     HpaHistory& h = history_[run->key];
     const Nanos downscale = ctx_.options.hpa_downscale_stabilization;
     const Normalized n =

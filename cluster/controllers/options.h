@@ -77,6 +77,8 @@ struct ControllerManagerOptions {
   int concurrent_hpa_syncs = 5;
   // Where the HPA controller reads pod usage; unset: metrics.k8s.io through the apiserver.
   std::function<std::unique_ptr<PodMetricsSource>(ControllerContext&)> hpa_metrics_source;
+  // Test hook: each recommendation (the metrics' proposal before normalization) per HPA key.
+  std::function<void(const std::string& key, int32_t replicas)> hpa_on_recommendation;
 
   // Test hook: the informers of these resources lag by this much (an overloaded informer).
   std::map<std::string, Nanos> informer_event_delay;
