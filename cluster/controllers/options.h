@@ -35,7 +35,7 @@ struct ControllerManagerOptions {
   Nanos retry_period = Seconds(2);
 
   // --controllers: the built-in controllers to run; empty = all ("nodeipam", "nodelifecycle",
-  // "replicaset", "replicationcontroller").
+  // "replicaset", "replicationcontroller", "deployment").
   std::vector<std::string> controllers;
   // Controllers added by other packages (name, factory), run beside the built-in ones.
   std::vector<std::pair<std::string, ControllerFactory>> extra_controllers;
@@ -79,6 +79,9 @@ struct ControllerManagerOptions {
   std::function<std::unique_ptr<PodMetricsSource>(ControllerContext&)> hpa_metrics_source;
   // Test hook: each recommendation (the metrics' proposal before normalization) per HPA key.
   std::function<void(const std::string& key, int32_t replicas)> hpa_on_recommendation;
+
+  // Deployment: --concurrent-deployment-syncs.
+  int concurrent_deployment_syncs = 5;
 
   // Test hook: the informers of these resources lag by this much (an overloaded informer).
   std::map<std::string, Nanos> informer_event_delay;

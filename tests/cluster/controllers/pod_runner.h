@@ -91,6 +91,7 @@ class FakePodRunner : public Process {
 
   void Forget(const client::ObjectPtr& o) {
     seen_.erase(AsPod(o).metadata().uid());
+    latest_.erase(AsPod(o).metadata().uid());
     deleting_.erase(AsPod(o).metadata().uid());
   }
 
@@ -113,19 +114,30 @@ class FakePodRunner : public Process {
   }
 
   // Writes phase and readiness onto the pod as the apiserver has it now (if it is still
-  // the same pod and not terminal or deleting); a conflict is retried.
-  void Post(const std::string& key, const std::string& uid, const std::string& phase, bool ready, int exit_code = 0) {
+  // the same pod and not terminal or deleting).
+  // A failure other than 404 is retried; a later Post for the pod supersedes an earlier
+  // one still retrying (so a retry of "Running" never overwrites "Ready" posted meanwhile).
+  void Post(const std::string& key, const std::string& uid, const std::string& phase, bool ready, int exit_code = 0,
+            uint64_t seq = 0) {
+    if (seq == 0) latest_[uid] = seq = ++posts_;
+    if (latest_[uid] != seq) return;
     const auto slash = key.find('/');
     client_.Get(apiserver::testing::Kind("", "pods"), key.substr(0, slash), key.substr(slash + 1),
-                [this, alive = alive_, key, uid, phase, ready, exit_code](const client::ApiResult& r) {
+                [this, alive = alive_, key, uid, phase, ready, exit_code, seq](const client::ApiResult& r) {
                   api::Pod p;
-                  if (!*alive || !r.ok() || !p.ParseFromString(r.body)) return;
-                  Write(std::move(p), key, uid, phase, ready, exit_code);
+                  if (!*alive || latest_[uid] != seq || r.code == 404) return;
+                  if (!r.ok() || !p.ParseFromString(r.body)) {  // e.g. an apiserver restarting
+                    After(Milliseconds(100), [this, key, uid, phase, ready, exit_code, seq] {
+                      Post(key, uid, phase, ready, exit_code, seq);
+                    });
+                    return;
+                  }
+                  Write(std::move(p), key, uid, phase, ready, exit_code, seq);
                 });
   }
 
   void Write(api::Pod p, const std::string& key, const std::string& uid, const std::string& phase, bool ready,
-             int exit_code) {
+             int exit_code, uint64_t seq) {
     if (p.metadata().uid() != uid || p.metadata().has_deletion_timestamp()) return;
     if (p.status().phase() == "Succeeded" || p.status().phase() == "Failed") return;
     const bool terminal = phase == "Succeeded" || phase == "Failed";
@@ -160,11 +172,11 @@ class FakePodRunner : public Process {
       }
     }
     client_.Update(apiserver::testing::Kind("", "pods"), p,
-                   [this, alive = alive_, key, uid, phase, ready, exit_code](const client::ApiResult& r) {
-                     if (!*alive || r.code != 409) return;
+                   [this, alive = alive_, key, uid, phase, ready, exit_code, seq](const client::ApiResult& r) {
+                     if (!*alive || r.ok() || r.code == 404) return;
                      if (phase == "Succeeded" || phase == "Failed") ended_.erase(uid);
-                     After(Milliseconds(100), [this, key, uid, phase, ready, exit_code] {
-                       Post(key, uid, phase, ready, exit_code);
+                     After(Milliseconds(100), [this, key, uid, phase, ready, exit_code, seq] {
+                       Post(key, uid, phase, ready, exit_code, seq);
                      });
                    },
                    "status");
@@ -183,6 +195,8 @@ class FakePodRunner : public Process {
   std::set<std::string> seen_;      // uids given a plan
   std::set<std::string> deleting_;  // uids whose final delete is scheduled
   std::map<std::string, std::string> ended_;
+  std::map<std::string, uint64_t> latest_;  // uid -> the Post that counts
+  uint64_t posts_ = 0;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
