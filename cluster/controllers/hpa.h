@@ -17,10 +17,11 @@ namespace ksim::controllers {
 
 inline constexpr char kHpaControllerName[] = "horizontalpodautoscaling";
 
-// `metrics` null: options.hpa_metrics_source, else metrics.k8s.io through the apiserver.
+// Reads pod usage from options.hpa_metrics_source, else NewApiPodMetricsSource.
 std::unique_ptr<Controller> NewHpaController(ControllerContext& ctx);
 
-// metrics.k8s.io/v1beta1 PodMetrics read through the API client (hpa_metrics.cc).
+// The cluster's metrics source (hpa_metrics.cc); null for now (no metrics.k8s.io yet:
+// docs/CONTROLLERS.md), which leaves every HPA with FailedGetResourceMetric.
 std::unique_ptr<PodMetricsSource> NewApiPodMetricsSource(ControllerContext& ctx);
 
 }  // namespace ksim::controllers
