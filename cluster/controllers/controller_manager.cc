@@ -6,6 +6,7 @@
 #include <cassert>
 
 #include "cluster/controllers/hpa.h"
+#include "cluster/controllers/daemonset.h"
 #include "cluster/controllers/deployment.h"
 #include "cluster/controllers/node_ipam.h"
 #include "cluster/controllers/node_lifecycle.h"
@@ -72,6 +73,9 @@ void ControllerManager::Start() {
   if (Enabled(kHpaControllerName)) controllers_.emplace_back(kHpaControllerName, NewHpaController(*context_));
   if (Enabled(kDeploymentControllerName)) {
     controllers_.emplace_back(kDeploymentControllerName, NewDeploymentController(*context_));
+  }
+  if (Enabled(kDaemonSetControllerName)) {
+    controllers_.emplace_back(kDaemonSetControllerName, NewDaemonSetController(*context_));
   }
   for (auto& [name, factory] : options_.extra_controllers) controllers_.emplace_back(name, factory(*context_));
   informers_->Start();

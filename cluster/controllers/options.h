@@ -35,7 +35,7 @@ struct ControllerManagerOptions {
   Nanos retry_period = Seconds(2);
 
   // --controllers: the built-in controllers to run; empty = all ("nodeipam", "nodelifecycle",
-  // "replicaset", "replicationcontroller", "deployment").
+  // "replicaset", "replicationcontroller", "horizontalpodautoscaling", "deployment", "daemonset").
   std::vector<std::string> controllers;
   // Controllers added by other packages (name, factory), run beside the built-in ones.
   std::vector<std::pair<std::string, ControllerFactory>> extra_controllers;
@@ -82,6 +82,8 @@ struct ControllerManagerOptions {
 
   // Deployment: --concurrent-deployment-syncs.
   int concurrent_deployment_syncs = 5;
+  // DaemonSet: --concurrent-daemonset-syncs.
+  int concurrent_daemonset_syncs = 2;
 
   // Test hook: the informers of these resources lag by this much (an overloaded informer).
   std::map<std::string, Nanos> informer_event_delay;
