@@ -240,9 +240,16 @@ void ValidateDaemonSet(const api::DaemonSet& d, Errors& errs) {
     if (!spec.update_strategy().has_rolling_update()) {
       errs.Required(strategy.Child("rollingUpdate"));
     } else {
-      ValidateRollingUpdateBudget(spec.update_strategy().rolling_update().max_unavailable(),
-                                  spec.update_strategy().rolling_update().max_surge(), strategy.Child("rollingUpdate"),
-                                  errs);
+      const auto& ru = spec.update_strategy().rolling_update();
+      ValidateRollingUpdateBudget(ru.max_unavailable(), ru.max_surge(), strategy.Child("rollingUpdate"), errs);
+      // Unlike a Deployment's, a DaemonSet's update either surges or takes nodes down.
+      Errors scratch;
+      bool percent = false;
+      if (ValidateIntOrPercent(ru.max_unavailable(), Path("x"), scratch, &percent) > 0 &&
+          ValidateIntOrPercent(ru.max_surge(), Path("x"), scratch, &percent) > 0) {
+        errs.InvalidShown(strategy.Child("rollingUpdate").Child("maxSurge"), api::ToString(ru.max_surge()),
+                          "may not be set when maxUnavailable is non-zero");
+      }
     }
   } else if (type != "OnDelete") {
     errs.NotSupported(strategy.Child("type"), type, {"OnDelete", "RollingUpdate"});

@@ -385,5 +385,21 @@ TEST_F(DaemonSetTest, RevisionHistoryLimitKeepsLiveAndNewestRevisions) {
   EXPECT_TRUE(AllAt(*this, "agent", {"n1"}, UpdateHash("agent")));
 }
 
+// Kubernetes' validation: a DaemonSet update either surges or takes nodes down, not both.
+TEST_F(DaemonSetTest, MaxSurgeAndMaxUnavailableBothNonZeroAreRejected) {
+  Start({{"n1", kNone}});
+  api::DaemonSet ds = MakeDs("agent");
+  ds.mutable_spec()->mutable_update_strategy()->set_type("RollingUpdate");
+  auto* ru = ds.mutable_spec()->mutable_update_strategy()->mutable_rolling_update();
+  *ru->mutable_max_unavailable() = api::MakeIntOrString(1);
+  *ru->mutable_max_surge() = api::MakeIntOrString("10%");
+  auto r = c.Create(ds);
+  EXPECT_EQ(r.code, 422) << r.Describe();
+  EXPECT_NE(r.error.message().find("may not be set when maxUnavailable is non-zero"), std::string::npos)
+      << r.error.message();
+  *ru->mutable_max_unavailable() = api::MakeIntOrString(0);
+  EXPECT_TRUE(c.Create(ds).ok()) << "maxSurge alone is fine";
+}
+
 }  // namespace
 }  // namespace ksim::controllers::testing
