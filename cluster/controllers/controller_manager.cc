@@ -11,6 +11,7 @@
 #include "cluster/controllers/node_ipam.h"
 #include "cluster/controllers/node_lifecycle.h"
 #include "cluster/controllers/replica_set.h"
+#include "cluster/controllers/statefulset.h"
 
 namespace ksim::controllers {
 
@@ -76,6 +77,9 @@ void ControllerManager::Start() {
   }
   if (Enabled(kDaemonSetControllerName)) {
     controllers_.emplace_back(kDaemonSetControllerName, NewDaemonSetController(*context_));
+  }
+  if (Enabled(kStatefulSetControllerName)) {
+    controllers_.emplace_back(kStatefulSetControllerName, NewStatefulSetController(*context_));
   }
   for (auto& [name, factory] : options_.extra_controllers) controllers_.emplace_back(name, factory(*context_));
   informers_->Start();

@@ -35,7 +35,8 @@ struct ControllerManagerOptions {
   Nanos retry_period = Seconds(2);
 
   // --controllers: the built-in controllers to run; empty = all ("nodeipam", "nodelifecycle",
-  // "replicaset", "replicationcontroller", "horizontalpodautoscaling", "deployment", "daemonset").
+  // "replicaset", "replicationcontroller", "horizontalpodautoscaling", "deployment", "daemonset",
+  // "statefulset").
   std::vector<std::string> controllers;
   // Controllers added by other packages (name, factory), run beside the built-in ones.
   std::vector<std::pair<std::string, ControllerFactory>> extra_controllers;
@@ -84,6 +85,9 @@ struct ControllerManagerOptions {
   int concurrent_deployment_syncs = 5;
   // DaemonSet: --concurrent-daemonset-syncs.
   int concurrent_daemonset_syncs = 2;
+
+  // StatefulSet: --concurrent-statefulset-syncs.
+  int concurrent_statefulset_syncs = 5;
 
   // Test hook: the informers of these resources lag by this much (an overloaded informer).
   std::map<std::string, Nanos> informer_event_delay;
