@@ -121,6 +121,8 @@ const Registry& Registry::Default() {
         Kind<PriorityClass>(scheduling, "PriorityClass", "priorityclasses", kClusterScoped, {"pc"}),
         // The scale subresource's body: not a resource of its own.
         Kind<Scale>(autoscaling, "Scale", "", kNamespaced),
+        // The eviction subresource's body: not a resource of its own.
+        Kind<Eviction>(policy, "Eviction", "", kNamespaced),
     };
     for (KindInfo& k : kinds) r->Add(std::move(k));
     return r;

@@ -70,7 +70,7 @@ uint64_t ApiHandler::Handle(Request request, Reply reply) {
   const bool served = sub.empty() || sub == "status" || (sub == "binding" && call->strategy->bind != nullptr) ||
                       (sub == "scale" && call->strategy->scale) ||
                       (sub == "finalize" && call->strategy->finalize != nullptr) ||
-                      (info.group.empty() && info.resource == "pods" && (sub == "log" || sub == "exec"));
+                      (info.group.empty() && info.resource == "pods" && (sub == "log" || sub == "exec" || sub == "eviction"));
   if (!served) {
     ReplyStatus(*call, 404, "NotFound", fmt::format("{} has no subresource \"{}\"", QualifiedResource(info), sub));
     return 0;
@@ -100,6 +100,9 @@ void ApiHandler::Dispatch(std::shared_ptr<Call> call) {
   const std::string& sub = call->request.subresource();
   if (verb == "create" && sub == "binding") {
     Bind(call, 0);
+  } else if (sub == "eviction") {
+    if (verb != "create") return ReplyStatus(*call, 405, "MethodNotAllowed", "pods/eviction supports create");
+    Evict(call, 0);
   } else if (sub == "scale" && (verb == "get" || verb == "update")) {
     Scale(call);
   } else if ((sub == "log" && verb == "get") || (sub == "exec" && verb == "create")) {

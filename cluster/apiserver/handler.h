@@ -31,6 +31,10 @@
 #include "cluster/store/client/store_client.h"
 #include "cluster/store/client/store_watch.h"
 
+namespace ksim::api {
+class Eviction;
+}
+
 namespace ksim::apiserver {
 
 struct ResourceStrategy;
@@ -147,6 +151,13 @@ class ApiHandler {
   void Watch(std::shared_ptr<Call> call);
   void Bind(std::shared_ptr<Call> call, int attempt);
   void Scale(std::shared_ptr<Call> call);
+  // pods/eviction (handler_eviction.cc): the pod's disruption budget is checked and
+  // decremented, then the pod is deleted.
+  void Evict(std::shared_ptr<Call> call, int attempt);
+  void EvictWithBudgets(std::shared_ptr<Call> call, int attempt, std::shared_ptr<const api::Eviction> eviction,
+                        StoredObject pod, std::vector<StoredObject> pdbs);
+  void EvictDelete(std::shared_ptr<Call> call, int attempt, std::shared_ptr<const api::Eviction> eviction,
+                   const StoredObject& pod, bool pin_revision);
   void PodProxy(std::shared_ptr<Call> call);  // pods/log (get), pods/exec (create)
 
   // Shared steps.

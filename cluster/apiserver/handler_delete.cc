@@ -56,24 +56,6 @@ Status ParseDeleteOptions(const Request& r, api::DeleteOptions* out) {
   return Status::Ok();
 }
 
-// Kubernetes' ValidateDeleteOptions; "" if valid, else the 422's message.
-std::string InvalidDeleteOptions(const api::DeleteOptions& o) {
-  if (o.has_orphan_dependents() && o.has_propagation_policy()) {
-    return fmt::format("propagationPolicy: Invalid value: \"{}\": orphanDependents and deletionPropagation cannot be "
-                       "both set",
-                       o.propagation_policy());
-  }
-  if (o.has_propagation_policy() && o.propagation_policy() != "Orphan" && o.propagation_policy() != "Background" &&
-      o.propagation_policy() != "Foreground") {
-    return "propagationPolicy: Unsupported value: \"" + o.propagation_policy() +
-           "\": supported values: \"Background\", \"Foreground\", \"Orphan\"";
-  }
-  for (const std::string& d : o.dry_run()) {
-    if (d != "All") return "dryRun: Unsupported value: \"" + d + "\": supported values: \"All\"";
-  }
-  return {};
-}
-
 bool HasFinalizer(const api::ObjectMeta& meta, std::string_view f) {
   return std::find(meta.finalizers().begin(), meta.finalizers().end(), f) != meta.finalizers().end();
 }
@@ -107,6 +89,27 @@ bool ApplyPropagationPolicy(const api::DeleteOptions& o, api::ObjectMeta* meta) 
 }
 
 }  // namespace
+
+namespace handler_internal {
+
+std::string InvalidDeleteOptions(const api::DeleteOptions& o) {
+  if (o.has_orphan_dependents() && o.has_propagation_policy()) {
+    return fmt::format("propagationPolicy: Invalid value: \"{}\": orphanDependents and deletionPropagation cannot be "
+                       "both set",
+                       o.propagation_policy());
+  }
+  if (o.has_propagation_policy() && o.propagation_policy() != "Orphan" && o.propagation_policy() != "Background" &&
+      o.propagation_policy() != "Foreground") {
+    return "propagationPolicy: Unsupported value: \"" + o.propagation_policy() +
+           "\": supported values: \"Background\", \"Foreground\", \"Orphan\"";
+  }
+  for (const std::string& d : o.dry_run()) {
+    if (d != "All") return "dryRun: Unsupported value: \"" + d + "\": supported values: \"All\"";
+  }
+  return {};
+}
+
+}  // namespace handler_internal
 
 void ApiHandler::Delete(std::shared_ptr<Call> call) {
   if (call->delete_options == nullptr) {

@@ -88,6 +88,9 @@ inline constexpr int kMaxAllocationAttempts = 8;
 std::string PreconditionFailure(const std::string& uid, const std::string& resource_version,
                                 const api::ObjectMeta& meta, int64_t revision);
 
+// Kubernetes' ValidateDeleteOptions; "" if valid, else the 422's message.
+std::string InvalidDeleteOptions(const api::DeleteOptions& o);
+
 // Base64url without padding (continue tokens).
 std::string Base64Encode(std::string_view in);
 bool Base64Decode(std::string_view in, std::string* out);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cassert>
 
+#include "cluster/controllers/disruption.h"
 #include "cluster/controllers/hpa.h"
 #include "cluster/controllers/daemonset.h"
 #include "cluster/controllers/deployment.h"
@@ -80,6 +81,9 @@ void ControllerManager::Start() {
   }
   if (Enabled(kStatefulSetControllerName)) {
     controllers_.emplace_back(kStatefulSetControllerName, NewStatefulSetController(*context_));
+  }
+  if (Enabled(kDisruptionControllerName)) {
+    controllers_.emplace_back(kDisruptionControllerName, NewDisruptionController(*context_));
   }
   for (auto& [name, factory] : options_.extra_controllers) controllers_.emplace_back(name, factory(*context_));
   informers_->Start();

@@ -36,7 +36,8 @@ struct ControllerManagerOptions {
 
   // --controllers: the built-in controllers to run; empty = all ("nodeipam", "nodelifecycle",
   // "replicaset", "replicationcontroller", "horizontalpodautoscaling", "deployment", "daemonset",
-  // "statefulset").
+  // "statefulset", "disruption"). The disruption controller has no flags in Kubernetes
+  // either (one worker; its 2 min DeletionTimeout is a constant).
   std::vector<std::string> controllers;
   // Controllers added by other packages (name, factory), run beside the built-in ones.
   std::vector<std::pair<std::string, ControllerFactory>> extra_controllers;
