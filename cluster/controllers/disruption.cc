@@ -193,9 +193,12 @@ class DisruptionController final : public Controller {
         a.disrupted_pods_size() != b.disrupted_pods_size()) {
       return false;
     }
-    for (const auto& [name, t] : a.disrupted_pods()) {
-      auto it = b.disrupted_pods().find(name);
-      if (it == b.disrupted_pods().end() || it->second.seconds() != t.seconds()) return false;
+    // Compared in key order (a protobuf map's own order is unspecified).
+    const std::map<std::string, google::protobuf::Timestamp> am(a.disrupted_pods().begin(), a.disrupted_pods().end());
+    const std::map<std::string, google::protobuf::Timestamp> bm(b.disrupted_pods().begin(), b.disrupted_pods().end());
+    for (const auto& [name, t] : am) {
+      auto it = bm.find(name);
+      if (it == bm.end() || it->second.seconds() != t.seconds()) return false;
     }
     for (int i = 0; i < a.conditions_size(); ++i) {
       const api::Condition& x = a.conditions(i);
