@@ -9,6 +9,8 @@
 #include "cluster/controllers/hpa.h"
 #include "cluster/controllers/daemonset.h"
 #include "cluster/controllers/deployment.h"
+#include "cluster/controllers/cronjob.h"
+#include "cluster/controllers/job.h"
 #include "cluster/controllers/node_ipam.h"
 #include "cluster/controllers/node_lifecycle.h"
 #include "cluster/controllers/replica_set.h"
@@ -84,6 +86,11 @@ void ControllerManager::Start() {
   }
   if (Enabled(kDisruptionControllerName)) {
     controllers_.emplace_back(kDisruptionControllerName, NewDisruptionController(*context_));
+  }
+  if (Enabled(kJobControllerName)) controllers_.emplace_back(kJobControllerName, NewJobController(*context_));
+  if (Enabled(kCronJobControllerName)) controllers_.emplace_back(kCronJobControllerName, NewCronJobController(*context_));
+  if (Enabled(kTtlAfterFinishedControllerName)) {
+    controllers_.emplace_back(kTtlAfterFinishedControllerName, NewTtlAfterFinishedController(*context_));
   }
   for (auto& [name, factory] : options_.extra_controllers) controllers_.emplace_back(name, factory(*context_));
   informers_->Start();

@@ -36,8 +36,9 @@ struct ControllerManagerOptions {
 
   // --controllers: the built-in controllers to run; empty = all ("nodeipam", "nodelifecycle",
   // "replicaset", "replicationcontroller", "horizontalpodautoscaling", "deployment", "daemonset",
-  // "statefulset", "disruption"). The disruption controller has no flags in Kubernetes
-  // either (one worker; its 2 min DeletionTimeout is a constant).
+  // "statefulset", "disruption", "job", "cronjob", "ttl-after-finished"). The disruption
+  // controller has no flags in Kubernetes either (one worker; its 2 min DeletionTimeout is a
+  // constant).
   std::vector<std::string> controllers;
   // Controllers added by other packages (name, factory), run beside the built-in ones.
   std::vector<std::pair<std::string, ControllerFactory>> extra_controllers;
@@ -81,6 +82,11 @@ struct ControllerManagerOptions {
   std::function<std::unique_ptr<PodMetricsSource>(ControllerContext&)> hpa_metrics_source;
   // Test hook: each recommendation (the metrics' proposal before normalization) per HPA key.
   std::function<void(const std::string& key, int32_t replicas)> hpa_on_recommendation;
+  // Job, CronJob, TTL-after-finished: --concurrent-job-syncs, --concurrent-cron-job-syncs,
+  // --concurrent-ttl-after-finished-syncs.
+  int concurrent_job_syncs = 5;
+  int concurrent_cron_job_syncs = 5;
+  int concurrent_ttl_after_finished_syncs = 5;
 
   // Deployment: --concurrent-deployment-syncs.
   int concurrent_deployment_syncs = 5;
