@@ -29,6 +29,7 @@
 #include "scenarios/sim_cluster.h"
 #include "sim/host.h"
 #include "sim/world.h"
+#include "tests/property_cases.h"
 
 namespace ksim::scenarios {
 namespace {
@@ -42,16 +43,7 @@ constexpr char kPodUidLabel[] = "io.kubernetes.pod.uid";
 // RapidCheck's report (the shrunk counterexample) if it is falsified.
 template <typename F>
 void CheckCases(const std::string& name, int cases, F property) {
-  rc::detail::TestParams params = rc::detail::configuration().testParams;
-  params.maxSuccess = cases;
-  rc::detail::TestMetadata meta;
-  meta.id = name;
-  meta.description = name;
-  const rc::detail::TestResult result = rc::detail::checkTestable(property, meta, params);
-  std::ostringstream report;
-  rc::detail::printResultMessage(result, report);
-  if (!result.template is<rc::detail::SuccessResult>()) ADD_FAILURE() << report.str();
-  std::cout << name << ": " << report.str() << "\n";
+  ::ksim::testing::CheckPropertyCases(name, cases, property);
 }
 
 bool Ready(const api::Pod& p) {

@@ -19,6 +19,7 @@
 #include "cluster/controllers/daemonset.h"
 #include "cluster/controllers/history.h"
 #include "cluster/controllers/replica_set.h"
+#include "tests/property_cases.h"
 #include "tests/cluster/controllers/cm_cluster.h"
 
 namespace ksim::controllers::testing {
@@ -225,16 +226,7 @@ void Property() {
 }
 
 void CheckCases(const std::string& name, int cases) {
-  rc::detail::TestParams params = rc::detail::configuration().testParams;
-  params.maxSuccess = cases;
-  rc::detail::TestMetadata meta;
-  meta.id = name;
-  meta.description = name;
-  const rc::detail::TestResult result = rc::detail::checkTestable(&Property, meta, params);
-  std::ostringstream report;
-  rc::detail::printResultMessage(result, report);
-  if (!result.template is<rc::detail::SuccessResult>()) ADD_FAILURE() << report.str();
-  std::cout << name << ": " << report.str() << "\n";
+  ::ksim::testing::CheckPropertyCases(name, cases, &Property);
 }
 
 TEST(DaemonSetProperty, OnePodPerEligibleNodeAfterChaos) { CheckCases("DaemonSetProperty", 4); }

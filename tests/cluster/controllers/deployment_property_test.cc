@@ -13,6 +13,7 @@
 #include <set>
 #include <sstream>
 
+#include "tests/property_cases.h"
 #include "tests/cluster/controllers/deployment_fixture.h"
 
 namespace ksim::controllers::testing {
@@ -149,16 +150,7 @@ void Property() {
 
 template <typename F>
 void CheckCases(const std::string& name, int cases, F property) {
-  rc::detail::TestParams params = rc::detail::configuration().testParams;
-  params.maxSuccess = cases;
-  rc::detail::TestMetadata meta;
-  meta.id = name;
-  meta.description = name;
-  const rc::detail::TestResult result = rc::detail::checkTestable(property, meta, params);
-  std::ostringstream report;
-  rc::detail::printResultMessage(result, report);
-  if (!result.template is<rc::detail::SuccessResult>()) ADD_FAILURE() << report.str();
-  std::cout << name << ": " << report.str() << "\n";
+  ::ksim::testing::CheckPropertyCases(name, cases, property);
 }
 
 TEST(DeploymentProperty, RolloutBoundsHoldAndItConvergesAcrossFailovers) {

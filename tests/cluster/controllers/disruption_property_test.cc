@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "cluster/controllers/disruption.h"
+#include "tests/property_cases.h"
 #include "tests/cluster/controllers/pdb_helpers.h"
 
 namespace ksim::controllers::testing {
@@ -158,16 +159,7 @@ std::string RunSchedule(std::vector<Action> schedule, uint64_t seed) {
 // Runs the property for `cases` cases and fails the gtest with RapidCheck's report.
 template <typename F>
 void CheckCases(const std::string& name, int cases, F property) {
-  rc::detail::TestParams params = rc::detail::configuration().testParams;
-  params.maxSuccess = cases;
-  rc::detail::TestMetadata meta;
-  meta.id = name;
-  meta.description = name;
-  const rc::detail::TestResult result = rc::detail::checkTestable(property, meta, params);
-  std::ostringstream report;
-  rc::detail::printResultMessage(result, report);
-  if (!result.template is<rc::detail::SuccessResult>()) ADD_FAILURE() << report.str();
-  std::cout << name << ": " << report.str() << "\n";
+  ::ksim::testing::CheckPropertyCases(name, cases, property);
 }
 
 void Property() {

@@ -15,6 +15,7 @@
 #include <ostream>
 #include <sstream>
 
+#include "tests/property_cases.h"
 #include "tests/cluster/controllers/job_fixture.h"
 
 namespace ksim::controllers::testing {
@@ -163,16 +164,7 @@ void Property() {
 }
 
 void CheckCases(const std::string& name, int cases) {
-  rc::detail::TestParams params = rc::detail::configuration().testParams;
-  params.maxSuccess = cases;
-  rc::detail::TestMetadata meta;
-  meta.id = name;
-  meta.description = name;
-  const rc::detail::TestResult result = rc::detail::checkTestable(&Property, meta, params);
-  std::ostringstream report;
-  rc::detail::printResultMessage(result, report);
-  if (!result.template is<rc::detail::SuccessResult>()) ADD_FAILURE() << report.str();
-  std::cout << name << ": " << report.str() << "\n";
+  ::ksim::testing::CheckPropertyCases(name, cases, &Property);
 }
 
 TEST(JobProperty, CountsOnceRunsAtMostParallelismAndFinishes) { CheckCases("JobProperty", 6); }

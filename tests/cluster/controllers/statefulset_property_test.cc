@@ -12,6 +12,7 @@
 #include <ostream>
 #include <sstream>
 
+#include "tests/property_cases.h"
 #include "tests/cluster/controllers/sts_fixture.h"
 
 namespace ksim::controllers::testing {
@@ -175,16 +176,7 @@ void Property() {
 }
 
 void CheckCases(const std::string& name, int cases) {
-  rc::detail::TestParams params = rc::detail::configuration().testParams;
-  params.maxSuccess = cases;
-  rc::detail::TestMetadata meta;
-  meta.id = name;
-  meta.description = name;
-  const rc::detail::TestResult result = rc::detail::checkTestable(&Property, meta, params);
-  std::ostringstream report;
-  rc::detail::printResultMessage(result, report);
-  if (!result.template is<rc::detail::SuccessResult>()) ADD_FAILURE() << report.str();
-  std::cout << name << ": " << report.str() << "\n";
+  ::ksim::testing::CheckPropertyCases(name, cases, &Property);
 }
 
 TEST(StatefulSetProperty, OneLivePodPerIdentityAndConvergence) { CheckCases("StatefulSetProperty", 4); }
