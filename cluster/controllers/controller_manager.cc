@@ -6,6 +6,7 @@
 #include <cassert>
 
 #include "cluster/controllers/disruption.h"
+#include "cluster/controllers/garbage_collector.h"
 #include "cluster/controllers/hpa.h"
 #include "cluster/controllers/daemonset.h"
 #include "cluster/controllers/deployment.h"
@@ -92,6 +93,9 @@ void ControllerManager::Start() {
   if (Enabled(kTtlAfterFinishedControllerName)) {
     controllers_.emplace_back(kTtlAfterFinishedControllerName, NewTtlAfterFinishedController(*context_));
   }
+  if (Enabled(kGarbageCollectorName)) controllers_.emplace_back(kGarbageCollectorName, NewGarbageCollector(*context_));
+  if (Enabled(kNamespaceControllerName)) controllers_.emplace_back(kNamespaceControllerName, NewNamespaceController(*context_));
+  if (Enabled(kPodGcName)) controllers_.emplace_back(kPodGcName, NewPodGcController(*context_));
   for (auto& [name, factory] : options_.extra_controllers) controllers_.emplace_back(name, factory(*context_));
   informers_->Start();
 

@@ -36,9 +36,9 @@ struct ControllerManagerOptions {
 
   // --controllers: the built-in controllers to run; empty = all ("nodeipam", "nodelifecycle",
   // "replicaset", "replicationcontroller", "horizontalpodautoscaling", "deployment", "daemonset",
-  // "statefulset", "disruption", "job", "cronjob", "ttl-after-finished"). The disruption
-  // controller has no flags in Kubernetes either (one worker; its 2 min DeletionTimeout is a
-  // constant).
+  // "statefulset", "disruption", "job", "cronjob", "ttl-after-finished", "garbagecollector",
+  // "namespace", "podgc"). The disruption controller has no flags in Kubernetes either (one
+  // worker; its 2 min DeletionTimeout is a constant).
   std::vector<std::string> controllers;
   // Controllers added by other packages (name, factory), run beside the built-in ones.
   std::vector<std::pair<std::string, ControllerFactory>> extra_controllers;
@@ -95,6 +95,13 @@ struct ControllerManagerOptions {
 
   // StatefulSet: --concurrent-statefulset-syncs.
   int concurrent_statefulset_syncs = 5;
+
+  // Garbage collector, namespace controller, pod GC: --concurrent-gc-syncs,
+  // --concurrent-namespace-syncs, --terminated-pod-gc-threshold (<= 0: terminated pods
+  // are not collected by count).
+  int concurrent_gc_syncs = 20;
+  int concurrent_namespace_syncs = 10;
+  int terminated_pod_gc_threshold = 12500;
 
   // Test hook: the informers of these resources lag by this much (an overloaded informer).
   std::map<std::string, Nanos> informer_event_delay;
