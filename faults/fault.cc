@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <optional>
 #include <set>
 
 #include "sim/host.h"
@@ -34,6 +35,8 @@ std::string_view FaultKindName(FaultKind kind) {
     case FaultKind::kContainerCrash: return "container-crash";
     case FaultKind::kImagePullFailure: return "image-pull-failure";
     case FaultKind::kImagePullHeal: return "image-pull-heal";
+    case FaultKind::kCpuLoad: return "cpu-load";
+    case FaultKind::kCpuLoadClear: return "cpu-load-clear";
   }
   return "unknown";
 }
@@ -79,6 +82,10 @@ std::string Fault::Describe() const {
     case FaultKind::kImagePullFailure:
     case FaultKind::kImagePullHeal:
       return name + " " + host + " " + (image.empty() ? "*" : image);
+    case FaultKind::kCpuLoad:
+      return fmt::format("{} {} {}{} millis={}", name, host, pod, container.empty() ? "" : "/" + container, cpu_millis);
+    case FaultKind::kCpuLoadClear:
+      return fmt::format("{} {} {}{}", name, host, pod, container.empty() ? "" : "/" + container);
     default:
       return name + " " + host;
   }
@@ -135,7 +142,8 @@ Status ApplyFault(sim::World& world, const Fault& f) {
                           f.kind == FaultKind::kClockDrift || f.kind == FaultKind::kSlowDisk ||
                           f.kind == FaultKind::kDiskErrors || f.kind == FaultKind::kDiskHeal ||
                           f.kind == FaultKind::kContainerCrash || f.kind == FaultKind::kImagePullFailure ||
-                          f.kind == FaultKind::kImagePullHeal;
+                          f.kind == FaultKind::kImagePullHeal || f.kind == FaultKind::kCpuLoad ||
+                          f.kind == FaultKind::kCpuLoadClear;
   if (needs_host) {
     if (Status s = Resolve(world, f.host, &host); !s.ok()) return s;
   }
@@ -192,6 +200,21 @@ Status ApplyFault(sim::World& world, const Fault& f) {
       break;
     case FaultKind::kImagePullFailure: host->runtime().SetPullFailure(f.image, true); break;
     case FaultKind::kImagePullHeal: host->runtime().SetPullFailure(f.image, false); break;
+    case FaultKind::kCpuLoad:
+    case FaultKind::kCpuLoadClear: {
+      const size_t slash = f.pod.find('/');
+      if (slash == std::string::npos || slash == 0 || slash + 1 == f.pod.size()) {
+        return Status::InvalidArgument(std::string(FaultKindName(f.kind)) + ": pod '" + f.pod +
+                                       "' must be namespace/name");
+      }
+      if (f.kind == FaultKind::kCpuLoad && f.cpu_millis < 0) {
+        return Status::InvalidArgument(fmt::format("cpu-load: millis {} must be non-negative", f.cpu_millis));
+      }
+      std::optional<int64_t> millis;
+      if (f.kind == FaultKind::kCpuLoad) millis = f.cpu_millis;
+      host->runtime().SetCpuLoad(f.pod.substr(0, slash), f.pod.substr(slash + 1), f.container, millis);
+      break;
+    }
   }
   world.trace().MixString(f.Describe());
   return Status::Ok();
@@ -211,6 +234,7 @@ void HealAll(sim::World& world) {
     h->disk().options().fsync_extra_latency = Nanos(0);
     h->disk().options().write_error_rate = 0;
     h->runtime().ClearPullFailures();
+    h->runtime().ClearCpuLoads();
     for (const std::string& p : h->ProcessNames()) h->RestartProcess(p);
   }
 }

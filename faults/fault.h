@@ -43,6 +43,10 @@ enum class FaultKind {
   kContainerCrash,     // host, pod ("ns/name"), container ("" = any), exit_code: it exits now
   kImagePullFailure,   // host, image (one name:tag; "" = every image): pulls fail until healed
   kImagePullHeal,      // host, image: pulls of it succeed again
+  // host, pod, container ("" = every container), cpu_millis: the pod's containers on that
+  // host use this much CPU (capped by their limit) until cleared, restarts included.
+  kCpuLoad,
+  kCpuLoadClear,       // host, pod, container: back to the image's behaviour
 };
 
 struct Fault {
@@ -57,6 +61,7 @@ struct Fault {
   std::string container;  // a container name of `pod`; "" = its first running one
   std::string image;
   int exit_code = 137;
+  int64_t cpu_millis = 0;  // kCpuLoad
 
   // One line, e.g. "partition [n0 n1] | [n2 n3 n4]" or "crash n2/counter".
   std::string Describe() const;
@@ -75,7 +80,8 @@ inline std::ostream& operator<<(std::ostream& os, const Fault& f) { return os <<
 inline std::ostream& operator<<(std::ostream& os, const TimedFault& f) { return os << f.Describe(); }
 
 // Applies `fault` to the world now. InvalidArgument naming the unknown host or process;
-// NotFound for a container crash when the pod has no running container (of that name).
+// NotFound for a container crash when the pod has no running container (of that name);
+// InvalidArgument for a cpu-load with a negative amount or a pod that is not "ns/name".
 Status ApplyFault(sim::World& world, const Fault& fault);
 
 // Puts everything right: links restored and default, every host powered on, resumed,

@@ -89,6 +89,13 @@ class SimContainerRuntime final : public ContainerRuntime {
   // fail with Unavailable until cleared.
   void SetPullFailure(const std::string& image, bool fail);
   void ClearPullFailures() { failing_pulls_.clear(); }
+  // The "cpu-load" fault: the containers of pod `ns`/`pod` (those named `container`, ""
+  // for all) use `millis` of CPU instead of their behaviour's, still capped by their
+  // limit; a restarted container keeps it. nullopt clears it. Applies to pods that do
+  // not exist yet too (a schedule drawn before they do).
+  void SetCpuLoad(const std::string& ns, const std::string& pod, const std::string& container,
+                  std::optional<int64_t> millis);
+  void ClearCpuLoads() { cpu_loads_.clear(); }
 
   // --- the host (called by Host) ---
   void PowerOff();
@@ -138,6 +145,7 @@ class SimContainerRuntime final : public ContainerRuntime {
   void AppendLog(Container& c, const std::string& line);
   void CatchUpLog(Container& c);
   int64_t MemoryNow(const Container& c) const;
+  int64_t CpuNow(const Container& c) const;
   bool Ready(const Container& c) const;
   bool Healthy(const Container& c) const;
   ExecResult RunExec(const Container& c, const std::vector<std::string>& command, Nanos* takes) const;
@@ -161,6 +169,7 @@ class SimContainerRuntime final : public ContainerRuntime {
   std::map<std::string, ImageInfo> images_;          // by id
   std::map<std::string, std::string> image_names_;   // normalized name -> id
   std::set<std::string> failing_pulls_;              // normalized names; "" = all
+  std::map<std::vector<std::string>, int64_t> cpu_loads_;  // {namespace, pod, container or ""} -> millicores
 };
 
 }  // namespace ksim::sim

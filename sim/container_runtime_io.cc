@@ -119,6 +119,32 @@ int64_t SimContainerRuntime::MemoryNow(const Container& c) const {
   return bytes;
 }
 
+void SimContainerRuntime::SetCpuLoad(const std::string& ns, const std::string& pod, const std::string& container,
+                                     std::optional<int64_t> millis) {
+  const std::vector<std::string> key = {ns, pod, container};
+  if (millis) {
+    cpu_loads_[key] = *millis;
+  } else {
+    cpu_loads_.erase(key);
+  }
+}
+
+int64_t SimContainerRuntime::CpuNow(const Container& c) const {
+  int64_t millis = c.behavior.cpu_millis;
+  if (!cpu_loads_.empty()) {
+    const auto sandbox = sandboxes_.find(c.status.sandbox_id);
+    if (sandbox != sandboxes_.end()) {
+      const SandboxMetadata& m = sandbox->second->status.metadata;
+      // A load on the named container wins over one on the whole pod.
+      auto it = cpu_loads_.find({m.namespace_, m.name, c.config.name});
+      if (it == cpu_loads_.end()) it = cpu_loads_.find({m.namespace_, m.name, ""});
+      if (it != cpu_loads_.end()) millis = it->second;
+    }
+  }
+  if (c.config.cpu_limit_millis > 0) millis = std::min(millis, c.config.cpu_limit_millis);
+  return millis;
+}
+
 void SimContainerRuntime::ListContainerStats(std::function<void(Status, std::vector<ContainerStats>)> done) {
   Later(latencies_.query, [this, done = std::move(done)] {
     std::vector<ContainerStats> out;
@@ -127,8 +153,7 @@ void SimContainerRuntime::ListContainerStats(std::function<void(Status, std::vec
       ContainerStats s;
       s.id = id;
       s.sandbox_id = c->status.sandbox_id;
-      s.cpu_usage_millis = c->behavior.cpu_millis;
-      if (c->config.cpu_limit_millis > 0) s.cpu_usage_millis = std::min(s.cpu_usage_millis, c->config.cpu_limit_millis);
+      s.cpu_usage_millis = CpuNow(*c);
       s.memory_working_set_bytes = MemoryNow(*c);
       out.push_back(s);
     }

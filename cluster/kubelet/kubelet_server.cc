@@ -145,10 +145,12 @@ void KubeletServer::Handle(const KubeletRequest& request, std::function<void(Kub
       return Exec(request.exec(), std::move(done));
     case KubeletRequest::kManifest:
       return Manifest(request.manifest(), std::move(done));
+    case KubeletRequest::kStats:
+      return Stats(request.stats(), std::move(done));
     case KubeletRequest::CALL_NOT_SET:
       break;
   }
-  done(Answer(400, "request names no call (logs, exec or manifest)"));
+  done(Answer(400, "request names no call (logs, exec, manifest or stats)"));
 }
 
 void KubeletServer::FindContainer(const std::string& ns, const std::string& pod, const std::string& container,
@@ -263,6 +265,66 @@ void KubeletServer::Manifest(const StaticManifestRequest& q, std::function<void(
   KubeletResponse r = Answer(200, "");
   for (std::string& p : pods) r.mutable_manifest()->add_pods(std::move(p));
   done(std::move(r));
+}
+
+void KubeletServer::Stats(const StatsRequest& q, std::function<void(KubeletResponse)> done) {
+  if (q.namespace_().empty() && !q.pod().empty()) return done(Answer(400, "namespace: required with pod"));
+  if (!env_.runtime) return done(Answer(503, "no container runtime"));
+  auto alive = alive_;
+  const Nanos now = env_.clock->WallNow();
+  env_.runtime->ListContainers("", [this, alive, q, now, done](Status s, std::vector<ksim::ContainerStatus> all) {
+    if (!*alive) return;
+    if (!s.ok()) return done(Answer(CodeFor(s), "listing containers: " + s.message()));
+    env_.runtime->ListContainerStats([this, alive, q, now, done, all = std::move(all)](
+                                         Status ss, std::vector<ContainerStats> stats) {
+      if (!*alive) return;
+      if (!ss.ok()) return done(Answer(CodeFor(ss), "listing container stats: " + ss.message()));
+      std::map<std::string, const ContainerStats*> by_id;
+      for (const ContainerStats& c : stats) by_id[c.id] = &c;
+      // (namespace, pod) -> the pod's usage; containers are keyed by name so a pod's
+      // answer does not depend on container ids.
+      std::map<std::pair<std::string, std::string>, PodUsage> pods;
+      std::map<std::pair<std::string, std::string>, std::map<std::string, ContainerUsage>> containers;
+      KubeletResponse r = Answer(200, "");
+      StatsResult* out = r.mutable_stats();
+      for (const ksim::ContainerStatus& c : all) {
+        const auto st = by_id.find(c.id);
+        if (c.state != ContainerState::kRunning || st == by_id.end()) continue;
+        const int64_t nano_cores = st->second->cpu_usage_millis * 1'000'000;
+        out->set_node_cpu_usage_nano_cores(out->node_cpu_usage_nano_cores() + nano_cores);
+        out->set_node_memory_working_set_bytes(out->node_memory_working_set_bytes() +
+                                               st->second->memory_working_set_bytes);
+        const std::string& ns = Label(c, "io.kubernetes.pod.namespace");
+        const std::string& pod = Label(c, "io.kubernetes.pod.name");
+        if (ns.empty() || pod.empty()) continue;  // not the kubelet's
+        if (!q.namespace_().empty() && ns != q.namespace_()) continue;
+        if (!q.pod().empty() && pod != q.pod()) continue;
+        PodUsage& p = pods[{ns, pod}];
+        p.set_namespace_(ns);
+        p.set_name(pod);
+        p.set_uid(Label(c, "io.kubernetes.pod.uid"));
+        ContainerUsage& u = containers[{ns, pod}][Label(c, "io.kubernetes.container.name")];
+        u.set_name(Label(c, "io.kubernetes.container.name"));
+        u.set_cpu_usage_nano_cores(u.cpu_usage_nano_cores() + nano_cores);
+        u.set_memory_working_set_bytes(u.memory_working_set_bytes() + st->second->memory_working_set_bytes);
+      }
+      if (!q.pod().empty() && pods.empty()) {
+        return done(Answer(404, fmt::format("pod \"{}\" in namespace \"{}\" has no running containers", q.pod(),
+                                            q.namespace_())));
+      }
+      out->set_timestamp_unix_nanos(now.count());
+      out->set_window_nanos(options_.stats_window.count());
+      for (auto& [key, p] : pods) {
+        if (static_cast<size_t>(out->pods_size()) >= options_.max_stats_pods) {
+          out->set_truncated(true);
+          break;
+        }
+        for (auto& [name, u] : containers[key]) *p.add_containers() = std::move(u);
+        *out->add_pods() = std::move(p);
+      }
+      done(std::move(r));
+    });
+  });
 }
 
 }  // namespace ksim::kubelet

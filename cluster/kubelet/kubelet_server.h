@@ -1,8 +1,8 @@
 // KubeletServer: the kubelet endpoint (port 10250) over the Transport. One
 // ksim.kubelet.KubeletRequest per frame (kubelet_api.proto), answered by one
 // KubeletResponse with the same id, in any order. Calls: container logs (tail lines, byte
-// limit, previous instance), exec of a command to completion (CRI ExecSync), and posting a
-// static pod manifest. Containers are found through the runtime by the kubelet's labels
+// limit, previous instance), exec of a command to completion (CRI ExecSync), posting a
+// static pod manifest, and the CPU / memory use of the running containers by pod (stats). Containers are found through the runtime by the kubelet's labels
 // (io.kubernetes.pod.namespace/name, io.kubernetes.container.name), so the server needs
 // no state of the pod workers. Errors are answers with an HTTP code and a message, never
 // a dropped connection. docs/KUBELET.md ("The kubelet endpoint") is the reference for
@@ -31,6 +31,10 @@ struct KubeletServerOptions {
   size_t max_exec_command_bytes = 64 << 10;  // all arguments together
   Nanos default_exec_timeout = Seconds(10);
   Nanos max_exec_timeout = Seconds(300);
+  // stats: the window a sample stands for (metrics-server's default resolution), and the
+  // most pods one answer carries (a node runs at most 110 by default).
+  Nanos stats_window = Seconds(15);
+  size_t max_stats_pods = 1000;
 };
 
 struct KubeletServerStats {
@@ -71,6 +75,7 @@ class KubeletServer {
   void Logs(const ContainerLogsRequest& q, std::function<void(KubeletResponse)> done);
   void Exec(const ExecRequest& q, std::function<void(KubeletResponse)> done);
   void Manifest(const StaticManifestRequest& q, std::function<void(KubeletResponse)> done);
+  void Stats(const StatsRequest& q, std::function<void(KubeletResponse)> done);
   // Finds the pod's container (by labels) and passes its id, or answers the error.
   using Found = std::function<void(const ksim::ContainerStatus& container)>;
   void FindContainer(const std::string& ns, const std::string& pod, const std::string& container, bool previous,

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <set>
 
 #include "sim/dataplane.h"
@@ -344,6 +345,42 @@ TEST_F(RuntimeTest, CpuUseIsReportedAndCappedByTheLimit) {
   ASSERT_EQ(stats.size(), 2u);
   for (const auto& s : stats) EXPECT_EQ(s.cpu_usage_millis, s.id == burner ? 900 : 500) << s.id;
   EXPECT_TRUE(stats[0].id < stats[1].id);
+}
+
+// The cpu-load knob: a pod's load replaces its image's CPU use, capped by the limit,
+// survives a restart of the container and goes when cleared.
+TEST_F(RuntimeTest, CpuLoadOverridesTheBehaviourWithinTheLimit) {
+  ContainerConfig capped;
+  capped.cpu_limit_millis = 500;
+  const std::string a = RunContainer("a", "nginx", capped);
+  const std::string b = RunContainer("b", "nginx");
+  auto usage = [&] {
+    bool fired = false;
+    std::map<std::string, int64_t> out;
+    rt.ListContainerStats([&](Status, std::vector<ContainerStats> got) {
+      fired = true;
+      for (const auto& s : got) out[s.id] = s.cpu_usage_millis;
+    });
+    Await(fired);
+    return out;
+  };
+  EXPECT_EQ(usage(), (std::map<std::string, int64_t>{{a, 1}, {b, 1}}));
+  rt.SetCpuLoad("default", "a", "", 800);
+  rt.SetCpuLoad("default", "b", "app", 300);
+  rt.SetCpuLoad("default", "b", "other", 50);  // names no container of b: no effect
+  EXPECT_EQ(usage(), (std::map<std::string, int64_t>{{a, 500}, {b, 300}}));
+  // A new instance of b's container (a restart) keeps the load.
+  ASSERT_TRUE(Stop(b, Seconds(1)).ok());
+  ContainerConfig again;
+  again.name = "app";
+  again.attempt = 1;
+  again.image = "nginx";
+  const std::string b2 = Create(Get(b).sandbox_id, again);
+  ASSERT_TRUE(Start(b2).ok());
+  EXPECT_EQ(usage(), (std::map<std::string, int64_t>{{a, 500}, {b2, 300}}));
+  rt.SetCpuLoad("default", "b", "app", std::nullopt);
+  rt.ClearCpuLoads();
+  EXPECT_EQ(usage(), (std::map<std::string, int64_t>{{a, 1}, {b2, 1}}));
 }
 
 TEST_F(RuntimeTest, LogsAreWrittenPeriodicallyBoundedAndReadableAfterExit) {

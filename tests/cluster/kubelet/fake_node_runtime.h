@@ -23,6 +23,7 @@ class FakeNodeRuntime final : public ContainerRuntime {
   // Exec: the command's first word is echoed back with exit code 0, "fail" exits 1,
   // "sleep" times out.
   std::vector<std::vector<std::string>> execs;
+  std::vector<ContainerStats> stats;  // ListContainerStats answers these
 
   // Adds a container of a pod with the kubelet's labels.
   void AddContainer(const std::string& id, const std::string& ns, const std::string& pod, const std::string& name,
@@ -34,7 +35,8 @@ class FakeNodeRuntime final : public ContainerRuntime {
     c.state = state;
     c.labels = {{"io.kubernetes.pod.namespace", ns},
                 {"io.kubernetes.pod.name", pod},
-                {"io.kubernetes.container.name", name}};
+                {"io.kubernetes.container.name", name},
+                {"io.kubernetes.pod.uid", "uid-" + pod}};
     containers.push_back(c);
     logs[id] = output;
   }
@@ -81,7 +83,7 @@ class FakeNodeRuntime final : public ContainerRuntime {
     });
   }
   void ListContainerStats(std::function<void(Status, std::vector<ContainerStats>)> done) override {
-    Later([done] { done(Status::Ok(), {}); });
+    Later([this, done] { done(Status::Ok(), stats); });
   }
   void SubscribeEvents(std::function<void(const ContainerEvent&)>) override {}
   void PullImage(const std::string&, std::function<void(Status, std::string)> done) override {

@@ -169,6 +169,71 @@ TEST_F(KubeletServerTest, PostedManifest) {
   EXPECT_EQ(source->Pods().size(), 1u);
 }
 
+// stats: running containers' use grouped by pod (exited instances and containers the
+// kubelet did not make are left out of pods, the latter still counted for the node),
+// filtered by namespace and pod, stamped with the wall clock and the window.
+TEST_F(KubeletServerTest, StatsByPod) {
+  runtime.AddContainer("c5", "kube-system", "dns", "coredns", 0, ContainerState::kRunning, "");
+  runtime.containers.push_back(ksim::ContainerStatus{});
+  runtime.containers.back().id = "c6";  // no kubelet labels
+  runtime.containers.back().state = ContainerState::kRunning;
+  runtime.stats = {{"c1", "", 999, 1}, {"c2", "", 250, 100}, {"c3", "", 100, 10},
+                   {"c4", "", 5, 20},  {"c5", "", 40, 30},   {"c6", "", 7, 2}};
+  KubeletRequest q;
+  q.mutable_stats();
+  KubeletResponse r = Call(q);
+  ASSERT_EQ(r.code(), 200) << r.message();
+  const StatsResult& all = r.stats();
+  EXPECT_EQ(all.timestamp_unix_nanos(), w.clock.WallNow().count() - Milliseconds(10).count());
+  EXPECT_EQ(all.window_nanos(), Seconds(15).count());
+  EXPECT_EQ(all.node_cpu_usage_nano_cores(), (250 + 100 + 5 + 40 + 7) * 1'000'000);
+  EXPECT_EQ(all.node_memory_working_set_bytes(), 100 + 10 + 20 + 30 + 2);
+  ASSERT_EQ(all.pods_size(), 3);
+  EXPECT_EQ(all.pods(0).name(), "two");
+  EXPECT_EQ(all.pods(0).uid(), "uid-two");
+  ASSERT_EQ(all.pods(0).containers_size(), 2);
+  EXPECT_EQ(all.pods(0).containers(0).name(), "app");
+  EXPECT_EQ(all.pods(0).containers(0).cpu_usage_nano_cores(), 100'000'000);
+  EXPECT_EQ(all.pods(0).containers(1).name(), "sidecar");
+  EXPECT_EQ(all.pods(0).containers(1).memory_working_set_bytes(), 20);
+  EXPECT_EQ(all.pods(1).name(), "web");
+  ASSERT_EQ(all.pods(1).containers_size(), 1) << "the exited instance c1 is not counted";
+  EXPECT_EQ(all.pods(1).containers(0).cpu_usage_nano_cores(), 250'000'000);
+  EXPECT_EQ(all.pods(2).namespace_(), "kube-system");
+  EXPECT_FALSE(all.truncated());
+
+  q.mutable_stats()->set_namespace_("default");
+  r = Call(q);
+  ASSERT_EQ(r.stats().pods_size(), 2);
+  q.mutable_stats()->set_pod("web");
+  r = Call(q);
+  ASSERT_EQ(r.stats().pods_size(), 1);
+  EXPECT_EQ(r.stats().pods(0).name(), "web");
+  q.mutable_stats()->set_pod("ghost");
+  EXPECT_EQ(Call(q).code(), 404);
+  q.mutable_stats()->set_namespace_("");
+  r = Call(q);
+  EXPECT_EQ(r.code(), 400);
+  EXPECT_EQ(r.message(), "namespace: required with pod");
+}
+
+TEST_F(KubeletServerTest, StatsAnswersAtMostMaxPods) {
+  KubeletServerOptions ko;
+  ko.port = 10251;
+  ko.max_stats_pods = 1;
+  KubeletServer small(w.env, ko, nullptr);
+  runtime.stats = {{"c2", "", 250, 100}, {"c3", "", 100, 10}};
+  KubeletRequest q;
+  q.mutable_stats();
+  KubeletResponse r;
+  small.Handle(q, [&](KubeletResponse got) { r = std::move(got); });
+  w.clock.Advance(Milliseconds(10));
+  ASSERT_EQ(r.code(), 200);
+  EXPECT_EQ(r.stats().pods_size(), 1);
+  EXPECT_TRUE(r.stats().truncated());
+  EXPECT_EQ(r.stats().node_cpu_usage_nano_cores(), 350'000'000) << "the node sums every container";
+}
+
 TEST_F(KubeletServerTest, OverAConnectionWithLimits) {
   ASSERT_TRUE(w.transport.listeners.count(10250));
   auto conn = std::make_shared<TestConnection>();
