@@ -6,6 +6,7 @@
 
 #include "cluster/api/apps.pb.h"
 #include "cluster/api/autoscaling.pb.h"
+#include "cluster/api/metrics.pb.h"
 #include "cluster/api/batch.pb.h"
 #include "cluster/api/certificates.pb.h"
 #include "cluster/api/coordination.pb.h"
@@ -76,6 +77,7 @@ const Registry& Registry::Default() {
     const std::string discovery = "discovery.k8s.io";
     const std::string networking = "networking.k8s.io";
     const std::string storage = "storage.k8s.io";
+    const std::string metrics = "metrics.k8s.io";
     std::vector<KindInfo> kinds = {
         Kind<Namespace>(core, "Namespace", "namespaces", kClusterScoped, {"ns"}),
         Kind<Node>(core, "Node", "nodes", kClusterScoped, {"no"}),
@@ -119,6 +121,9 @@ const Registry& Registry::Default() {
         Kind<CertificateSigningRequest>(certificates, "CertificateSigningRequest", "certificatesigningrequests",
                                         kClusterScoped, {"csr"}),
         Kind<PriorityClass>(scheduling, "PriorityClass", "priorityclasses", kClusterScoped, {"pc"}),
+        // Computed from the kubelets on each read (get, list), never stored.
+        Kind<PodMetrics>(metrics, "PodMetrics", "pods", kNamespaced, {}, "v1beta1"),
+        Kind<NodeMetrics>(metrics, "NodeMetrics", "nodes", kClusterScoped, {}, "v1beta1"),
         // The scale subresource's body: not a resource of its own.
         Kind<Scale>(autoscaling, "Scale", "", kNamespaced),
         // The eviction subresource's body: not a resource of its own.
@@ -191,6 +196,12 @@ const KindInfo* Registry::ByName(std::string_view name) const {
     bool matches = k.resource == lower || k.Singular() == lower || k.kind == bare ||
                    std::find(k.short_names.begin(), k.short_names.end(), lower) != k.short_names.end();
     if (!matches) continue;
+    // A bare name in the core group and another wins for the core group, as kubectl's
+    // group priority makes `pods` mean core pods, not metrics.k8s.io's PodMetrics.
+    if (found != nullptr && found->group.empty() != k.group.empty()) {
+      if (k.group.empty()) found = &k;
+      continue;
+    }
     if (found != nullptr) return nullptr;  // ambiguous across groups
     found = &k;
   }

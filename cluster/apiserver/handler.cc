@@ -98,7 +98,9 @@ uint64_t ApiHandler::Handle(Request request, Reply reply) {
 void ApiHandler::Dispatch(std::shared_ptr<Call> call) {
   const std::string& verb = call->request.verb();
   const std::string& sub = call->request.subresource();
-  if (verb == "create" && sub == "binding") {
+  if (call->strategy->source != ResourceStrategy::Source::kStore) {
+    Metrics(call);
+  } else if (verb == "create" && sub == "binding") {
     Bind(call, 0);
   } else if (sub == "eviction") {
     if (verb != "create") return ReplyStatus(*call, 405, "MethodNotAllowed", "pods/eviction supports create");

@@ -68,6 +68,12 @@ struct HandlerOptions {
   Nanos kubelet_timeout = Seconds(30);
   size_t max_log_bytes = size_t{1} << 20;
   size_t max_exec_request_bytes = size_t{64} << 10;
+  // metrics.k8s.io (handler_metrics.cc): the kubelets one request asks at once, how long
+  // it waits for each (a slow or down kubelet's pods are left out), the most nodes one
+  // request asks (more: 500, as for a too large list).
+  size_t metrics_max_parallel_kubelets = 16;
+  Nanos metrics_kubelet_timeout = Seconds(5);
+  size_t metrics_max_nodes = 5000;
 };
 
 struct HandlerStats {
@@ -159,6 +165,12 @@ class ApiHandler {
   void EvictDelete(std::shared_ptr<Call> call, int attempt, std::shared_ptr<const api::Eviction> eviction,
                    const StoredObject& pod, bool pin_revision);
   void PodProxy(std::shared_ptr<Call> call);  // pods/log (get), pods/exec (create)
+  // metrics.k8s.io PodMetrics / NodeMetrics (handler_metrics.cc): get and list, computed
+  // from the kubelets' stats of the selected pods' (or the nodes') kubelets.
+  struct MetricsScrape;
+  void Metrics(std::shared_ptr<Call> call);
+  void ScrapeKubelets(std::shared_ptr<MetricsScrape> scrape);
+  void ReplyMetrics(const MetricsScrape& scrape);
 
   // Shared steps.
   // Writes `updated` over `current` (an update, patch or status write), keeping what the
@@ -246,7 +258,8 @@ class ApiHandler {
   bool auth_ready_ = false;
   std::vector<std::shared_ptr<Call>> waiting_for_auth_;
   std::map<std::string, std::set<std::string>> auth_keys_;  // resource -> keys fed to authn/authz
-  std::unique_ptr<KubeletProxy> kubelet_proxy_;  // made at the first pods/log or pods/exec
+  std::unique_ptr<KubeletProxy> kubelet_proxy_;  // made at the first kubelet call
+  KubeletProxy& kubelet_proxy();
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -91,6 +91,14 @@ std::string PreconditionFailure(const std::string& uid, const std::string& resou
 // Kubernetes' ValidateDeleteOptions; "" if valid, else the 422's message.
 std::string InvalidDeleteOptions(const api::DeleteOptions& o);
 
+// "ip:port" of the node's kubelet endpoint (InternalIP, daemonEndpoints.kubeletEndpoint),
+// "" if it reports none.
+std::string KubeletAddress(const api::Node& node);
+
+// Parses labelSelector/fieldSelector for `info`'s objects into a filter (namespace from
+// the request when namespaced); the error names the parameter.
+Status ParseListFilter(const Request& r, const api::KindInfo& info, WatchFilter* f);
+
 // Base64url without padding (continue tokens).
 std::string Base64Encode(std::string_view in);
 bool Base64Decode(std::string_view in, std::string* out);

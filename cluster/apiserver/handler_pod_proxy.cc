@@ -28,19 +28,6 @@ bool IntQuery(const Request& r, const std::string& key, std::optional<int64_t>* 
   return true;
 }
 
-std::string KubeletAddress(const api::Node& node) {
-  std::string ip;
-  for (const api::NodeAddress& a : node.status().addresses()) {
-    if (a.type() == "InternalIP") {
-      ip = a.address();
-      break;
-    }
-  }
-  const int32_t port = node.status().daemon_endpoints().kubelet_endpoint().port();
-  if (ip.empty() || port <= 0) return {};
-  return fmt::format("{}:{}", ip, port);
-}
-
 // The container a call names: the only one when none is named.
 std::optional<std::string> PickContainer(const api::Pod& pod, const std::string& wanted, std::string* error,
                                          int* code) {
@@ -65,6 +52,28 @@ std::optional<std::string> PickContainer(const api::Pod& pod, const std::string&
 }
 
 }  // namespace
+
+namespace handler_internal {
+
+std::string KubeletAddress(const api::Node& node) {
+  std::string ip;
+  for (const api::NodeAddress& a : node.status().addresses()) {
+    if (a.type() == "InternalIP") {
+      ip = a.address();
+      break;
+    }
+  }
+  const int32_t port = node.status().daemon_endpoints().kubelet_endpoint().port();
+  if (ip.empty() || port <= 0) return {};
+  return fmt::format("{}:{}", ip, port);
+}
+
+}  // namespace handler_internal
+
+KubeletProxy& ApiHandler::kubelet_proxy() {
+  if (!kubelet_proxy_) kubelet_proxy_ = std::make_unique<KubeletProxy>(env_, KubeletProxyOptions{});
+  return *kubelet_proxy_;
+}
 
 void ApiHandler::PodProxy(std::shared_ptr<Call> call) {
   const bool logs = call->request.subresource() == "log";
@@ -144,8 +153,7 @@ void ApiHandler::PodProxy(std::shared_ptr<Call> call) {
         return ReplyStatus(*call, 503, "ServiceUnavailable",
                            fmt::format("node {} reports no InternalIP or kubelet port", node_name));
       }
-      if (!kubelet_proxy_) kubelet_proxy_ = std::make_unique<KubeletProxy>(env_, KubeletProxyOptions{});
-      kubelet_proxy_->Call(address, std::move(q), timeout, [this, call, logs, alive](KubeletCallResult r) {
+      kubelet_proxy().Call(address, std::move(q), timeout, [this, call, logs, alive](KubeletCallResult r) {
         if (!*alive) return;
         if (r.code != 200) {
           const char* reason = r.code == 404   ? "NotFound"

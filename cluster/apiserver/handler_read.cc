@@ -24,10 +24,7 @@ void ApiHandler::Get(std::shared_ptr<Call> call) {
   });
 }
 
-namespace {
-
-// Parses labelSelector/fieldSelector into a filter; the error names the parameter.
-Status ParseFilter(const Request& r, const api::KindInfo& info, WatchFilter* f) {
+Status handler_internal::ParseListFilter(const Request& r, const api::KindInfo& info, WatchFilter* f) {
   f->namespace_ = info.namespaced ? r.namespace_() : "";
   if (Status s = api::LabelMatcher::Parse(QueryValue(r, "labelSelector"), &f->labels); !s.ok()) {
     return Status::InvalidArgument("labelSelector: " + s.message());
@@ -44,12 +41,10 @@ Status ParseFilter(const Request& r, const api::KindInfo& info, WatchFilter* f) 
   return Status::Ok();
 }
 
-}  // namespace
-
 void ApiHandler::List(std::shared_ptr<Call> call) {
   const Request& r = call->request;
   WatchFilter filter;
-  if (Status s = ParseFilter(r, *call->info, &filter); !s.ok()) return ReplyStatus(*call, 400, "BadRequest", s.message());
+  if (Status s = ParseListFilter(r, *call->info, &filter); !s.ok()) return ReplyStatus(*call, 400, "BadRequest", s.message());
   int64_t limit = 0;
   if (const std::string l = QueryValue(r, "limit"); !l.empty() && !api::ParseResourceVersion(l, &limit)) {
     return ReplyStatus(*call, 400, "BadRequest", "limit: \"" + l + "\" is not a non-negative integer");
@@ -163,7 +158,7 @@ void ApiHandler::ListFromStore(std::shared_ptr<Call> call, WatchFilter filter, i
 void ApiHandler::Watch(std::shared_ptr<Call> call) {
   const uint64_t handle = call->watch_handle;
   WatchFilter filter;
-  if (Status s = ParseFilter(call->request, *call->info, &filter); !s.ok()) {
+  if (Status s = ParseListFilter(call->request, *call->info, &filter); !s.ok()) {
     watches_.erase(handle);
     return ReplyStatus(*call, 400, "BadRequest", s.message());
   }

@@ -20,8 +20,8 @@ inline constexpr char kHpaControllerName[] = "horizontalpodautoscaling";
 // Reads pod usage from options.hpa_metrics_source, else NewApiPodMetricsSource.
 std::unique_ptr<Controller> NewHpaController(ControllerContext& ctx);
 
-// The cluster's metrics source (hpa_metrics.cc); null for now (no metrics.k8s.io yet:
-// docs/CONTROLLERS.md), which leaves every HPA with FailedGetResourceMetric.
+// The cluster's metrics source (hpa_metrics.cc): metrics.k8s.io PodMetrics through the
+// controller-manager's client.
 std::unique_ptr<PodMetricsSource> NewApiPodMetricsSource(ControllerContext& ctx);
 
 }  // namespace ksim::controllers

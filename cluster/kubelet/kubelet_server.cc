@@ -296,7 +296,7 @@ void KubeletServer::Stats(const StatsRequest& q, std::function<void(KubeletRespo
                                                st->second->memory_working_set_bytes);
         const std::string& ns = Label(c, "io.kubernetes.pod.namespace");
         const std::string& pod = Label(c, "io.kubernetes.pod.name");
-        if (ns.empty() || pod.empty()) continue;  // not the kubelet's
+        if (ns.empty() || pod.empty() || q.node_only()) continue;  // not the kubelet's, or not asked for
         if (!q.namespace_().empty() && ns != q.namespace_()) continue;
         if (!q.pod().empty() && pod != q.pod()) continue;
         PodUsage& p = pods[{ns, pod}];

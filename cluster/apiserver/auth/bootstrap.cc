@@ -24,6 +24,7 @@ constexpr std::string_view kPolicy = "policy";
 constexpr std::string_view kAutoscaling = "autoscaling";
 constexpr std::string_view kNetworking = "networking.k8s.io";
 constexpr std::string_view kDiscovery = "discovery.k8s.io";
+constexpr std::string_view kMetrics = "metrics.k8s.io";
 
 // Kubernetes' verb sets (bootstrappolicy: Read, Write, ReadWrite).
 const Strings kRead = {"get", "list", "watch"};
@@ -114,6 +115,8 @@ std::vector<api::PolicyRule> ViewRules() {
       Rule(kRead, {kPolicy}, {"poddisruptionbudgets", "poddisruptionbudgets/status"}),
       Rule(kRead, {kNetworking}, {"ingresses", "ingresses/status", "networkpolicies"}),
       Rule(kRead, {kDiscovery}, {"endpointslices"}),
+      // metrics-server's system:aggregated-metrics-reader, aggregated into view/edit/admin.
+      Rule(kRead, {kMetrics}, {"pods", "nodes"}),
   };
 }
 
@@ -239,6 +242,9 @@ BootstrapPolicy DefaultBootstrapPolicy() {
                                   {Rule({"list", "watch"}, {kCore}, {"services", "endpoints"}),
                                    Rule({"list", "watch"}, {kDiscovery}, {"endpointslices"}),
                                    Rule({"get", "list", "watch"}, {kCore}, {"nodes"}), EventsRule()}));
+  // metrics-server installs it (labelled to aggregate into view, edit and admin, which
+  // carry its rule here); `kubectl top` as a user without those roles needs it bound.
+  roles.push_back(MakeClusterRole("system:aggregated-metrics-reader", {Rule(kRead, {kMetrics}, {"pods", "nodes"})}));
   roles.push_back(MakeClusterRole("system:kube-dns", {Rule({"list", "watch"}, {kCore}, {"endpoints", "services"})}));
 
   auto& bindings = policy.cluster_role_bindings;

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "cluster/api/apps.pb.h"
+#include "cluster/api/metrics.pb.h"
 #include "cluster/api/rbac.pb.h"
 #include "cluster/apiserver/admission.h"
 #include "cluster/apiserver/pod_projection.h"
@@ -191,6 +192,13 @@ const std::vector<Entry>& Table() {
       service.allocate = AllocateService;
       service.release_allocations = ReleaseServiceAllocations;
       add(api::Service::descriptor(), service);
+    }
+    {
+      ResourceStrategy metrics;
+      metrics.source = ResourceStrategy::Source::kPodMetrics;
+      add(api::PodMetrics::descriptor(), metrics);
+      metrics.source = ResourceStrategy::Source::kNodeMetrics;
+      add(api::NodeMetrics::descriptor(), metrics);
     }
     add(api::Deployment::descriptor(), Scalable());
     add(api::ReplicaSet::descriptor(), Scalable());

@@ -53,6 +53,12 @@ struct AllocationOutcome {
 };
 
 struct ResourceStrategy {
+  // --- where the kind's objects come from ---
+  // kStore: stored objects (every verb). The metrics.k8s.io kinds are computed on each
+  // get or list from the kubelets' stats (handler_metrics.cc); other verbs are 405.
+  enum class Source { kStore, kPodMetrics, kNodeMetrics };
+  Source source = Source::kStore;
+
   // --- subresources (status is served by every kind) ---
   // `/scale`: an autoscaling/v1 Scale over spec.replicas, status.replicas and
   // spec.selector (a LabelSelector or a map of labels), read by reflection.

@@ -70,6 +70,12 @@ TEST(Registry, ScopesResourcesAndNames) {
   EXPECT_FALSE(r.ByGroupResource("", "nodes")->namespaced);
   EXPECT_FALSE(r.ByGroupResource("scheduling.k8s.io", "priorityclasses")->namespaced);
   EXPECT_EQ(r.ByGroupResource("", "deployments"), nullptr);
+  // metrics.k8s.io serves pods and nodes too: a bare name means the core group's.
+  EXPECT_EQ(r.ByName("nodes"), r.ByGroupResource("", "nodes"));
+  EXPECT_EQ(r.ByName("pods.metrics.k8s.io"), r.ByApiVersionKind("metrics.k8s.io/v1beta1", "PodMetrics"));
+  EXPECT_EQ(r.ByName("nodes.metrics.k8s.io"), r.ByApiVersionKind("metrics.k8s.io/v1beta1", "NodeMetrics"));
+  EXPECT_EQ(r.ByGroupResource("metrics.k8s.io", "pods")->ApiVersion(), "metrics.k8s.io/v1beta1");
+  EXPECT_FALSE(r.ByGroupResource("metrics.k8s.io", "nodes")->namespaced);
   EXPECT_EQ(r.ByName("po")->kind, "Pod");
   EXPECT_EQ(r.ByName("pods")->kind, "Pod");
   EXPECT_EQ(r.ByName("pod")->kind, "Pod");
