@@ -12,6 +12,7 @@
 
 #include "cluster/api/codec.h"
 #include "cluster/api/options.pb.h"
+#include "cluster/api/resource_verbs.h"
 #include "cluster/controllers/garbage_collector.h"
 #include "cluster/controllers/garbage_collector_graph.h"
 
@@ -49,9 +50,11 @@ class GarbageCollectorImpl final : public GarbageCollector {
         ctx_, "garbagecollector-orphan", [this](const std::string& k, Done d) { AttemptToOrphan(k, std::move(d)); },
         workers);
     delete_loop_->OnSynced([this] { Rebuild(); });
-    // Every listable kind but Events (Kubernetes ignores them too) and non-resources.
+    // Every listable kind but Events (Kubernetes ignores them too) and non-resources; kinds
+    // that cannot be watched and deleted (metrics.k8s.io) are skipped, as discovery does.
     for (const api::KindInfo& kind : api::Registry::Default().All()) {
       if (kind.resource.empty() || kind.resource == "bindings" || kind.resource == "events") continue;
+      if (!api::ServesVerbs(kind, {"list", "watch", "delete"})) continue;
       client::Informer* inf = ctx_.informers->For(kind);
       informers_.push_back(inf);
       inf->AddHandlers({[this](const ObjectPtr& o) { OnChange(o); },

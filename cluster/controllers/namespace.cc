@@ -13,6 +13,7 @@
 #include "cluster/api/codec.h"
 #include "cluster/api/core.pb.h"
 #include "cluster/api/options.pb.h"
+#include "cluster/api/resource_verbs.h"
 #include "cluster/controllers/garbage_collector.h"
 
 namespace ksim::controllers {
@@ -58,7 +59,10 @@ class NamespaceController final : public Controller {
                               },
                               nullptr});
     for (const api::KindInfo& k : api::Registry::Default().All()) {
-      if (k.namespaced && !k.resource.empty() && k.resource != "bindings") kinds_.push_back(&k);
+      // Kinds that cannot be listed and deleted (metrics.k8s.io) hold nothing to delete.
+      if (k.namespaced && !k.resource.empty() && k.resource != "bindings" && api::ServesVerbs(k, {"list", "delete"})) {
+        kinds_.push_back(&k);
+      }
     }
   }
   ~NamespaceController() override { *alive_ = false; }

@@ -8,6 +8,7 @@
 
 #include "cluster/api/apps.pb.h"
 #include "cluster/api/core.pb.h"
+#include "cluster/api/resource_verbs.h"
 #include "cluster/api/scheduling.pb.h"
 
 namespace ksim::api {
@@ -88,6 +89,19 @@ TEST(Registry, ScopesResourcesAndNames) {
   EXPECT_EQ(r.ByName("nope"), nullptr);
   auto created = deployments->New();
   EXPECT_EQ(created->GetDescriptor(), Deployment::descriptor());
+}
+
+// Discovery's verbs: stored kinds serve all, metrics.k8s.io get and list only (so the
+// garbage collector and the namespace controller leave them alone).
+TEST(Registry, ResourceVerbs) {
+  const Registry& r = Registry::Default();
+  const KindInfo& pods = *r.ByGroupResource("", "pods");
+  const KindInfo& pod_metrics = *r.ByGroupResource("metrics.k8s.io", "pods");
+  EXPECT_TRUE(ServesVerbs(pods, {"list", "watch", "delete", "deletecollection"}));
+  EXPECT_TRUE(ServesVerbs(pod_metrics, {"get", "list"}));
+  EXPECT_FALSE(ServesVerbs(pod_metrics, {"list", "watch"}));
+  EXPECT_FALSE(ServesVerbs(*r.ByGroupResource("metrics.k8s.io", "nodes"), {"delete"}));
+  EXPECT_TRUE(ResourceVerbs(*r.ByApiVersionKind("v1", "Status")).empty());
 }
 
 TEST(Registry, OrderedAndUnique) {
