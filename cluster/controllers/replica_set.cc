@@ -5,8 +5,12 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <tuple>
 #include <utility>
 #include <vector>
+
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/wire_format_lite.h>
 
 #include "cluster/api/codec.h"
 #include "cluster/api/options.pb.h"
@@ -22,8 +26,30 @@ using PodPtr = std::shared_ptr<const api::Pod>;
 const api::KindInfo& PodsKind() { return *api::Registry::Default().ByGroupResource("", "pods"); }
 PodPtr AsPod(const ObjectPtr& o) { return std::static_pointer_cast<const api::Pod>(o); }
 std::string PodKey(const api::Pod& p) { return p.metadata().namespace_() + "/" + p.metadata().name(); }
+std::string OwnedKey(const std::string& uid) { return "uid/" + uid; }
+std::string OrphanKey(const std::string& ns) { return "orphan/" + ns; }
 std::map<std::string, std::string> Labels(const api::Pod& p) {
   return {p.metadata().labels().begin(), p.metadata().labels().end()};
+}
+
+// The created pod's name, from its metadata alone: the Event needs nothing else, and parsing
+// the whole pod per create was 6% of `ksim bench controllers`.
+std::string CreatedPodName(const std::string& bytes) {
+  using google::protobuf::internal::WireFormatLite;
+  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(bytes.data()),
+                                            static_cast<int>(bytes.size()));
+  for (uint32_t tag = in.ReadTag(); tag != 0; tag = in.ReadTag()) {
+    if (WireFormatLite::GetTagFieldNumber(tag) == api::Pod::kMetadataFieldNumber &&
+        WireFormatLite::GetTagWireType(tag) == WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
+      uint32_t length = 0;
+      std::string meta_bytes;
+      api::ObjectMeta meta;
+      if (!in.ReadVarint32(&length) || !in.ReadString(&meta_bytes, static_cast<int>(length))) return "";
+      return meta.ParseFromString(meta_bytes) ? meta.name() : "";
+    }
+    if (!WireFormatLite::SkipField(&in, tag)) return "";
+  }
+  return "";
 }
 
 // One sync's state, shared by the callbacks of its writes.
@@ -49,7 +75,7 @@ class ReplicaController final : public Controller {
   ReplicaController(ControllerContext& ctx, std::unique_ptr<ReplicaKind> kind)
       : ctx_(ctx), kind_(std::move(kind)), expectations_(ctx.options.expectations_timeout),
         owners_(ctx.informers->For(kind_->kind())), pods_(ctx.informers->For(PodsKind())),
-        pod_index_(kind_->controller_name() + "/namespace") {
+        pod_index_(kind_->controller_name() + "/namespace"), owner_index_(kind_->controller_name() + "/owner") {
     recorder_ = ctx_.NewRecorder(kind_->component());
     loop_ = std::make_unique<ReconcileLoop>(
         ctx_, kind_->controller_name(),
@@ -61,7 +87,13 @@ class ReplicaController final : public Controller {
     const auto by_namespace = [](const google::protobuf::Message& m) {
       return std::vector<std::string>{api::GetMeta(m)->namespace_()};
     };
-    pods_->AddIndex(pod_index_, by_namespace);
+    // Pods by controller UID, orphans by namespace (Kubernetes' FilterPodsByOwner): a sync
+    // reads its own pods and the orphans it may adopt, not the whole namespace.
+    pods_->AddIndex(owner_index_, [](const google::protobuf::Message& m) {
+      const api::ObjectMeta& meta = *api::GetMeta(m);
+      const api::OwnerReference* ref = ControllerRef(meta);
+      return std::vector<std::string>{ref != nullptr ? OwnedKey(ref->uid()) : OrphanKey(meta.namespace_())};
+    });
     owners_->AddIndex(pod_index_, by_namespace);
     owners_->AddHandlers({[this](const ObjectPtr& o) { loop_->Add(client::Informer::KeyOf(*o)); },
                           [this](const ObjectPtr&, const ObjectPtr& o) { loop_->Add(client::Informer::KeyOf(*o)); },
@@ -165,9 +197,7 @@ class ReplicaController final : public Controller {
                            : Expectations::State::kSatisfied;
     if (state != Expectations::State::kExpired) {
       run->manage = state == Expectations::State::kSatisfied;
-      std::vector<PodPtr> pods;
-      for (const auto& o : pods_->ByIndex(pod_index_, api::GetMeta(*owner)->namespace_())) pods.push_back(AsPod(o));
-      return Claim(run, std::move(pods));
+      return Claim(run, CachedPods(*api::GetMeta(*owner)));
     }
     // Expired: our writes have not shown in the cache for the whole timeout, so the cache
     // is not trusted (Kubernetes trusts it: issue #129795). Read the pods from the
@@ -193,6 +223,14 @@ class ReplicaController final : public Controller {
                       });
   }
 
+  // The owner's pods and the namespace's orphans, as the cache has them.
+  std::vector<PodPtr> CachedPods(const api::ObjectMeta& om) const {
+    std::vector<PodPtr> pods;
+    for (const auto& o : pods_->ByIndex(owner_index_, OwnedKey(om.uid()))) pods.push_back(AsPod(o));
+    for (const auto& o : pods_->ByIndex(owner_index_, OrphanKey(om.namespace_()))) pods.push_back(AsPod(o));
+    return pods;
+  }
+
   // Our pods the live list shows and the cache does not are expected as creates, and the
   // reverse as deletes, so later syncs wait for the cache to catch up.
   void ExpectUnseen(const std::string& key, const google::protobuf::Message& owner, const std::vector<PodPtr>& live) {
@@ -202,7 +240,7 @@ class ReplicaController final : public Controller {
       return PodActive(p) && ref != nullptr && ref->uid() == uid;
     };
     std::set<std::string> cached, listed;
-    for (const auto& o : pods_->ByIndex(pod_index_, api::GetMeta(owner)->namespace_())) {
+    for (const auto& o : pods_->ByIndex(owner_index_, OwnedKey(uid))) {
       if (ours(*AsPod(o))) cached.insert(PodKey(*AsPod(o)));
     }
     for (const auto& p : live) {
@@ -312,7 +350,11 @@ class ReplicaController final : public Controller {
 
   void Manage(const RunPtr& run) {
     if (!run->claim_error.ok()) return run->done(run->claim_error);
-    std::sort(run->owned.begin(), run->owned.end(), [](const PodPtr& a, const PodPtr& b) { return PodKey(*a) < PodKey(*b); });
+    // By namespace/name, without building the keys (this sort was 16% of `ksim bench rollout`).
+    std::sort(run->owned.begin(), run->owned.end(), [](const PodPtr& a, const PodPtr& b) {
+      return std::tie(a->metadata().namespace_(), a->metadata().name()) <
+             std::tie(b->metadata().namespace_(), b->metadata().name());
+    });
     const api::ObjectMeta& om = *api::GetMeta(*run->owner);
     if (!run->manage || om.has_deletion_timestamp()) return WriteStatus(run);
     const int diff = static_cast<int>(run->owned.size()) - kind_->Replicas(*run->owner);
@@ -371,11 +413,9 @@ class ReplicaController final : public Controller {
       ctx_.client->Create(PodsKind(), pod, [this, alive = alive_, run](const client::ApiResult& r) {
         if (!*alive) return;
         if (r.ok()) {
-          api::Pod created;
-          (void)created.ParseFromString(r.body);
           ++stats_creates_;
           recorder_->Event(*run->owner, "Normal", "SuccessfulCreate",
-                           fmt::format("Created pod: {}", created.metadata().name()));
+                           fmt::format("Created pod: {}", CreatedPodName(r.body)));
         } else if (!r.status.ok()) {
           // No answer: the pod may exist; the informer (or the expiry's live list) will tell.
           run->create_failed = true;
@@ -475,7 +515,8 @@ class ReplicaController final : public Controller {
   Expectations expectations_;
   client::Informer* owners_;
   client::Informer* pods_;
-  std::string pod_index_;
+  std::string pod_index_;    // owners by namespace
+  std::string owner_index_;  // pods by controller UID or, orphans, by namespace
   std::unique_ptr<client::EventRecorder> recorder_;
   std::unique_ptr<ReconcileLoop> loop_;
   uint64_t stats_creates_ = 0;

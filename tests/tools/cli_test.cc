@@ -60,6 +60,12 @@ TEST(Cli, BadFlagsAndValuesExitTwoWithAClearMessage) {
       {{"bench", "cluster", "--nodes", "0"}, "--nodes"},
       {{"bench", "cluster", "--nodes", "1", "--pods", "200"}, "--pods"},
       {{"bench", "cluster", "--duration", "0s"}, "--duration"},
+      {{"bench", "controllers", "--replicasets", "0"}, "--replicasets"},
+      {{"bench", "controllers", "--pods", "-1"}, "--pods"},
+      {{"bench", "controllers", "--nodes", "x"}, "--nodes"},
+      {{"bench", "rollout", "--replicas", "0"}, "--replicas"},
+      {{"bench", "rollout", "--nodes", "0"}, "--nodes"},
+      {{"bench", "rollout", "--bogus"}, "--bogus"},
       {{"bench"}, "subcommand"},
       {{"explain", "--manifests", kExplainCluster, "--pod", "web-0"}, "NAMESPACE/NAME"},
       {{"explain", "--manifests", kExplainCluster, "--pod", "shop/missing"}, "no pod shop/missing"},
@@ -113,6 +119,44 @@ TEST(Cli, BenchSchedulerPrintsItsFigureLastAndReplays) {
   EXPECT_EQ(hash(a.out), hash(b.out)) << "a seed replays its placements";
   EXPECT_NE(a.out.find("bound=150/150"), std::string::npos) << a.out;
   EXPECT_NE(a.out.find("violations=0"), std::string::npos) << a.out;
+}
+
+std::string HashesOf(const std::string& out) {
+  const size_t at = out.find("result_hash=");
+  return at == std::string::npos ? std::string() : out.substr(at, 56);
+}
+
+// A tiny `ksim bench controllers`: its figure last, every pod created once and verified.
+TEST(Cli, BenchControllersPrintsItsFigureLastAndReplays) {
+  const std::vector<std::string> argv = {kKsim, "bench", "controllers", "--replicasets", "20", "--pods", "1010",
+                                         "--nodes", "50", "--seed", "3"};
+  RunResult a = RunCommand(argv);
+  RunResult b = RunCommand(argv);
+  ASSERT_EQ(a.exit_code, 0) << a.out << a.err;
+  EXPECT_TRUE(std::regex_match(LastLine(a.out), std::regex("pods_created_per_second=[0-9]+"))) << a.out;
+  EXPECT_TRUE(std::regex_search(a.out, std::regex("result_hash=[0-9a-f]{16} trace_hash=[0-9a-f]{16}\n"))) << a.out;
+  EXPECT_EQ(HashesOf(a.out), HashesOf(b.out)) << "a seed replays";
+  EXPECT_NE(a.out.find("scale-up: 1010/1010 pods created"), std::string::npos) << a.out;
+  EXPECT_NE(a.out.find("controller writes: 1010 pod creates"), std::string::npos) << a.out;
+  EXPECT_NE(a.out.find("verify: 1010 pods listed"), std::string::npos) << a.out;
+  EXPECT_NE(a.out.find("violations=0\n"), std::string::npos) << a.out;
+}
+
+// A tiny `ksim bench rollout`: complete, within maxSurge / maxUnavailable, all pods new.
+TEST(Cli, BenchRolloutPrintsItsFigureLastAndReplays) {
+  const std::vector<std::string> argv = {kKsim, "bench", "rollout", "--replicas", "40", "--nodes", "10", "--seed", "3"};
+  RunResult a = RunCommand(argv);
+  RunResult b = RunCommand(argv);
+  ASSERT_EQ(a.exit_code, 0) << a.out << a.err;
+  EXPECT_TRUE(std::regex_match(LastLine(a.out), std::regex("rollout_wall_seconds=[0-9]+\\.[0-9]{3}"))) << a.out;
+  EXPECT_TRUE(std::regex_search(a.out, std::regex("result_hash=[0-9a-f]{16} trace_hash=[0-9a-f]{16}\n"))) << a.out;
+  EXPECT_EQ(HashesOf(a.out), HashesOf(b.out)) << "a seed replays";
+  EXPECT_NE(a.out.find("rollout: complete in"), std::string::npos) << a.out;
+  // 40 replicas: maxSurge 10, maxUnavailable 10, and the rollout used both.
+  EXPECT_NE(a.out.find("bounds: maxSurge=10 maxUnavailable=10; at most 50 active, at least 30 Ready"),
+            std::string::npos)
+      << a.out;
+  EXPECT_NE(a.out.find("verify: 40 pods listed; violations=0\n"), std::string::npos) << a.out;
 }
 
 TEST(Cli, ExplainShowsEachFilterAndScorePerNode) {

@@ -145,8 +145,10 @@ CommandFn AddBenchCommand(CLI::App& app) {
   sc->add_option("--nodes", sched->nodes, "Nodes")->capture_default_str();
   sc->add_option("--pods", sched->pods, "Pending pods to schedule (measured)")->capture_default_str();
   CommandFn cluster = AddBenchClusterCommand(*bench);
-  return [store, s, api, a, sched, sc, cluster]() -> int {
+  CommandFn controllers = AddBenchControllersCommands(*bench);
+  return [store, s, api, a, sched, sc, cluster, controllers]() -> int {
     if (const int code = cluster(); code >= 0) return code;
+    if (const int code = controllers(); code >= 0) return code;
     if (a->parsed()) return RunApiBench(*api);
     if (sc->parsed()) {
       if (Status st = scenarios::ValidateSchedulerBenchOptions(*sched); !st.ok()) {

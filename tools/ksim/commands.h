@@ -16,6 +16,8 @@ CommandFn AddDemoNodeCommand(CLI::App& app);
 CommandFn AddBenchCommand(CLI::App& app);
 // `ksim bench cluster` on `bench`; its function returns -1 when another bench ran.
 CommandFn AddBenchClusterCommand(CLI::App& bench);
+// `ksim bench controllers` and `ksim bench rollout`; -1 when another bench ran.
+CommandFn AddBenchControllersCommands(CLI::App& bench);
 CommandFn AddLincheckCommand(CLI::App& app);
 CommandFn AddExplainCommand(CLI::App& app);
 
