@@ -24,4 +24,10 @@ std::unique_ptr<Controller> NewHpaController(ControllerContext& ctx);
 // controller-manager's client.
 std::unique_ptr<PodMetricsSource> NewApiPodMetricsSource(ControllerContext& ctx);
 
+// What that source makes of a PodMetrics list body (apiserver::ObjectList): each pod's
+// `resource` summed over its containers, in milli-units, with the sample's timestamp and
+// window. A pod with a container lacking the resource, or with a window that is not a Go
+// duration, is left out; NotFound if no pod is left, Corruption if the body is no list.
+Status PodMetricsFromList(const std::string& resource, const std::string& list_body, PodMetrics* out);
+
 }  // namespace ksim::controllers

@@ -58,34 +58,8 @@ class ApiPodMetricsSource final : public PodMetricsSource {
                                                           r.Describe()),
                                       {});
                         }
-                        apiserver::ObjectList list;
-                        if (!list.ParseFromString(r.body)) {
-                          return done(Status::Corruption("resource metrics API answered a body that is not a list"), {});
-                        }
                         PodMetrics out;
-                        for (const std::string& item : list.items()) {
-                          api::PodMetrics m;
-                          if (!m.ParseFromString(item)) continue;
-                          const std::optional<Nanos> window = ParseGoDuration(m.window());
-                          if (!window || m.containers().empty()) continue;
-                          PodMetric pm;
-                          pm.timestamp = Seconds(m.timestamp().seconds()) + Nanos(m.timestamp().nanos());
-                          pm.window = *window;
-                          bool complete = true;
-                          for (const api::ContainerMetrics& c : m.containers()) {
-                            const auto it = c.usage().find(resource);
-                            api::Quantity q;
-                            if (it == c.usage().end() || !api::Quantity::Parse(it->second, &q).ok()) {
-                              complete = false;  // as Kubernetes: the pod is missing
-                              break;
-                            }
-                            pm.milli_value += q.MilliValue();
-                          }
-                          if (complete) out[m.metadata().name()] = pm;
-                        }
-                        if (out.empty()) {
-                          return done(Status::NotFound("no metrics returned from resource metrics API"), {});
-                        }
+                        if (Status s = PodMetricsFromList(resource, r.body, &out); !s.ok()) return done(s, {});
                         done(Status::Ok(), std::move(out));
                       });
   }
@@ -96,6 +70,35 @@ class ApiPodMetricsSource final : public PodMetricsSource {
 };
 
 }  // namespace
+
+Status PodMetricsFromList(const std::string& resource, const std::string& list_body, PodMetrics* out) {
+  apiserver::ObjectList list;
+  if (!list.ParseFromString(list_body)) {
+    return Status::Corruption("resource metrics API answered a body that is not a list");
+  }
+  for (const std::string& item : list.items()) {
+    api::PodMetrics m;
+    if (!m.ParseFromString(item)) continue;
+    const std::optional<Nanos> window = ParseGoDuration(m.window());
+    if (!window || m.containers().empty()) continue;
+    PodMetric pm;
+    pm.timestamp = Seconds(m.timestamp().seconds()) + Nanos(m.timestamp().nanos());
+    pm.window = *window;
+    bool complete = true;
+    for (const api::ContainerMetrics& c : m.containers()) {
+      const auto it = c.usage().find(resource);
+      api::Quantity q;
+      if (it == c.usage().end() || !api::Quantity::Parse(it->second, &q).ok()) {
+        complete = false;  // as Kubernetes: the pod is missing
+        break;
+      }
+      pm.milli_value += q.MilliValue();
+    }
+    if (complete) (*out)[m.metadata().name()] = pm;
+  }
+  if (out->empty()) return Status::NotFound("no metrics returned from resource metrics API");
+  return Status::Ok();
+}
 
 std::unique_ptr<PodMetricsSource> NewApiPodMetricsSource(ControllerContext& ctx) {
   return std::make_unique<ApiPodMetricsSource>(ctx);

@@ -3,6 +3,9 @@
 // Kubernetes HPA walkthrough (php-apache, 50% of a 200m request).
 #include <gtest/gtest.h>
 
+#include "cluster/api/metrics.pb.h"
+#include "cluster/apiserver/apiserver.pb.h"
+#include "cluster/env/wire.h"
 #include "tests/cluster/controllers/hpa_test.h"
 
 namespace ksim::controllers::testing {
@@ -118,6 +121,44 @@ TEST(HpaCalcTest, PoliciesAndStabilization) {
 }
 
 class HpaTest : public ::testing::Test, public HpaFixture {};
+
+// The cluster's source: a PodMetrics list as the apiserver answers it, summed per pod.
+TEST(HpaMetricsSourceTest, PodMetricsFromList) {
+  auto item = [](const std::string& name, const std::string& window,
+                 std::vector<std::map<std::string, std::string>> containers) {
+    api::PodMetrics m;
+    m.mutable_metadata()->set_name(name);
+    m.mutable_timestamp()->set_seconds(1000);
+    m.set_window(window);
+    for (auto& usage : containers) {
+      auto* c = m.add_containers();
+      c->set_name("c" + std::to_string(m.containers_size()));
+      for (auto& [k, v] : usage) (*c->mutable_usage())[k] = v;
+    }
+    return SerializeDeterministic(m);
+  };
+  apiserver::ObjectList list;
+  list.add_items(item("two", "15s", {{{"cpu", "250m"}, {"memory", "1Ki"}}, {{"cpu", "1500000n"}, {"memory", "1"}}}));
+  list.add_items(item("no-cpu", "15s", {{{"cpu", "100m"}}, {{"memory", "1Mi"}}}));
+  list.add_items(item("odd", "1m30.5s", {{{"cpu", "1"}}}));
+  list.add_items(item("bad-window", "soon", {{{"cpu", "1"}}}));
+  PodMetrics out;
+  ASSERT_TRUE(PodMetricsFromList("cpu", SerializeDeterministic(list), &out).ok());
+  ASSERT_EQ(out.size(), 2u) << "a container without cpu or a bad window leaves the pod out";
+  EXPECT_EQ(out["two"].milli_value, 252);  // 250m + 1.5m rounded up
+  EXPECT_EQ(out["two"].timestamp, Seconds(1000));
+  EXPECT_EQ(out["two"].window, Seconds(15));
+  EXPECT_EQ(out["odd"].milli_value, 1000);
+  EXPECT_EQ(out["odd"].window, Seconds(90) + Milliseconds(500));
+  out.clear();
+  ASSERT_TRUE(PodMetricsFromList("memory", SerializeDeterministic(list), &out).ok());
+  EXPECT_EQ(out["two"].milli_value, 1025 * 1000);
+  EXPECT_EQ(out.count("odd"), 0u);
+  out.clear();
+  EXPECT_EQ(PodMetricsFromList("cpu", SerializeDeterministic(apiserver::ObjectList()), &out).code(),
+            Status::Code::kNotFound);
+  EXPECT_EQ(PodMetricsFromList("cpu", "\xff\xff", &out).code(), Status::Code::kCorruption);
+}
 
 TEST_F(HpaTest, PhpApacheWalkthrough) {
   Start();
