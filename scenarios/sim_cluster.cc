@@ -11,7 +11,6 @@
 #include "cluster/env/wire.h"
 #include "cluster/kubelet/kubelet.h"
 #include "cluster/controllers/controller_manager.h"
-#include "cluster/controllers/endpointslice.h"
 #include "cluster/scheduler/scheduler.h"
 #include "cluster/store/server/store_server.h"
 #include "scenarios/sim_cluster_internal.h"
@@ -280,10 +279,6 @@ Status SimCluster::Bootstrap(Nanos timeout) {
       controllers::ControllerManagerOptions cmo;
       cmo.apiservers = {fmt::format("{}:{}", cp, kApiPort)};
       cmo.token = kControllerManagerToken;
-      if (s.options.service_network) {
-        cmo.extra_controllers.emplace_back(controllers::kEndpointSliceControllerName,
-                                           controllers::NewEndpointSliceController);
-      }
       s.world.FindHost(cp)->AddProcess("controller-manager", [cmo](Env& env) {
         return std::make_unique<controllers::ControllerManager>(env, cmo);
       });

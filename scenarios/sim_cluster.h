@@ -68,8 +68,9 @@ struct SimClusterOptions {
   // still created at bootstrap, with spec.podCIDR 10.244.<i>.0/24 (node IPAM's job once the
   // controller-manager runs); the kubelet adopts its Node.
   bool kubelets = true;
-  // kube-proxy on every worker (and the client host), the EndpointSlice controller in the
-  // controller-manager, cluster DNS on the control-plane hosts behind kube-dns (10.96.0.10).
+  // kube-proxy on every worker (and the client host), cluster DNS on the control-plane hosts
+  // behind kube-dns (10.96.0.10). (The controller-manager's EndpointSlice and Endpoints
+  // controllers are built-ins and run either way.)
   bool service_network = true;
   bool echo_log = false;
   // Store tuning for large runs (see PERFORMANCE.md).

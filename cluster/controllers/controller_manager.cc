@@ -10,6 +10,7 @@
 #include "cluster/controllers/hpa.h"
 #include "cluster/controllers/daemonset.h"
 #include "cluster/controllers/deployment.h"
+#include "cluster/controllers/endpointslice.h"
 #include "cluster/controllers/cronjob.h"
 #include "cluster/controllers/job.h"
 #include "cluster/controllers/node_ipam.h"
@@ -96,6 +97,10 @@ void ControllerManager::Start() {
   if (Enabled(kGarbageCollectorName)) controllers_.emplace_back(kGarbageCollectorName, NewGarbageCollector(*context_));
   if (Enabled(kNamespaceControllerName)) controllers_.emplace_back(kNamespaceControllerName, NewNamespaceController(*context_));
   if (Enabled(kPodGcName)) controllers_.emplace_back(kPodGcName, NewPodGcController(*context_));
+  if (Enabled(kEndpointSliceControllerName)) {
+    controllers_.emplace_back(kEndpointSliceControllerName, NewEndpointSliceController(*context_));
+  }
+  if (Enabled(kEndpointsControllerName)) controllers_.emplace_back(kEndpointsControllerName, NewEndpointsController(*context_));
   for (auto& [name, factory] : options_.extra_controllers) controllers_.emplace_back(name, factory(*context_));
   informers_->Start();
 

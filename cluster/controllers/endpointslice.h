@@ -1,6 +1,9 @@
-// The EndpointSlice controller in the controller-manager: the minimal one from
-// cluster/proxy (issue 16 replaces it with Kubernetes' full controller), run only while
-// this replica leads, writing through the manager's client.
+// The EndpointSlice controller (Kubernetes' pkg/controller/endpointslice), built-in
+// "endpointslice": for every Service with a selector, EndpointSlices (one set per
+// address type) listing the pods it selects with their ready/serving/terminating
+// conditions, node, zone and ports, at most --max-endpoints-per-slice per slice, planned
+// by endpointslice_plan.h and written only when its cache has every write of its own
+// (endpointslice_tracker.h). docs/CONTROLLERS.md.
 #pragma once
 
 #include <memory>
@@ -10,8 +13,11 @@
 namespace ksim::controllers {
 
 inline constexpr char kEndpointSliceControllerName[] = "endpointslice";
+inline constexpr char kEndpointsControllerName[] = "endpoints";
 
-// For ControllerManagerOptions::extra_controllers.
 std::unique_ptr<Controller> NewEndpointSliceController(ControllerContext& ctx);
+// The Endpoints controller (Kubernetes' pkg/controller/endpoint), built-in "endpoints":
+// endpoints.h.
+std::unique_ptr<Controller> NewEndpointsController(ControllerContext& ctx);
 
 }  // namespace ksim::controllers

@@ -37,8 +37,8 @@ struct ControllerManagerOptions {
   // --controllers: the built-in controllers to run; empty = all ("nodeipam", "nodelifecycle",
   // "replicaset", "replicationcontroller", "horizontalpodautoscaling", "deployment", "daemonset",
   // "statefulset", "disruption", "job", "cronjob", "ttl-after-finished", "garbagecollector",
-  // "namespace", "podgc"). The disruption controller has no flags in Kubernetes either (one
-  // worker; its 2 min DeletionTimeout is a constant).
+  // "namespace", "podgc", "endpointslice", "endpoints"). The disruption controller has no
+  // flags in Kubernetes either (one worker; its 2 min DeletionTimeout is a constant).
   std::vector<std::string> controllers;
   // Controllers added by other packages (name, factory), run beside the built-in ones.
   std::vector<std::pair<std::string, ControllerFactory>> extra_controllers;
@@ -102,6 +102,12 @@ struct ControllerManagerOptions {
   int concurrent_gc_syncs = 20;
   int concurrent_namespace_syncs = 10;
   int terminated_pod_gc_threshold = 12500;
+
+  // EndpointSlice: --concurrent-service-endpoint-syncs, --max-endpoints-per-slice.
+  // Endpoints: --concurrent-endpoint-syncs.
+  int concurrent_service_endpoint_syncs = 5;
+  int max_endpoints_per_slice = 100;
+  int concurrent_endpoint_syncs = 5;
 
   // Test hook: the informers of these resources lag by this much (an overloaded informer).
   std::map<std::string, Nanos> informer_event_delay;

@@ -1,4 +1,6 @@
-// A minimal EndpointSlice controller (until the controller-manager brings Kubernetes' own):
+// A minimal EndpointSlice controller, kept for the proxy and DNS unit tests (a standalone
+// class with Idle()); clusters run Kubernetes' own in the controller-manager
+// (cluster/controllers/endpointslice.h):
 // for every Service with a selector, EndpointSlices listing the matching pods that have an
 // IP — conditions ready/serving/terminating from the pod's Ready condition and
 // deletionTimestamp, ports from each Service port's targetPort (numbers, or names looked
