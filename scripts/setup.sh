@@ -8,7 +8,7 @@ packages=(
   libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev
   libprotobuf-dev protobuf-compiler
   libfmt-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev
-  libboost-graph-dev libjemalloc-dev zlib1g-dev libabsl-dev libxxhash-dev
+  libboost-graph-dev libjemalloc-dev zlib1g-dev libabsl-dev libxxhash-dev libssl-dev
 )
 
 missing=()

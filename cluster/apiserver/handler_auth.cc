@@ -118,6 +118,7 @@ void ApiHandler::Admit(std::shared_ptr<Call> call) {
     if (call->watch_handle != 0) watches_.erase(call->watch_handle);
     return ReplyStatus(*call, 401, "Unauthorized", "Unauthorized");
   }
+  call->user = *user;
   Attributes a;
   a.user = *user;
   a.verb = call->request.verb();

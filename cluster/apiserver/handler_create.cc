@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "cluster/api/certificates.pb.h"
 #include "cluster/apiserver/admission.h"
 #include "cluster/env/wire.h"
 
@@ -45,6 +46,13 @@ void ApiHandler::Create(std::shared_ptr<Call> call) {
   meta->clear_deletion_timestamp();
   meta->clear_deletion_grace_period_seconds();
   SetTime(meta->mutable_creation_timestamp(), env_.clock->WallNow());
+  // A CSR records who asked for it, as Kubernetes' strategy does (the approver trusts it).
+  if (auto* csr = dynamic_cast<api::CertificateSigningRequest*>(obj.get()); csr != nullptr && !call->user.name.empty()) {
+    csr->mutable_spec()->set_username(call->user.name);
+    csr->mutable_spec()->set_uid(call->user.uid);
+    csr->mutable_spec()->mutable_groups()->Assign(call->user.groups.begin(), call->user.groups.end());
+    csr->mutable_spec()->clear_extra();
+  }
   api::SetTypeMeta(*obj);
   ApplyDefaults(*obj);
   auto create = [this, call, obj = std::move(obj)]() { AdmitCreate(call, obj); };

@@ -34,6 +34,8 @@ struct ApiHandler::Call {
   // delete: the request's options, parsed once (a delete re-reads after a conflict, and
   // deletecollection's deletes share the collection's).
   std::shared_ptr<const api::DeleteOptions> delete_options;
+  // Who sent it (empty when authentication is off).
+  UserInfo user;
 };
 
 struct ApiHandler::ResourceCache {

@@ -5,17 +5,20 @@
 #include <algorithm>
 #include <cassert>
 
-#include "cluster/controllers/disruption.h"
-#include "cluster/controllers/garbage_collector.h"
-#include "cluster/controllers/hpa.h"
+#include "cluster/controllers/cronjob.h"
+#include "cluster/controllers/csr.h"
 #include "cluster/controllers/daemonset.h"
 #include "cluster/controllers/deployment.h"
+#include "cluster/controllers/disruption.h"
 #include "cluster/controllers/endpointslice.h"
-#include "cluster/controllers/cronjob.h"
+#include "cluster/controllers/garbage_collector.h"
+#include "cluster/controllers/hpa.h"
 #include "cluster/controllers/job.h"
 #include "cluster/controllers/node_ipam.h"
 #include "cluster/controllers/node_lifecycle.h"
 #include "cluster/controllers/replica_set.h"
+#include "cluster/controllers/resource_quota.h"
+#include "cluster/controllers/service_account.h"
 #include "cluster/controllers/statefulset.h"
 
 namespace ksim::controllers {
@@ -101,6 +104,26 @@ void ControllerManager::Start() {
     controllers_.emplace_back(kEndpointSliceControllerName, NewEndpointSliceController(*context_));
   }
   if (Enabled(kEndpointsControllerName)) controllers_.emplace_back(kEndpointsControllerName, NewEndpointsController(*context_));
+  if (Enabled(kServiceAccountControllerName)) {
+    controllers_.emplace_back(kServiceAccountControllerName, NewServiceAccountController(*context_));
+  }
+  if (Enabled(kServiceAccountTokenControllerName)) {
+    controllers_.emplace_back(kServiceAccountTokenControllerName, NewServiceAccountTokenController(*context_));
+  }
+  if (Enabled(kResourceQuotaControllerName)) {
+    controllers_.emplace_back(kResourceQuotaControllerName, NewResourceQuotaController(*context_));
+  }
+  if (Enabled(kCsrApprovingControllerName)) {
+    controllers_.emplace_back(kCsrApprovingControllerName, NewCsrApprovingController(*context_));
+  }
+  if (Enabled(kCsrSigningControllerName)) {
+    auto signing = NewCsrSigningController(*context_, &config_status_);
+    if (signing == nullptr) {
+      env_.log->Log(LogLevel::kError, "controller-manager", fmt::format("bad options: {}", config_status_.message()));
+      return;
+    }
+    controllers_.emplace_back(kCsrSigningControllerName, std::move(signing));
+  }
   for (auto& [name, factory] : options_.extra_controllers) controllers_.emplace_back(name, factory(*context_));
   informers_->Start();
 

@@ -37,8 +37,10 @@ struct ControllerManagerOptions {
   // --controllers: the built-in controllers to run; empty = all ("nodeipam", "nodelifecycle",
   // "replicaset", "replicationcontroller", "horizontalpodautoscaling", "deployment", "daemonset",
   // "statefulset", "disruption", "job", "cronjob", "ttl-after-finished", "garbagecollector",
-  // "namespace", "podgc", "endpointslice", "endpoints"). The disruption controller has no
-  // flags in Kubernetes either (one worker; its 2 min DeletionTimeout is a constant).
+  // "namespace", "podgc", "endpointslice", "endpoints", "serviceaccount",
+  // "serviceaccount-token", "resourcequota", "csrapproving", "csrsigning"). The disruption
+  // controller has no flags in Kubernetes either (one worker; its 2 min DeletionTimeout is a
+  // constant).
   std::vector<std::string> controllers;
   // Controllers added by other packages (name, factory), run beside the built-in ones.
   std::vector<std::pair<std::string, ControllerFactory>> extra_controllers;
@@ -108,6 +110,26 @@ struct ControllerManagerOptions {
   int concurrent_service_endpoint_syncs = 5;
   int max_endpoints_per_slice = 100;
   int concurrent_endpoint_syncs = 5;
+
+  // ResourceQuota: --concurrent-resource-quota-syncs, --resource-quota-sync-period. Usage is
+  // lowered only once a quota's revision has stood `resource_quota_settle` (ksim's rule:
+  // a create charged at that revision has been written or given up by then).
+  int concurrent_resource_quota_syncs = 5;
+  Nanos resource_quota_sync_period = Seconds(300);
+  Nanos resource_quota_settle = Seconds(30);
+
+  // ServiceAccount and token controllers: --concurrent-serviceaccount-token-syncs; the
+  // root CA written into token Secrets as ca.crt (--root-ca-file's contents; empty: the
+  // cluster signing CA's certificate when there is one).
+  int concurrent_serviceaccount_token_syncs = 5;
+  std::string root_ca_pem;
+
+  // CSR signing: --cluster-signing-cert-file / --cluster-signing-key-file (PEM contents;
+  // empty: a CA generated from this process's Entropy, deterministic in simulation) and
+  // --cluster-signing-duration (the longest, and default, certificate lifetime).
+  std::string cluster_signing_cert_pem;
+  std::string cluster_signing_key_pem;
+  Nanos cluster_signing_duration = Seconds(365LL * 24 * 3600);
 
   // Test hook: the informers of these resources lag by this much (an overloaded informer).
   std::map<std::string, Nanos> informer_event_delay;

@@ -154,8 +154,13 @@ class FakeKubeletProcess : public Process {
 
 class CmCluster {
  public:
-  explicit CmCluster(uint64_t seed = 1, int apiservers = 1)
-      : api(apiservers, seed, [](apiserver::ApiServerOptions& o) { o.system_namespaces = true; }) {
+  // `api_tweak` adjusts each apiserver's options (e.g. more static tokens).
+  explicit CmCluster(uint64_t seed = 1, int apiservers = 1,
+                     std::function<void(apiserver::ApiServerOptions&)> api_tweak = nullptr)
+      : api(apiservers, seed, [api_tweak](apiserver::ApiServerOptions& o) {
+          o.system_namespaces = true;
+          if (api_tweak) api_tweak(o);
+        }) {
     kubectl = api.AddClient("kubectl");
   }
 
