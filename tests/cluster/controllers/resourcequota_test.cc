@@ -4,13 +4,13 @@
 #include <gtest/gtest.h>
 #include <rapidcheck.h>
 
-#include <iostream>
 #include <ostream>
 #include <sstream>
 
 #include "cluster/api/machinery/quantity.h"
 #include "cluster/controllers/resource_quota.h"
 #include "tests/cluster/controllers/cm_cluster.h"
+#include "tests/property_cases.h"
 
 namespace ksim::controllers::testing {
 namespace {
@@ -325,11 +325,7 @@ std::string RunQuotaSchedule(std::vector<Action> schedule, uint64_t seed) {
 }
 
 void QuotaProperty(int cases, int schedule_ms) {
-  rc::detail::TestParams params = rc::detail::configuration().testParams;
-  params.maxSuccess = cases;
-  rc::detail::TestMetadata meta;
-  meta.id = meta.description = "QuotaUsageConvergesAndIsNeverExceeded";
-  const auto property = [schedule_ms] {
+  ::ksim::testing::CheckPropertyCases("QuotaUsageConvergesAndIsNeverExceeded", cases, [schedule_ms] {
     const auto schedule = *rc::gen::container<std::vector<Action>>(
         *rc::gen::inRange(0, 24),
         rc::gen::build<Action>(rc::gen::set(&Action::at_ms, rc::gen::inRange(0, schedule_ms)),
@@ -337,12 +333,7 @@ void QuotaProperty(int cases, int schedule_ms) {
                                rc::gen::set(&Action::target, rc::gen::inRange(0, 12))));
     const std::string failure = RunQuotaSchedule(schedule, *rc::gen::inRange<uint64_t>(1, 1000));
     if (!failure.empty()) RC_FAIL(failure);
-  };
-  const auto result = rc::detail::checkTestable(property, meta, params);
-  std::ostringstream report;
-  rc::detail::printResultMessage(result, report);
-  if (!result.template is<rc::detail::SuccessResult>()) ADD_FAILURE() << report.str();
-  std::cout << report.str() << "\n";
+  });
 }
 
 TEST(QuotaProperty, UsageConvergesAndIsNeverExceededAcrossFailovers) { QuotaProperty(5, 90000); }
