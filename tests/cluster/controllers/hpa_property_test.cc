@@ -9,11 +9,11 @@
 #include <rapidcheck/gtest.h>
 
 #include <cmath>
-#include <iostream>
 #include <ostream>
 #include <sstream>
 
 #include "tests/cluster/controllers/hpa_test.h"
+#include "tests/property_cases.h"
 
 namespace ksim::controllers::testing {
 namespace {
@@ -133,28 +133,17 @@ std::string RunSteps(const std::vector<Step>& steps, bool behavior, int64_t fina
 }
 
 void Check(const std::string& name, int cases) {
-  rc::detail::TestParams params = rc::detail::configuration().testParams;
-  params.maxSuccess = cases;
-  rc::detail::TestMetadata meta;
-  meta.id = name;
-  meta.description = name;
-  const auto result = rc::detail::checkTestable(
-      [] {
-        const auto steps = *rc::gen::container<std::vector<Step>>(
-            *rc::gen::inRange(0, 10),
-            rc::gen::build<Step>(rc::gen::set(&Step::seconds, rc::gen::inRange(5, 90)),
-                                 rc::gen::set(&Step::load, rc::gen::inRange<int64_t>(0, 2500)),
-                                 rc::gen::set(&Step::kind, rc::gen::inRange(0, static_cast<int>(kStepKinds)))));
-        const bool behavior = *rc::gen::arbitrary<bool>();
-        const int64_t final_load = *rc::gen::inRange<int64_t>(0, 2500);
-        const std::string failure = RunSteps(steps, behavior, final_load, *rc::gen::inRange<uint64_t>(1, 1000));
-        if (!failure.empty()) RC_FAIL(failure);
-      },
-      meta, params);
-  std::ostringstream report;
-  rc::detail::printResultMessage(result, report);
-  if (!result.template is<rc::detail::SuccessResult>()) ADD_FAILURE() << report.str();
-  std::cout << name << ": " << report.str() << "\n";
+  ::ksim::testing::CheckPropertyCases(name, cases, [] {
+    const auto steps = *rc::gen::container<std::vector<Step>>(
+        *rc::gen::inRange(0, 10),
+        rc::gen::build<Step>(rc::gen::set(&Step::seconds, rc::gen::inRange(5, 90)),
+                             rc::gen::set(&Step::load, rc::gen::inRange<int64_t>(0, 2500)),
+                             rc::gen::set(&Step::kind, rc::gen::inRange(0, static_cast<int>(kStepKinds)))));
+    const bool behavior = *rc::gen::arbitrary<bool>();
+    const int64_t final_load = *rc::gen::inRange<int64_t>(0, 2500);
+    const std::string failure = RunSteps(steps, behavior, final_load, *rc::gen::inRange<uint64_t>(1, 1000));
+    if (!failure.empty()) RC_FAIL(failure);
+  });
 }
 
 // The case the window is for across a failover: load, then none as the leader dies.
