@@ -5,6 +5,7 @@
 #include <tuple>
 
 #include "cluster/api/apps.pb.h"
+#include "cluster/api/authentication.pb.h"
 #include "cluster/api/autoscaling.pb.h"
 #include "cluster/api/metrics.pb.h"
 #include "cluster/api/batch.pb.h"
@@ -78,6 +79,7 @@ const Registry& Registry::Default() {
     const std::string networking = "networking.k8s.io";
     const std::string storage = "storage.k8s.io";
     const std::string metrics = "metrics.k8s.io";
+    const std::string authentication = "authentication.k8s.io";
     std::vector<KindInfo> kinds = {
         Kind<Namespace>(core, "Namespace", "namespaces", kClusterScoped, {"ns"}),
         Kind<Node>(core, "Node", "nodes", kClusterScoped, {"no"}),
@@ -128,6 +130,8 @@ const Registry& Registry::Default() {
         Kind<Scale>(autoscaling, "Scale", "", kNamespaced),
         // The eviction subresource's body: not a resource of its own.
         Kind<Eviction>(policy, "Eviction", "", kNamespaced),
+        // The serviceaccounts/token subresource's body: not a resource of its own.
+        Kind<TokenRequest>(authentication, "TokenRequest", "", kNamespaced),
     };
     for (KindInfo& k : kinds) r->Add(std::move(k));
     return r;

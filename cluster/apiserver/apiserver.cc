@@ -46,6 +46,9 @@ void ApiServer::Start() {
   ho.token_file = options_.token_file;
   ho.service_cluster_ip_range = options_.service_cluster_ip_range;
   ho.service_node_port_range = options_.service_node_port_range;
+  ho.service_account_signing_key_pem = options_.service_account_signing_key_pem;
+  ho.service_account_issuer = options_.service_account_issuer;
+  ho.api_audiences = options_.api_audiences;
   handler_ = std::make_unique<ApiHandler>(env_, store_client_.get(), ho);
   if (Status ts = handler_->Start(); !ts.ok()) {
     env_.log->Log(LogLevel::kError, "apiserver", ts.message());

@@ -29,6 +29,10 @@ struct ApiServerOptions {
   std::string token_file;    // static tokens (contents, Kubernetes' CSV format)
   std::string service_cluster_ip_range = "10.96.0.0/12";  // see HandlerOptions
   std::string service_node_port_range = "30000-32767";
+  // Bound service-account tokens: see HandlerOptions.
+  std::string service_account_signing_key_pem;
+  std::string service_account_issuer = "https://kubernetes.default.svc.cluster.local";
+  std::vector<std::string> api_audiences;
 };
 
 class ApiServer : public Process {

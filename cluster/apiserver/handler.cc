@@ -40,6 +40,11 @@ ApiHandler::ApiHandler(Env& env, storeclient::StoreClient* store, HandlerOptions
     allocator_error_ = Status::InvalidArgument("--service-node-port-range \"" + ports +
                                                "\": must be <first>-<last> within 1-65535");
   }
+  if (!options_.service_account_signing_key_pem.empty()) {
+    token_key_ = JwtKey::FromPem(options_.service_account_signing_key_pem, &token_key_error_);
+  }
+  token_audiences_ = options_.api_audiences;
+  if (token_audiences_.empty()) token_audiences_.push_back(options_.service_account_issuer);
 }
 
 ApiHandler::~ApiHandler() { *alive_ = false; }
@@ -70,7 +75,8 @@ uint64_t ApiHandler::Handle(Request request, Reply reply) {
   const bool served = sub.empty() || sub == "status" || (sub == "binding" && call->strategy->bind != nullptr) ||
                       (sub == "scale" && call->strategy->scale) ||
                       (sub == "finalize" && call->strategy->finalize != nullptr) ||
-                      (info.group.empty() && info.resource == "pods" && (sub == "log" || sub == "exec" || sub == "eviction"));
+                      (info.group.empty() && info.resource == "pods" && (sub == "log" || sub == "exec" || sub == "eviction")) ||
+                      (info.group.empty() && info.resource == "serviceaccounts" && sub == "token" && token_key_ != nullptr);
   if (!served) {
     ReplyStatus(*call, 404, "NotFound", fmt::format("{} has no subresource \"{}\"", QualifiedResource(info), sub));
     return 0;
@@ -105,6 +111,9 @@ void ApiHandler::Dispatch(std::shared_ptr<Call> call) {
   } else if (sub == "eviction") {
     if (verb != "create") return ReplyStatus(*call, 405, "MethodNotAllowed", "pods/eviction supports create");
     Evict(call, 0);
+  } else if (sub == "token") {
+    if (verb != "create") return ReplyStatus(*call, 405, "MethodNotAllowed", "serviceaccounts/token supports create");
+    RequestToken(call);
   } else if (sub == "scale" && (verb == "get" || verb == "update")) {
     Scale(call);
   } else if ((sub == "log" && verb == "get") || (sub == "exec" && verb == "create")) {

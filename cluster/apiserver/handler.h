@@ -33,6 +33,7 @@
 
 namespace ksim::api {
 class Eviction;
+class TokenRequest;
 }
 
 namespace ksim::apiserver {
@@ -74,6 +75,14 @@ struct HandlerOptions {
   size_t metrics_max_parallel_kubelets = 16;
   Nanos metrics_kubelet_timeout = Seconds(5);
   size_t metrics_max_nodes = 5000;
+  // Bound service-account tokens (serviceaccounts/token, docs/AUTH.md): the private key
+  // in PEM (--service-account-signing-key-file's contents; RSA, EC P-256 or Ed25519; every
+  // apiserver of a cluster gets the same one), the tokens' issuer
+  // (--service-account-issuer) and the audiences accepted (--api-audiences; empty: the
+  // issuer). No key: the subresource is not served and no JWT authenticates.
+  std::string service_account_signing_key_pem;
+  std::string service_account_issuer = "https://kubernetes.default.svc.cluster.local";
+  std::vector<std::string> api_audiences;
 };
 
 struct HandlerStats {
@@ -171,6 +180,13 @@ class ApiHandler {
   void Metrics(std::shared_ptr<Call> call);
   void ScrapeKubelets(std::shared_ptr<MetricsScrape> scrape);
   void ReplyMetrics(const MetricsScrape& scrape);
+  // serviceaccounts/token (handler_token.cc): a TokenRequest answered with a signed JWT.
+  void RequestToken(std::shared_ptr<Call> call);
+  void IssueToken(std::shared_ptr<Call> call, std::shared_ptr<api::TokenRequest> request,
+                  const api::ObjectMeta& account, const api::ObjectMeta* bound);
+  // The uid and deletion time of a cached object (what a bound token's check needs).
+  std::optional<BoundObjectState> CachedObjectState(std::string_view resource, std::string_view ns,
+                                                    std::string_view name) const;
 
   // Shared steps.
   // Writes `updated` over `current` (an update, patch or status write), keeping what the
@@ -226,6 +242,9 @@ class ApiHandler {
   QuotaBatcher quota_batcher_{env_, &store_};
   Allocator allocator_;
   Status allocator_error_;  // a bad range option, reported by Start()
+  std::shared_ptr<const JwtKey> token_key_;  // null: no bound tokens
+  Status token_key_error_;                    // a bad signing key, reported by Start()
+  std::vector<std::string> token_audiences_;  // --api-audiences, else the issuer
   HandlerOptions options_;
   std::map<std::string, std::unique_ptr<ResourceCache>> caches_;  // by resource
   struct WatchRef {

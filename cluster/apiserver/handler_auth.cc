@@ -16,6 +16,13 @@ using namespace handler_internal;  // NOLINT: this file's own helpers
 Status ApiHandler::Start() {
   Status s;
   if (!options_.token_file.empty()) s = TokenAuthenticator::ParseTokenFile(options_.token_file, "token file", &authenticator_);
+  if (token_key_ != nullptr) {
+    authenticator_.EnableBoundTokens(token_key_, options_.service_account_issuer, token_audiences_,
+                                     [this](std::string_view resource, std::string_view ns, std::string_view name) {
+                                       return CachedObjectState(resource, ns, name);
+                                     });
+  }
+  if (s.ok() && !token_key_error_.ok()) s = token_key_error_;
   if (options_.system_namespaces) WriteSystemNamespaces();
   if (options_.authenticate) {
     WriteBootstrapPolicy();
@@ -57,11 +64,19 @@ void ApiHandler::WriteBootstrapPolicy() {
 }
 
 void ApiHandler::LoadAuthCaches() {
-  const std::vector<const api::KindInfo*> kinds = AuthInputKinds();
+  std::vector<const api::KindInfo*> kinds = AuthInputKinds();
+  if (token_key_ != nullptr) {
+    // A bound token is checked against the cached account and pod (secrets are loaded
+    // anyway): requests wait for those caches as for RBAC's.
+    for (const char* resource : {"serviceaccounts", "pods"}) {
+      kinds.push_back(api::Registry::Default().ByGroupResource("", resource));
+    }
+  }
   for (const api::KindInfo* info : kinds) {
     EnsureCache(*info, [this, count = kinds.size()](ResourceCache& rc) {
-      rc.feeds_auth = true;
-      OnAuthReset(rc);
+      // Accounts and pods are only looked up (bound tokens), never fed.
+      rc.feeds_auth = ResourceStrategyOf(*rc.info).feed_auth != nullptr;
+      if (rc.feeds_auth) OnAuthReset(rc);
       if (++auth_caches_loaded_ < static_cast<int>(count) || auth_ready_) return;
       auth_ready_ = true;
       std::vector<std::shared_ptr<Call>> waiting;
@@ -113,7 +128,8 @@ void ApiHandler::Admit(std::shared_ptr<Call> call) {
     waiting_for_auth_.push_back(std::move(call));
     return;
   }
-  std::optional<UserInfo> user = authenticator_.Authenticate(call->request.token());
+  std::optional<UserInfo> user =
+      authenticator_.Authenticate(call->request.token(), env_.clock->WallNow().count() / 1'000'000'000);
   if (!user) {
     if (call->watch_handle != 0) watches_.erase(call->watch_handle);
     return ReplyStatus(*call, 401, "Unauthorized", "Unauthorized");

@@ -98,7 +98,7 @@ Status TokenAuthenticator::ParseTokenFile(std::string_view text, std::string_vie
     if (auto it = defined_on_line.find(fields[0]); it != defined_on_line.end()) {
       return fail("duplicate token (first defined on line " + std::to_string(it->second) + ")");
     }
-    UserInfo user{fields[1], fields[2], {}};
+    UserInfo user{fields[1], fields[2], {}, {}};
     if (fields.size() == 4) {
       std::string_view groups = fields[3];
       while (!groups.empty()) {
@@ -172,6 +172,54 @@ std::optional<UserInfo> TokenAuthenticator::Authenticate(std::string_view bearer
     return user;
   }
   return tokens_by_secret_.at(*secret_hit->second.begin()).user;
+}
+
+std::optional<UserInfo> TokenAuthenticator::Authenticate(std::string_view bearer_token, int64_t now_s) const {
+  if (bearer_token.empty()) return std::nullopt;
+  const bool claimed = static_tokens_.count(bearer_token) != 0 || secret_by_token_.count(bearer_token) != 0;
+  if (claimed || bound_key_ == nullptr) return Authenticate(bearer_token);
+  return AuthenticateBoundToken(bearer_token, now_s);
+}
+
+void TokenAuthenticator::EnableBoundTokens(std::shared_ptr<const JwtKey> key, std::string issuer,
+                                           std::vector<std::string> audiences, BoundObjectLookup lookup) {
+  bound_key_ = std::move(key);
+  issuer_ = std::move(issuer);
+  audiences_ = std::move(audiences);
+  lookup_ = std::move(lookup);
+}
+
+std::optional<UserInfo> TokenAuthenticator::AuthenticateBoundToken(std::string_view token, int64_t now_s) const {
+  Jws jws;
+  if (Status s = ParseJws(token, &jws); !s.ok()) {
+    last_refusal_ = s.message();
+    return std::nullopt;
+  }
+  if (!bound_key_->Verify(jws)) {
+    last_refusal_ = "signature, algorithm or key id does not match the service account key";
+    return std::nullopt;
+  }
+  BoundTokenClaims c;
+  if (Status s = DecodeBoundTokenClaims(jws.claims, &c); !s.ok()) {
+    last_refusal_ = s.message();
+    return std::nullopt;
+  }
+  if (std::string why = CheckBoundTokenClaims(c, issuer_, audiences_, now_s, lookup_); !why.empty()) {
+    last_refusal_ = std::move(why);
+    return std::nullopt;
+  }
+  last_refusal_.clear();
+  UserInfo user;
+  user.name = ServiceAccountUserName(c.namespace_, c.service_account_name);
+  user.uid = c.service_account_uid;
+  user.groups = {std::string(kServiceAccountsGroup), std::string(kServiceAccountsGroup) + ":" + c.namespace_,
+                 std::string(kAuthenticatedGroup)};
+  if (c.bound_kind == "Pod") {
+    user.extra[std::string(kPodNameExtra)] = {c.bound_name};
+    user.extra[std::string(kPodUidExtra)] = {c.bound_uid};
+  }
+  if (!c.jti.empty()) user.extra[std::string(kCredentialIdExtra)] = {"JTI=" + c.jti};
+  return user;
 }
 
 std::string TokenAuthenticator::NewServiceAccountToken(Entropy& entropy) {

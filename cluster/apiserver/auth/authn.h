@@ -5,6 +5,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -13,6 +14,8 @@
 #include <vector>
 
 #include "cluster/api/core.pb.h"
+#include "cluster/apiserver/auth/bound_token.h"
+#include "cluster/apiserver/auth/jwt.h"
 #include "cluster/env/entropy.h"
 #include "cluster/env/status.h"
 
@@ -23,6 +26,7 @@ struct UserInfo {
   std::string name;
   std::string uid;
   std::vector<std::string> groups;
+  std::map<std::string, std::vector<std::string>> extra;  // bound tokens: the pod, the token's id
 
   friend bool operator==(const UserInfo&, const UserInfo&) = default;
 };
@@ -63,6 +67,17 @@ class TokenAuthenticator {
   // one identity (two Secrets, or a Secret and the token file) authenticates nobody: an
   // ambiguous credential is refused rather than resolved by an arbitrary rule.
   std::optional<UserInfo> Authenticate(std::string_view bearer_token) const;
+  // The same, and then (for a token no static or Secret entry claims) a bound
+  // service-account JWT checked against `now_s` (the apiserver's wall clock) and the
+  // lookup set with EnableBoundTokens.
+  std::optional<UserInfo> Authenticate(std::string_view bearer_token, int64_t now_s) const;
+
+  // Accepts JWTs signed by `key` with issuer `issuer` for one of `audiences`, whose
+  // account and bound object `lookup` still finds with the same uids.
+  void EnableBoundTokens(std::shared_ptr<const JwtKey> key, std::string issuer, std::vector<std::string> audiences,
+                         BoundObjectLookup lookup);
+  // Why the last bound token was refused (tests, logs); never part of a reply.
+  const std::string& last_bound_token_refusal() const { return last_refusal_; }
 
   // A fresh opaque token: 256 bits of Entropy as 64 lower-case hex digits. Real hosts
   // draw them from getrandom(2), never from a logged seed; the simulated world replays.
@@ -74,7 +89,14 @@ class TokenAuthenticator {
  private:
   using SecretKey = std::pair<std::string, std::string>;  // (namespace, name)
 
+  std::optional<UserInfo> AuthenticateBoundToken(std::string_view token, int64_t now_s) const;
+
   std::map<std::string, UserInfo, std::less<>> static_tokens_;
+  std::shared_ptr<const JwtKey> bound_key_;
+  std::string issuer_;
+  std::vector<std::string> audiences_;
+  BoundObjectLookup lookup_;
+  mutable std::string last_refusal_;
   // The identity each tracked Secret grants, and the reverse index from token to the
   // Secrets holding it (more than one means ambiguous).
   struct SecretToken {

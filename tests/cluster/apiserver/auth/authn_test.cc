@@ -25,13 +25,13 @@ TEST(TokenFile, ParsesUsersUidsAndGroups) {
       "tokens.csv", &auth);
   ASSERT_TRUE(s.ok()) << s.ToString();
   EXPECT_EQ(auth.static_token_count(), 5u);
-  EXPECT_EQ(auth.Authenticate("t1"), (UserInfo{"alice", "uid-1", {"dev", "ops", "system:authenticated"}}));
-  EXPECT_EQ(auth.Authenticate("t2"), (UserInfo{"bob", "uid-2", {"system:authenticated"}}));
+  EXPECT_EQ(auth.Authenticate("t1"), (UserInfo{"alice", "uid-1", {"dev", "ops", "system:authenticated"}, {}}));
+  EXPECT_EQ(auth.Authenticate("t2"), (UserInfo{"bob", "uid-2", {"system:authenticated"}, {}}));
   // Leading blanks of a field are skipped (Go's TrimLeadingSpace), trailing ones kept.
-  EXPECT_EQ(auth.Authenticate("t3 "), (UserInfo{"carol", "", {"system:authenticated"}}));
+  EXPECT_EQ(auth.Authenticate("t3 "), (UserInfo{"carol", "", {"system:authenticated"}, {}}));
   EXPECT_EQ(auth.Authenticate("t3"), std::nullopt);
-  EXPECT_EQ(auth.Authenticate("t4"), (UserInfo{"dave", "u4", {"single", "system:authenticated"}}));
-  EXPECT_EQ(auth.Authenticate("t,5"), (UserInfo{"eve \"e\"", "u5", {"a", "b", "system:authenticated"}}));
+  EXPECT_EQ(auth.Authenticate("t4"), (UserInfo{"dave", "u4", {"single", "system:authenticated"}, {}}));
+  EXPECT_EQ(auth.Authenticate("t,5"), (UserInfo{"eve \"e\"", "u5", {"a", "b", "system:authenticated"}, {}}));
   EXPECT_EQ(auth.Authenticate(""), std::nullopt);
   EXPECT_EQ(auth.Authenticate("nope"), std::nullopt);
 }
@@ -51,7 +51,7 @@ class TokenFileErrors : public ::testing::TestWithParam<BadFile> {};
 
 TEST_P(TokenFileErrors, NameSourceLineAndReason) {
   TokenAuthenticator auth;
-  ASSERT_TRUE(auth.AddStaticToken("keep", {"kept", "", {}}));
+  ASSERT_TRUE(auth.AddStaticToken("keep", {"kept", "", {}, {}}));
   const Status s = TokenAuthenticator::ParseTokenFile(GetParam().text, "tokens.csv", &auth);
   EXPECT_EQ(s.code(), Status::Code::kInvalidArgument);
   EXPECT_EQ(s.message(), GetParam().message);
@@ -154,7 +154,7 @@ TEST(ServiceAccountTokens, AmbiguousTokensAuthenticateNobody) {
   auth.RemoveSecret("b", "s");
   EXPECT_EQ(auth.Authenticate("shared")->name, "system:serviceaccount:a:sa");
 
-  ASSERT_TRUE(auth.AddStaticToken("shared", {"root", "", {}}));
+  ASSERT_TRUE(auth.AddStaticToken("shared", {"root", "", {}, {}}));
   EXPECT_FALSE(auth.Authenticate("shared").has_value());
 }
 

@@ -75,7 +75,7 @@ inline api::RoleBinding Binding(const std::string& ns, const std::string& name, 
   return b;
 }
 
-inline UserInfo User(const std::string& name, const Strings& groups = {}) { return UserInfo{name, "", groups}; }
+inline UserInfo User(const std::string& name, const Strings& groups = {}) { return UserInfo{name, "", groups, {}}; }
 
 inline Attributes Request(const UserInfo& user, const std::string& verb, const std::string& group,
                           const std::string& resource, const std::string& ns = "", const std::string& name = "",
