@@ -117,6 +117,10 @@ class ApiHandler {
 
   // Sends a bookmark to every watcher (the server calls this on a timer).
   void Bookmark();
+  // Fault: every cache forgets its event window (WatchCache::ExpireWindow), as after a
+  // compaction of the store's history: all watches end with 410 Gone and their clients
+  // must re-list. Returns how many watches were ended.
+  size_t ExpireWatchWindows();
 
   const HandlerStats& stats() const { return stats_; }
   const QuotaBatcherStats& quota_stats() const { return quota_batcher_.stats(); }

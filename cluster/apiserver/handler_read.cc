@@ -266,4 +266,14 @@ void ApiHandler::Bookmark() {
   }
 }
 
+size_t ApiHandler::ExpireWatchWindows() {
+  size_t ended = 0;
+  for (auto& [resource, rc] : caches_) {
+    if (!rc->cache.ready()) continue;
+    ended += rc->cache.watcher_count();
+    rc->cache.ExpireWindow();
+  }
+  return ended;
+}
+
 }  // namespace ksim::apiserver

@@ -53,8 +53,7 @@ std::string WatchCache::BucketOf(const WatchFilter& filter) {
   return "*";
 }
 
-void WatchCache::Reset(std::vector<CachedObjectPtr> objects, int64_t revision) {
-  // Watchers cannot be told what happened between their last event and the list.
+void WatchCache::EndWatchers() {
   std::vector<int64_t> ids;
   for (const auto& [id, w] : watchers_) ids.push_back(id);
   for (int64_t id : ids) {
@@ -63,6 +62,11 @@ void WatchCache::Reset(std::vector<CachedObjectPtr> objects, int64_t revision) {
     it->second.sink(gone);
     Remove(id);
   }
+}
+
+void WatchCache::Reset(std::vector<CachedObjectPtr> objects, int64_t revision) {
+  // Watchers cannot be told what happened between their last event and the list.
+  EndWatchers();
   objects_.clear();
   by_node_.clear();
   for (CachedObjectPtr& o : objects) {
@@ -216,6 +220,12 @@ void WatchCache::Bookmark() {
   }
   for (int64_t id : doomed_) Remove(id);
   doomed_.clear();
+}
+
+void WatchCache::ExpireWindow() {
+  EndWatchers();
+  window_.clear();
+  window_start_ = revision_;
 }
 
 bool WatchCache::Deliver(int64_t id, Watcher& w, const CacheEvent& e) {

@@ -129,6 +129,10 @@ class WatchCache {
   void CancelWatch(int64_t watch_id);
   // Sends every watcher a bookmark at the cache's revision.
   void Bookmark();
+  // Forgets the event window, as when the store's history is compacted past it: every
+  // watcher ends with 410 Gone and a watch resuming below revision() is refused, so
+  // clients re-list. Objects and revision stay. (A fault for tests and scenarios.)
+  void ExpireWindow();
   size_t watcher_count() const { return watchers_.size(); }
   const WatchCacheStats& stats() const { return stats_; }
 
@@ -143,6 +147,7 @@ class WatchCache {
   // Delivers `event` to watcher `id` through its filter; false if the watcher must go.
   bool Deliver(int64_t id, Watcher& watcher, const CacheEvent& event);
   void Remove(int64_t id);
+  void EndWatchers();  // each sink sees kError (410), then the watcher is removed
   void Record(CacheEvent event);
   void IndexNode(const CachedObject& o, bool add);
 

@@ -55,6 +55,17 @@ class ApiCluster {
     return store.world.host(static_cast<uint32_t>(3 + i - 1)).Find<ApiServer>("apiserver");
   }
 
+  // Fault: every running apiserver forgets its watch windows (as after a compaction of the
+  // store's history); every watch ends with 410 and its client re-lists. Returns the
+  // number of watches ended.
+  size_t ExpireWatchWindows() {
+    size_t ended = 0;
+    for (int i = 1; i <= static_cast<int>(endpoints.size()); ++i) {
+      if (ApiServer* s = Server(i)) ended += s->handler().ExpireWatchWindows();
+    }
+    return ended;
+  }
+
   // A client process on its own host talking to `only` (1-based) or to every apiserver.
   client::ApiClient* AddClient(const std::string& name, int only = 0, std::string token = kAdminToken) {
     auto holder = std::make_shared<std::unique_ptr<client::ApiClient>>();

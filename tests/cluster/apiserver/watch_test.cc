@@ -233,6 +233,44 @@ TEST(WatchCache, ReplaysFromTheWindowAndRefusesOlderRevisions) {
   EXPECT_EQ(revs.size(), 5u) << "resourceVersion 0 starts with the current objects";
 }
 
+TEST(WatchCache, AnExpiredWindowEndsWatchersAndRefusesOlderRevisionsButKeepsObjects) {
+  WatchCacheOptions o;
+  o.key_prefix = "/registry/pods/";
+  WatchCache cache(o);
+  cache.Reset({}, 10);
+  for (int i = 0; i < 3; ++i) cache.ApplyPut(Obj("p" + std::to_string(i), "", 11 + i), 11 + i);
+  std::vector<std::string> got;
+  int64_t id = 0;
+  ASSERT_TRUE(cache.Watch({}, 13, [&got](const WatcherEvent& e) {
+                return got.push_back(e.type == WatchEventType::kError ? "error" : "event"), true;
+              }, &id).ok());
+  cache.ExpireWindow();
+  EXPECT_EQ(got, std::vector<std::string>{"error"}) << "the watcher is told it lost events";
+  EXPECT_EQ(cache.watcher_count(), 0u);
+  EXPECT_FALSE(cache.Watch({}, 12, [](const WatcherEvent&) { return true; }, &id).ok()) << "event 13 is forgotten";
+  EXPECT_TRUE(cache.Watch({}, 13, [](const WatcherEvent&) { return true; }, &id).ok()) << "nothing after 13 is lost";
+  EXPECT_EQ(cache.size(), 3u);
+  EXPECT_EQ(cache.revision(), 13);
+}
+
+TEST(ApiWatch, AnInformerReListsAfterTheApiserverForgetsItsWindowAndMissesNothing) {
+  ApiCluster cluster(1);
+  ApiClient* c = cluster.AddClient("client");
+  ASSERT_EQ(cluster.Await([&](ApiClient::Done d) { c->Create(Kind("", "namespaces"), MakeNamespace("default"), d); }).code, 201);
+  client::Informer* inf = cluster.AddInformer("informer", Pods());
+  cluster.store.world.RunFor(Seconds(1));
+  ASSERT_TRUE(inf->HasSynced());
+  ASSERT_EQ(cluster.Await([&](ApiClient::Done d) { c->Create(Pods(), MakePod("default", "before"), d); }).code, 201);
+  cluster.store.world.RunFor(Milliseconds(500));
+  EXPECT_GE(cluster.Server(1)->handler().ExpireWatchWindows(), 1u);
+  // Written while the informer is between its 410 and its re-list.
+  ASSERT_EQ(cluster.Await([&](ApiClient::Done d) { c->Create(Pods(), MakePod("default", "after"), d); }).code, 201);
+  cluster.store.world.RunFor(Seconds(5));
+  EXPECT_EQ(inf->stats().relists_after_gone, 1u);
+  EXPECT_NE(inf->Get("default/before"), nullptr);
+  EXPECT_NE(inf->Get("default/after"), nullptr);
+}
+
 }  // namespace
 }  // namespace ksim::apiserver::testing
 

@@ -1,6 +1,8 @@
 // Property: a rollout (RollingUpdate with random maxSurge/maxUnavailable, or Recreate)
 // under random controller-manager crashes, restarts and isolations (2 replicas, so
-// failovers) and apiserver restarts (2 apiservers). The pods never fail, so the bounds
+// failovers), apiserver restarts (2 apiservers), watch compaction (every watch ends with
+// 410 and informers re-list) and a slow node side (pods start, become Ready and finish
+// deleting 4 or 8 s later than planned). The pods never fail, so the bounds
 // must hold at every 100 ms: never more than replicas + maxSurge active pods, never fewer
 // than replicas - maxUnavailable available (Recreate: never old and new pods at once); no
 // controller-manager writes while another acts or while it does not act. Liveness floor:
@@ -20,7 +22,7 @@ namespace ksim::controllers::testing {
 namespace {
 
 constexpr int kScheduleMs = 40000;
-enum ActionKind { kCrash, kRestart, kIsolate, kHeal, kRestartApiserver, kActionKinds };
+enum ActionKind { kCrash, kRestart, kIsolate, kHeal, kRestartApiserver, kExpireWatches, kSlowNodes, kActionKinds };
 
 struct Action {
   int at_ms = 0;
@@ -29,7 +31,10 @@ struct Action {
 };
 
 std::string Describe(const Action& a) {
-  static const char* names[] = {"crash cm", "restart cm", "isolate cm", "heal", "restart apiserver"};
+  static const char* names[] = {"crash cm",        "restart cm",     "isolate cm", "heal", "restart apiserver",
+                                "expire watches", "slow node side"};
+  if (a.kind == kExpireWatches) return fmt::format("t={}ms {}", a.at_ms, names[a.kind]);
+  if (a.kind == kSlowNodes) return fmt::format("t={}ms {} +{}s", a.at_ms, names[a.kind], (a.target % 2 + 1) * 4);
   return fmt::format("t={}ms {} {}", a.at_ms, names[a.kind], a.target % 2 + 1);
 }
 
@@ -97,17 +102,23 @@ std::string RunCase(Case k) {
         crashed.erase(m);
         break;
       case kIsolate: f.c.api.store.world.network().Isolate(f.c.ManagerHost(m).id()); break;
-      case kHeal: f.c.api.store.world.network().Heal(); break;
+      case kHeal:
+        f.c.api.store.world.network().Heal();
+        f.c.Runner()->SetExtraDelay(Nanos(0));
+        break;
       case kRestartApiserver: {
         sim::Host* api = f.c.api.store.world.FindHost("api" + std::to_string(m));
         api->CrashProcess("apiserver");
         api->RestartProcess("apiserver");
         break;
       }
+      case kExpireWatches: f.c.api.ExpireWatchWindows(); break;
+      case kSlowNodes: f.c.Runner()->SetExtraDelay(Seconds((a.target % 2 + 1) * 4)); break;
       default: break;
     }
   }
   f.c.api.store.world.network().Heal();
+  f.c.Runner()->SetExtraDelay(Nanos(0));
   for (int m : crashed) f.c.ManagerHost(m).RestartProcess("controller-manager");
   const bool done = f.RunUntil(
       [&] {

@@ -1,5 +1,6 @@
 // Property: a Job run by two controller-manager replicas through crashes, restarts and
-// isolations of the replicas and restarts of an apiserver, with random pod outcomes:
+// isolations of the replicas, restarts of an apiserver and watch compaction (every watch
+// ends with 410 and the informers re-list), with random pod outcomes:
 //   - status.succeeded never exceeds completions, and no more pods succeed than that;
 //   - never more than parallelism active pods (nothing but the control plane fails here);
 //   - an Indexed Job's index is completed by at most one pod, completedIndexes within range;
@@ -25,7 +26,7 @@ constexpr int kManagers = 2;
 constexpr int kScheduleMs = 120000;
 constexpr Nanos kLiveness = Seconds(480);
 
-enum ActionKind { kCrash, kRestart, kIsolate, kHeal, kRestartApiserver, kActionKinds };
+enum ActionKind { kCrash, kRestart, kIsolate, kHeal, kRestartApiserver, kExpireWatches, kActionKinds };
 
 struct Action {
   int at_ms = 0;
@@ -34,7 +35,7 @@ struct Action {
 };
 
 std::ostream& operator<<(std::ostream& os, const Action& a) {
-  static const char* names[] = {"crash cm", "restart cm", "isolate cm", "heal", "restart apiserver"};
+  static const char* names[] = {"crash cm", "restart cm", "isolate cm", "heal", "restart apiserver", "expire watches"};
   return os << "t=" << a.at_ms << "ms " << names[a.kind] << " " << a.target;
 }
 
@@ -115,6 +116,7 @@ std::string RunSchedule(const Shape& shape, std::vector<Action> schedule, uint64
       case kIsolate: c.api.store.world.network().Isolate(c.ManagerHost(m).id()); break;
       case kHeal: c.api.store.world.network().Heal(); break;
       case kRestartApiserver: c.api.store.world.FindHost("api" + std::to_string(a.target % 2 + 1))->RestartProcess("apiserver"); break;
+      case kExpireWatches: c.api.ExpireWatchWindows(); break;
       default: break;
     }
   }

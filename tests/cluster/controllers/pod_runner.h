@@ -54,6 +54,9 @@ class FakePodRunner : public Process {
                        .on_delete = [this](const client::ObjectPtr& o) { Forget(o); }});
     pods_.Start();
   }
+  // A slow node side (an overloaded kubelet): every step scheduled from now on waits this
+  // much longer (0: back to the plan's times).
+  void SetExtraDelay(Nanos extra) { extra_delay_ = extra; }
   // Pods this runner has ended (uid -> phase); tests count completions with it.
   const std::map<std::string, std::string>& ended() const { return ended_; }
 
@@ -183,7 +186,7 @@ class FakePodRunner : public Process {
   }
 
   void After(Nanos d, std::function<void()> fn) {
-    env_.clock->Schedule(d, [alive = alive_, fn = std::move(fn)] {
+    env_.clock->Schedule(d + extra_delay_, [alive = alive_, fn = std::move(fn)] {
       if (*alive) fn();
     });
   }
@@ -197,6 +200,7 @@ class FakePodRunner : public Process {
   std::map<std::string, std::string> ended_;
   std::map<std::string, uint64_t> latest_;  // uid -> the Post that counts
   uint64_t posts_ = 0;
+  Nanos extra_delay_ = Nanos(0);
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -1,6 +1,6 @@
 // Property: whatever happens (controller-manager replicas crashed, restarted, isolated;
-// apiservers restarted; the node side frozen or partitioned; pods deleted; the set scaled
-// or its template changed), no identity of the StatefulSet ever has two live pods (a pod
+// apiservers restarted or their watches expired (informers re-list); the node side frozen,
+// partitioned or slowed; pods deleted; the set scaled or its template changed), no identity of the StatefulSet ever has two live pods (a pod
 // is live until it is gone from the API), and only one controller-manager acts.
 // Liveness floor: once everything heals, the set converges (every replica Running and
 // Ready at the update revision) within 120 s.
@@ -24,7 +24,7 @@ constexpr Nanos kConverge = Seconds(120);
 
 enum ActionKind {
   kCrashManager, kRestartManager, kIsolateManager, kHeal, kRestartApiserver, kFreezeRunner, kThawRunner,
-  kIsolateRunner, kDeletePod, kScale, kNewImage, kActionKinds
+  kIsolateRunner, kDeletePod, kScale, kNewImage, kExpireWatches, kSlowRunner, kActionKinds
 };
 
 struct Action {
@@ -35,7 +35,8 @@ struct Action {
 
 std::ostream& operator<<(std::ostream& os, const Action& a) {
   static const char* names[] = {"crash cm", "restart cm", "isolate cm", "heal", "restart apiserver", "freeze runner",
-                                "thaw runner", "isolate runner", "delete pod", "scale", "new image"};
+                                "thaw runner", "isolate runner", "delete pod", "scale", "new image",
+                                "expire watches", "slow runner"};
   return os << "t=" << a.at_ms << "ms " << names[a.kind] << " " << a.target;
 }
 
@@ -95,7 +96,14 @@ std::string RunSchedule(std::vector<Action> schedule, uint64_t seed, bool parall
       case kCrashManager: c.ManagerHost(m).CrashProcess("controller-manager"); break;
       case kRestartManager: c.ManagerHost(m).RestartProcess("controller-manager"); break;
       case kIsolateManager: world.network().Isolate(c.ManagerHost(m).id()); break;
-      case kHeal: world.network().Heal(); break;
+      case kHeal:
+        world.network().Heal();
+        if (c.Runner() != nullptr) c.Runner()->SetExtraDelay(Nanos(0));
+        break;
+      case kExpireWatches: c.api.ExpireWatchWindows(); break;
+      case kSlowRunner:
+        if (c.Runner() != nullptr) c.Runner()->SetExtraDelay(Seconds(a.target % 5 + 2));
+        break;
       case kRestartApiserver: world.FindHost("api" + std::to_string(a.target % 2 + 1))->RestartProcess("apiserver"); break;
       case kFreezeRunner: c.RunnerHost().CrashProcess("pod-runner"); break;
       case kThawRunner: c.RunnerHost().RestartProcess("pod-runner"); break;
