@@ -15,6 +15,15 @@ using namespace handler_internal;  // NOLINT: this file's own helpers
 
 namespace {
 constexpr char kNameAlphabet[] = "bcdfghjklmnpqrstvwxz2456789";  // Kubernetes' generateName alphabet
+// Names drawn again after the first one collides (KEP-4420's 7 retries: about a million
+// names under one prefix before a 0.1% chance that the last draw collides too).
+constexpr int kGenerateNameRetries = 7;
+
+std::string DrawName(Random& random, const std::string& prefix) {
+  std::string name = prefix;
+  for (int i = 0; i < 5; ++i) name += kNameAlphabet[random.Uniform(sizeof(kNameAlphabet) - 1)];
+  return name;
+}
 }  // namespace
 
 // --- create -------------------------------------------------------------------------------
@@ -36,9 +45,8 @@ void ApiHandler::Create(std::shared_ptr<Call> call) {
     meta->clear_namespace_();
   }
   if (meta->name().empty() && !meta->generate_name().empty()) {
-    std::string name = meta->generate_name();
-    for (int i = 0; i < 5; ++i) name += kNameAlphabet[env_.random->Uniform(sizeof(kNameAlphabet) - 1)];
-    meta->set_name(name);
+    meta->set_name(DrawName(*env_.random, meta->generate_name()));
+    call->names_drawn = 1;
   }
   meta->set_uid(NewUid(call->request.request_id()));
   meta->clear_resource_version();
@@ -203,10 +211,22 @@ void ApiHandler::StoreCreate(std::shared_ptr<Call> call, std::shared_ptr<gp::Mes
   const api::ObjectMeta& meta = *api::GetMeta(*obj);
   const std::string key = ObjectKey(call->info->resource, meta.namespace_(), meta.name());
   std::string bytes = SerializeDeterministic(*obj);
+  const bool no_side_writes = side.empty();  // a redrawn name could not reuse them
   store_.Create(key, bytes, std::move(side),
-                [this, call, uid = meta.uid(), name = meta.name(), bytes, written = std::move(written),
+                [this, call, obj, no_side_writes, lease, uid = meta.uid(), name = meta.name(), bytes, written = std::move(written),
                  claim_lost = std::move(claim_lost), alive = alive_](const WriteResult& w) mutable {
                   if (!*alive) return;
+                  if (w.status.ok() && w.outcome == WriteOutcome::kExists && call->names_drawn > 0 &&
+                      call->names_drawn <= kGenerateNameRetries && no_side_writes) {
+                    auto existing = call->info->New();
+                    if (!existing->ParseFromString(w.current.value) || api::GetMeta(*existing)->uid() != uid) {
+                      // Another object has the drawn name: draw again, keeping any quota charge.
+                      api::ObjectMeta* m = api::MutableMeta(*obj);
+                      m->set_name(DrawName(*env_.random, m->generate_name()));
+                      ++call->names_drawn;
+                      return StoreCreate(call, obj, {}, std::move(written), lease, std::move(claim_lost));
+                    }
+                  }
                   if (w.status.ok() && w.outcome == WriteOutcome::kQuotaChanged && claim_lost) {
                     return claim_lost(std::move(written));  // only an allocation claim is a side guard here
                   }

@@ -36,6 +36,9 @@ struct ApiHandler::Call {
   std::shared_ptr<const api::DeleteOptions> delete_options;
   // Who sent it (empty when authentication is off).
   UserInfo user;
+  // create with generateName and no name: how many names have been drawn (0: the name
+  // was given). A drawn name that exists is drawn again (Kubernetes ≥ 1.32, KEP-4420).
+  int names_drawn = 0;
 };
 
 struct ApiHandler::ResourceCache {

@@ -107,6 +107,33 @@ TEST_F(ApiServerTest, GenerateNameAppendsFiveCharacters) {
   EXPECT_EQ(name.substr(0, 4), "web-");
 }
 
+// KEP-4420 (Kubernetes ≥ 1.32): a drawn name that exists is drawn again, not a 409. Two
+// clusters of one seed draw the same names: the second is given the first's first name.
+TEST(ApiServerGenerateName, ADrawnNameThatExistsIsDrawnAgain) {
+  const auto draw = [](bool take_first_name, const std::string& first_name) {
+    ApiCluster cluster(1, 7);
+    ApiClient* c = cluster.AddClient("client");
+    EXPECT_EQ(cluster.Await([&](ApiClient::Done d) { c->Create(Namespaces(), MakeNamespace("default"), d); }).code, 201);
+    if (take_first_name) {
+      EXPECT_EQ(cluster.Await([&](ApiClient::Done d) { c->Create(Pods(), MakePod("default", first_name), d); }).code, 201);
+    }
+    std::vector<std::string> names;
+    for (int i = 0; i < 2; ++i) {
+      api::Pod p = MakePod("default", "");
+      p.mutable_metadata()->set_generate_name("web-");
+      const ApiResult r = cluster.Await([&](ApiClient::Done d) { c->Create(Pods(), p, d); });
+      EXPECT_EQ(r.code, 201) << r.Describe();
+      names.push_back(r.code == 201 ? AsPod(r)->metadata().name() : "");
+    }
+    return names;
+  };
+  const std::vector<std::string> free = draw(false, "");
+  ASSERT_EQ(free.size(), 2u);
+  ASSERT_NE(free[0], free[1]);
+  const std::vector<std::string> taken = draw(true, free[0]);
+  EXPECT_EQ(taken[0], free[1]) << "the taken first draw is replaced by the next one";
+}
+
 TEST_F(ApiServerTest, UpdateIsGuardedByResourceVersion) {
   auto p = AsPod(Create(Pods(), MakePod("default", "web")));
   api::Pod stale = *p;
