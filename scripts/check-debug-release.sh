@@ -19,7 +19,8 @@ for type in "${types[@]}"; do
   # time) serves no one in a hash comparison, so it is left out.
   extra=()
   if [ "$type" = Debug ]; then extra+=(-DCMAKE_CXX_FLAGS_DEBUG=-O0); fi
-  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE="$type" -DKSIM_WERROR=ON -DKSIM_BUILD_BENCHMARKS=OFF "${extra[@]}" >/dev/null
+  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE="$type" -DKSIM_WERROR=ON -DKSIM_BUILD_BENCHMARKS=OFF -DKSIM_PCH=ON \
+    "${extra[@]}" >/dev/null
   if ! out=$(ninja -C "$dir" ksim 2>&1); then
     echo "$out" | tail -n 40 >&2
     echo "check-debug-release: building $type failed" >&2
