@@ -108,30 +108,32 @@ TEST_F(ApiServerTest, GenerateNameAppendsFiveCharacters) {
 }
 
 // KEP-4420 (Kubernetes ≥ 1.32): a drawn name that exists is drawn again, not a 409. Two
-// clusters of one seed draw the same names: the second is given the first's first name.
+// clusters of one seed draw the same names through apiserver 1; in the second, the name
+// apiserver 1 will draw next is taken first through apiserver 2 (whose draws are its own).
 TEST(ApiServerGenerateName, ADrawnNameThatExistsIsDrawnAgain) {
-  const auto draw = [](bool take_first_name, const std::string& first_name) {
-    ApiCluster cluster(1, 7);
-    ApiClient* c = cluster.AddClient("client");
-    EXPECT_EQ(cluster.Await([&](ApiClient::Done d) { c->Create(Namespaces(), MakeNamespace("default"), d); }).code, 201);
-    if (take_first_name) {
-      EXPECT_EQ(cluster.Await([&](ApiClient::Done d) { c->Create(Pods(), MakePod("default", first_name), d); }).code, 201);
-    }
+  const auto draw = [](const std::string& take) {
+    ApiCluster cluster(2, 7);
+    ApiClient* one = cluster.AddClient("client-1", 1);
+    ApiClient* two = cluster.AddClient("client-2", 2);
+    EXPECT_EQ(cluster.Await([&](ApiClient::Done d) { two->Create(Namespaces(), MakeNamespace("default"), d); }).code, 201);
     std::vector<std::string> names;
-    for (int i = 0; i < 2; ++i) {
+    for (int i = 0; i < 3; ++i) {
+      if (i == 1 && !take.empty()) {
+        EXPECT_EQ(cluster.Await([&](ApiClient::Done d) { two->Create(Pods(), MakePod("default", take), d); }).code, 201);
+      }
       api::Pod p = MakePod("default", "");
       p.mutable_metadata()->set_generate_name("web-");
-      const ApiResult r = cluster.Await([&](ApiClient::Done d) { c->Create(Pods(), p, d); });
+      const ApiResult r = cluster.Await([&](ApiClient::Done d) { one->Create(Pods(), p, d); });
       EXPECT_EQ(r.code, 201) << r.Describe();
       names.push_back(r.code == 201 ? AsPod(r)->metadata().name() : "");
     }
     return names;
   };
-  const std::vector<std::string> free = draw(false, "");
-  ASSERT_EQ(free.size(), 2u);
-  ASSERT_NE(free[0], free[1]);
-  const std::vector<std::string> taken = draw(true, free[0]);
-  EXPECT_EQ(taken[0], free[1]) << "the taken first draw is replaced by the next one";
+  const std::vector<std::string> free = draw("");
+  ASSERT_EQ(free.size(), 3u);
+  const std::vector<std::string> taken = draw(free[1]);
+  ASSERT_EQ(taken[0], free[0]) << "both clusters draw the same names";
+  EXPECT_EQ(taken[1], free[2]) << "the taken second draw is replaced by the third";
 }
 
 TEST_F(ApiServerTest, UpdateIsGuardedByResourceVersion) {

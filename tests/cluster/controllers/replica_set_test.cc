@@ -58,10 +58,16 @@ class ReplicaSetTest : public ::testing::Test {
     EXPECT_TRUE(r.ok() && rs.ParseFromString(r.body)) << r.Describe();
     return rs;
   }
+  // As `kubectl scale`: read, change, write; a 409 (the controller wrote the status in
+  // between) is read again.
   void Scale(const std::string& name, int replicas) {
-    api::ReplicaSet rs = GetRs(name);
-    rs.mutable_spec()->set_replicas(replicas);
-    auto r = c.api.Await([&](client::ApiClient::Done d) { c.kubectl->Update(RsKind(), rs, std::move(d)); });
+    client::ApiResult r;
+    for (int attempt = 0; attempt < 5; ++attempt) {
+      api::ReplicaSet rs = GetRs(name);
+      rs.mutable_spec()->set_replicas(replicas);
+      r = c.api.Await([&](client::ApiClient::Done d) { c.kubectl->Update(RsKind(), rs, std::move(d)); });
+      if (r.code != 409) break;
+    }
     ASSERT_TRUE(r.ok()) << r.Describe();
   }
   void Touch(const std::string& name) {  // any change: the RS is synced again
