@@ -24,6 +24,18 @@ void Expectations::ExpectDeletions(const std::string& key, const std::set<std::s
   r.since = now;
 }
 
+void Expectations::ExpectCacheToCatchUp(const std::string& key, const std::set<std::string>& cached,
+                                        const std::set<std::string>& listed, Nanos now) {
+  int adds = 0;
+  for (const auto& k : listed) adds += cached.count(k) == 0 ? 1 : 0;
+  std::set<std::string> dels;
+  for (const auto& k : cached) {
+    if (listed.count(k) == 0) dels.insert(k);
+  }
+  if (adds > 0) ExpectCreations(key, adds, now);
+  if (!dels.empty()) ExpectDeletions(key, dels, now);
+}
+
 void Expectations::CreationObserved(const std::string& key) {
   auto it = records_.find(key);
   if (it != records_.end() && it->second.adds > 0) --it->second.adds;

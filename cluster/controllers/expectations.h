@@ -28,6 +28,11 @@ class Expectations {
   void ExpectCreations(const std::string& key, int adds, Nanos now);
   // Records deletes of these pods ("namespace/name") about to be sent.
   void ExpectDeletions(const std::string& key, const std::set<std::string>& pods, Nanos now);
+  // A live list showed the owner's pods `listed` where the cache holds `cached` (pod keys):
+  // those only listed are expected as creates and those only cached as deletes, so later
+  // syncs wait for the cache to catch up with the list.
+  void ExpectCacheToCatchUp(const std::string& key, const std::set<std::string>& cached,
+                            const std::set<std::string>& listed, Nanos now);
   // The informer showed a create (or a create failed, so none will show).
   void CreationObserved(const std::string& key);
   // The informer showed this pod deleted or terminating (or the delete failed). Counted once.

@@ -182,15 +182,7 @@ class JobController final : public Controller {
       if (ref != nullptr && ref->uid() == job.metadata().uid()) cached.insert(PodKey(*AsPod(o)));
     }
     for (const auto& p : live) listed.insert(PodKey(*p));
-    int adds = 0;
-    for (const auto& k : listed) adds += cached.count(k) == 0 ? 1 : 0;
-    std::set<std::string> dels;
-    for (const auto& k : cached) {
-      if (listed.count(k) == 0) dels.insert(k);
-    }
-    const Nanos now = ctx_.env.clock->MonotonicNow();
-    if (adds > 0) expectations_.ExpectCreations(key, adds, now);
-    if (!dels.empty()) expectations_.ExpectDeletions(key, dels, now);
+    expectations_.ExpectCacheToCatchUp(key, cached, listed, ctx_.env.clock->MonotonicNow());
   }
 
   void Decide(const JobRunPtr& run, std::vector<JobPodPtr> pods) {
