@@ -204,5 +204,23 @@ TEST(Cli, HelpExitsZero) {
   EXPECT_NE(r.out.find("--seed"), std::string::npos);
 }
 
+// `ksim scenario check`: 0 for good files, 2 with file:line:column: field: reason on stderr.
+TEST(Cli, ScenarioCheckExitsZeroOrTwoWithTheLocatedError) {
+  const std::string example = std::string(KSIM_SOURCE_DIR) + "/scenarios/examples/rolling-update-under-partition.yaml";
+  RunResult good = RunCommand({kKsim, "scenario", "check", example});
+  EXPECT_EQ(good.exit_code, 0) << good.err;
+  EXPECT_NE(good.out.find(": ok (rolling-update-under-partition: 3 control-plane hosts, 5 workers"), std::string::npos)
+      << good.out;
+  const std::string bad_file = std::string(KSIM_TESTDATA) + "/bad_scenario.yaml";
+  RunResult bad = RunCommand({kKsim, "scenario", "check", example, bad_file});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_EQ(bad.err, "ksim: " + bad_file + ":8:7: timeline[0].at: 2m is after the end of the run (1m)\n");
+  RunResult missing = RunCommand({kKsim, "scenario", "check"});
+  EXPECT_EQ(missing.exit_code, 2);
+  RunResult schema = RunCommand({kKsim, "scenario", "schema"});
+  EXPECT_EQ(schema.exit_code, 0);
+  EXPECT_NE(schema.out.find("\"$ref\": \"#/$defs/scenario\""), std::string::npos);
+}
+
 }  // namespace
 }  // namespace ksim::testing

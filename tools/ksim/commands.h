@@ -20,6 +20,8 @@ CommandFn AddBenchClusterCommand(CLI::App& bench);
 CommandFn AddBenchControllersCommands(CLI::App& bench);
 CommandFn AddLincheckCommand(CLI::App& app);
 CommandFn AddExplainCommand(CLI::App& app);
+// `ksim scenario check FILE...` and `ksim scenario schema`.
+CommandFn AddScenarioCommand(CLI::App& app);
 
 // Exit code for bad input; printed messages start with "ksim: ".
 inline constexpr int kExitBadInput = 2;
