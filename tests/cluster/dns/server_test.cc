@@ -1,5 +1,5 @@
-// Cluster DNS end to end in the simulated world: an apiserver, the EndpointSlice
-// controller, the DNS server on host "dns", and a resolver with a ClusterFirst pod's
+// Cluster DNS end to end in the simulated world: an apiserver, the controller-manager's
+// EndpointSlice controller, the DNS server on host "dns", and a resolver with a ClusterFirst pod's
 // search path; plus the resolver's candidate order.
 #include "cluster/dns/server.h"
 
@@ -9,8 +9,8 @@
 
 #include "cluster/dns/resolver.h"
 #include "cluster/net/ipv4.h"
-#include "cluster/proxy/endpointslice_controller.h"
 #include "tests/cluster/apiserver/api_cluster.h"
+#include "tests/cluster/proxy/endpointslice_runner.h"
 
 namespace ksim::dns {
 namespace {
@@ -32,16 +32,7 @@ struct DnsCluster {
   DnsCluster() : api(1, 4) {
     admin = api.AddClient("admin");
     EXPECT_EQ(Call([&](ApiClient::Done d) { admin->Create(Kind("", "namespaces"), apiserver::testing::MakeNamespace("default"), d); }).code, 201);
-    client::ApiClientOptions o;
-    o.endpoints = api.endpoints;
-    o.token = apiserver::testing::kAdminToken;
-    auto holder = controller_;
-    auto client = client_;
-    api.store.world.AddHost("cm").AddProcess("esc", sim::testing::Scripted([holder, client, o](sim::testing::ScriptedProcess& p) {
-      *client = std::make_unique<ApiClient>(p.env(), o);
-      *holder = std::make_unique<proxy::EndpointSliceController>(p.env(), client->get());
-      (*holder)->Start();
-    }));
+    proxy::testing::StartEndpointSliceManager(api);
     DnsServerOptions so;
     so.api_endpoints = api.endpoints;
     so.token = apiserver::testing::kAdminToken;
@@ -56,8 +47,6 @@ struct DnsCluster {
   }
   ~DnsCluster() {
     resolver_->reset();
-    controller_->reset();
-    client_->reset();
   }
   ApiResult Call(const std::function<void(ApiClient::Done)>& f) { return api.Await(f); }
   Resolution Resolve(const std::string& name, uint16_t type) {
@@ -69,8 +58,12 @@ struct DnsCluster {
     api.store.world.RunUntilCondition([&] { return out.has_value(); }, api.store.world.now() + Seconds(60));
     return out.value_or(Resolution{kServFail, "", {}});
   }
+  // Until the slices say what the pods say (at most 30 s), then 2 s for the DNS server's watch.
   void Settle() {
-    api.store.world.RunUntilCondition([this] { return (*controller_)->Idle(); }, api.store.world.now() + Seconds(30));
+    const Nanos end = api.store.world.now() + Seconds(30);
+    while (!proxy::testing::SlicesCaughtUp(api, admin) && api.store.world.now() < end) {
+      api.store.world.RunFor(Milliseconds(200));
+    }
     api.store.world.RunFor(Seconds(2));
   }
 
@@ -79,9 +72,6 @@ struct DnsCluster {
   sim::Host* dns_host = nullptr;
 
  private:
-  std::shared_ptr<std::unique_ptr<proxy::EndpointSliceController>> controller_ =
-      std::make_shared<std::unique_ptr<proxy::EndpointSliceController>>();
-  std::shared_ptr<std::unique_ptr<ApiClient>> client_ = std::make_shared<std::unique_ptr<ApiClient>>();
   std::shared_ptr<std::unique_ptr<Resolver>> resolver_ = std::make_shared<std::unique_ptr<Resolver>>();
 };
 

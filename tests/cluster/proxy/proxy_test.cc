@@ -9,8 +9,8 @@
 
 #include <set>
 
-#include "cluster/proxy/endpointslice_controller.h"
 #include "tests/cluster/apiserver/api_cluster.h"
+#include "tests/cluster/proxy/endpointslice_runner.h"
 
 namespace ksim::proxy {
 namespace {
@@ -20,21 +20,13 @@ using apiserver::testing::Kind;
 using client::ApiClient;
 using client::ApiResult;
 
-// An apiserver, an EndpointSlice controller on host "cm" and a proxy on host "worker".
+// An apiserver, the controller-manager's EndpointSlice controller on host "cm" and a proxy
+// on host "worker".
 struct ProxyCluster {
   explicit ProxyCluster(uint64_t seed) : api(1, seed) {
     admin = api.AddClient("admin");
     EXPECT_EQ(Call([&](ApiClient::Done d) { admin->Create(Kind("", "namespaces"), apiserver::testing::MakeNamespace("default"), d); }).code, 201);
-    client::ApiClientOptions o;
-    o.endpoints = api.endpoints;
-    o.token = apiserver::testing::kAdminToken;
-    auto holder = controller_;
-    auto client = controller_client_;
-    world().AddHost("cm").AddProcess("esc", sim::testing::Scripted([holder, client, o](sim::testing::ScriptedProcess& p) {
-      *client = std::make_unique<ApiClient>(p.env(), o);
-      *holder = std::make_unique<EndpointSliceController>(p.env(), client->get());
-      (*holder)->Start();
-    }));
+    testing::StartEndpointSliceManager(api);
     ProxyOptions po;
     po.api_endpoints = api.endpoints;
     po.token = apiserver::testing::kAdminToken;
@@ -42,35 +34,30 @@ struct ProxyCluster {
     worker->AddProcess("proxy", [po](Env& env) { return std::make_unique<ServiceProxy>(env, po); });
     world().RunFor(Milliseconds(10));
   }
-  ~ProxyCluster() {
-    controller_->reset();
-    controller_client_->reset();
-  }
   sim::World& world() { return api.store.world; }
   ServiceProxy* proxy() { return worker->Find<ServiceProxy>("proxy"); }
   ApiResult Call(const std::function<void(ApiClient::Done)>& f) { return api.Await(f); }
 
-  // Runs until the controller has nothing to do and the proxy installed what it saw, twice
-  // a min-sync-period apart (a write the controller just made reaches the proxy's watch).
+  // The slices say what the pods say and the proxy installed what it saw, twice a
+  // min-sync-period apart (a write the controller just made reaches the proxy's watch).
   bool Settle() {
+    const auto settled = [this] {
+      return testing::SlicesCaughtUp(api, admin) && proxy() != nullptr && proxy()->CaughtUp();
+    };
     for (int round = 0; round < 2; ++round) {
-      const bool ok = world().RunUntilCondition(
-          [this] { return (*controller_)->Idle() && proxy() != nullptr && proxy()->CaughtUp(); },
-          world().now() + Seconds(60));
-      if (!ok) return false;
+      const Nanos end = world().now() + Seconds(60);
+      while (!settled()) {
+        if (world().now() >= end) return false;
+        world().RunFor(Milliseconds(200));
+      }
       world().RunFor(Milliseconds(1500));
     }
-    return (*controller_)->Idle() && proxy()->CaughtUp();
+    return settled();
   }
 
   ApiCluster api;
   ApiClient* admin = nullptr;
   sim::Host* worker = nullptr;
-
- private:
-  std::shared_ptr<std::unique_ptr<EndpointSliceController>> controller_ =
-      std::make_shared<std::unique_ptr<EndpointSliceController>>();
-  std::shared_ptr<std::unique_ptr<ApiClient>> controller_client_ = std::make_shared<std::unique_ptr<ApiClient>>();
 };
 
 api::Service WebService(const std::string& type = "ClusterIP") {
