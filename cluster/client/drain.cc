@@ -41,6 +41,20 @@ bool DrainSkips(const api::Pod& pod) {
   return pod.metadata().annotations().count("kubernetes.io/config.mirror") != 0;
 }
 
+std::string DrainRefusal(const api::Pod& pod, const DrainOptions& options) {
+  // A pod that has ended loses nothing by going.
+  if (pod.status().phase() == "Succeeded" || pod.status().phase() == "Failed") return "";
+  if (!options.delete_emptydir_data) {
+    for (const api::Volume& v : pod.spec().volumes()) {
+      if (v.has_empty_dir()) return "cannot delete Pods with local storage (use --delete-emptydir-data to override)";
+    }
+  }
+  bool controlled = false;
+  for (const api::OwnerReference& ref : pod.metadata().owner_references()) controlled = controlled || ref.controller();
+  if (!controlled && !options.force) return "cannot delete Pods that declare no controller (use --force to override)";
+  return "";
+}
+
 Drainer::Drainer(Env& env, ApiClient* client, DrainOptions options)
     : env_(env), client_(client), options_(std::move(options)) {}
 
@@ -86,6 +100,8 @@ void Drainer::ListPods() {
                   if (!r.ok() || !list.ParseFromString(r.body)) {
                     return Finish(Status::Unavailable("list pods: " + r.Describe()));
                   }
+                  std::vector<api::Pod> to_evict;
+                  std::map<std::string, std::string> refused;  // reason -> "ns/name, ..."
                   for (const std::string& bytes : list.items()) {
                     api::Pod pod;
                     if (!pod.ParseFromString(bytes)) continue;
@@ -94,11 +110,25 @@ void Drainer::ListPods() {
                       result_.skipped.push_back(key);
                       continue;
                     }
-                    waiting_gone_[key] = pod.metadata().uid();
-                    ++evicting_;
-                    Evict(pod);
+                    if (std::string why = DrainRefusal(pod, options_); !why.empty()) {
+                      std::string& pods = refused[why];
+                      pods += (pods.empty() ? "" : ", ") + key;
+                      continue;
+                    }
+                    to_evict.push_back(std::move(pod));
                   }
-                  if (evicting_ == 0) WaitGone();
+                  // As kubectl: one pod it may not evict and none is evicted (the node stays cordoned).
+                  if (!refused.empty()) {
+                    std::string message;
+                    for (const auto& [why, pods] : refused) message += (message.empty() ? "" : "; ") + why + ": " + pods;
+                    return Finish(Status::InvalidArgument(message));
+                  }
+                  for (const api::Pod& pod : to_evict) {
+                    waiting_gone_[pod.metadata().namespace_() + "/" + pod.metadata().name()] = pod.metadata().uid();
+                  }
+                  evicting_ = static_cast<int>(to_evict.size());
+                  if (to_evict.empty()) return WaitGone();
+                  for (const api::Pod& pod : to_evict) Evict(pod);
                 });
 }
 

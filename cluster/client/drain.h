@@ -1,7 +1,9 @@
 // The eviction API from the client side (`kubectl drain`'s part): EvictPod POSTs a
 // policy/v1 Eviction to pods/<name>/eviction; Drainer cordons a node and evicts its pods
 // (all but DaemonSet and mirror pods), retrying refusals by a disruption budget (429)
-// every retry_interval until timeout, then waits for the evicted pods to be gone.
+// every retry_interval until timeout, then waits for the evicted pods to be gone. As
+// kubectl, it evicts nothing when a pod no controller manages is there (unless `force`)
+// or a pod with an emptyDir volume (unless `delete_emptydir_data`).
 #pragma once
 
 #include <functional>
@@ -26,6 +28,8 @@ struct DrainOptions {
   Nanos timeout = Seconds(0);         // --timeout; 0: no limit
   Nanos poll = Seconds(1);            // how often the pods' deletion is checked
   api::DeleteOptions delete_options;  // --grace-period as gracePeriodSeconds
+  bool force = false;                 // --force: evict pods no controller manages too
+  bool delete_emptydir_data = false;  // --delete-emptydir-data: evict pods with emptyDir volumes
 };
 
 struct DrainResult {
@@ -70,5 +74,9 @@ class Drainer {
 // kubectl drain's filters: a pod controlled by a DaemonSet or a mirror pod of a static
 // pod is left where it is.
 bool DrainSkips(const api::Pod& pod);
+// Why kubectl drain refuses to evict `pod` with these options ("" when it may): a pod not
+// Succeeded/Failed that has an emptyDir volume (without delete_emptydir_data) or no
+// controller (without force).
+std::string DrainRefusal(const api::Pod& pod, const DrainOptions& options);
 
 }  // namespace ksim::client

@@ -27,13 +27,7 @@ class DisruptionTest : public ::testing::Test {
  public:
   void Start(int replicas) {
     c.AddPodRunner(ReadyPlan);
-    c.AddManager(1, [](ControllerManagerOptions& o) {
-      o.controllers = {kReplicaSetControllerName, kDisruptionControllerName};
-    });
-    c.Run(Seconds(20));
-    ASSERT_TRUE(c.Create(WebRs("web", replicas)).ok());
-    c.Run(Seconds(10));
-    ASSERT_EQ(ReadyPods(c).size(), static_cast<size_t>(replicas));
+    ASSERT_NO_FATAL_FAILURE(StartWebWithBudgets(c, replicas));
   }
   void SetReady(const std::string& pod, bool ready) {
     api::Pod p = c.List<api::Pod>("pods", "default").at(pod);

@@ -8,6 +8,7 @@
 #include "cluster/api/apps.pb.h"
 #include "cluster/api/policy.pb.h"
 #include "cluster/client/drain.h"
+#include "cluster/controllers/disruption.h"
 #include "cluster/controllers/replica_set.h"
 #include "tests/cluster/controllers/cm_cluster.h"
 
@@ -75,6 +76,18 @@ inline std::vector<std::string> ReadyPods(CmCluster& c) {
     if (!p.metadata().has_deletion_timestamp() && PodReady(p)) out.push_back(name);
   }
   return out;
+}
+
+// The ReplicaSet and disruption controllers on replica 1, and ReplicaSet "web" with
+// `replicas` pods, all Ready (the pod runner is the caller's).
+inline void StartWebWithBudgets(CmCluster& c, int replicas) {
+  c.AddManager(1, [](ControllerManagerOptions& o) {
+    o.controllers = {kReplicaSetControllerName, kDisruptionControllerName};
+  });
+  c.Run(Seconds(20));
+  ASSERT_TRUE(c.Create(WebRs("web", replicas)).ok());
+  c.Run(Seconds(10));
+  ASSERT_EQ(ReadyPods(c).size(), static_cast<size_t>(replicas));
 }
 
 }  // namespace ksim::controllers::testing
