@@ -13,6 +13,7 @@
 #include "cluster/api/label_selector.h"
 #include "cluster/api/registry.h"
 #include "cluster/controllers/expectations.h"
+#include "cluster/controllers/controller_ref_events.h"
 #include "cluster/controllers/history.h"
 #include "cluster/controllers/replica_set.h"
 #include "cluster/env/wire.h"
@@ -108,9 +109,15 @@ class DaemonSetController final : public Controller {
                          expectations_.Delete(key);
                          loop_->Add(key);
                        }});
-    pods_->AddHandlers({[this](const ObjectPtr& o) { OnPodAdd(*AsPod(o)); },
-                        [this](const ObjectPtr& a, const ObjectPtr& b) { OnPodUpdate(*AsPod(a), *AsPod(b)); },
-                        [this](const ObjectPtr& o) { OnPodDelete(*AsPod(o)); }});
+    PodOwnerKind pod_owner;
+    pod_owner.kind_name = kKind;
+    pod_owner.owners = dss_;
+    pod_owner.matching_owners = [this](const api::Pod& pod) { return MatchingDaemonSets(pod); };
+    pod_owner.min_ready_seconds = [](const google::protobuf::Message& o) {
+      return static_cast<const api::DaemonSet&>(o).spec().min_ready_seconds();
+    };
+    pod_events_ = std::make_unique<ControllerRefPodEvents>(std::move(pod_owner), &expectations_, loop_.get());
+    pods_->AddHandlers(pod_events_->Handlers());
     nodes_->AddHandlers({[this](const ObjectPtr&) { EnqueueAll(); },
                          [this](const ObjectPtr& a, const ObjectPtr& b) {
                            if (NodeChanged(static_cast<const api::Node&>(*a), static_cast<const api::Node&>(*b))) {
@@ -143,59 +150,17 @@ class DaemonSetController final : public Controller {
   void EnqueueAll() {
     for (const auto& o : dss_->List()) loop_->Add(client::Informer::KeyOf(*o));
   }
-  ObjectPtr Resolve(const std::string& ns, const api::OwnerReference* ref) const {
-    if (ref == nullptr || ref->kind() != kKind) return nullptr;
-    ObjectPtr o = dss_->Get(ns + "/" + ref->name());
-    return o != nullptr && api::GetMeta(*o)->uid() == ref->uid() ? o : nullptr;
-  }
-  void EnqueueMatching(const api::Pod& pod) {
+  std::vector<ObjectPtr> MatchingDaemonSets(const api::Pod& pod) const {
+    std::vector<ObjectPtr> out;
     for (const auto& o : dss_->ByIndex(kIndex, pod.metadata().namespace_())) {
       const auto& ds = static_cast<const api::DaemonSet&>(*o);
       api::LabelMatcher sel;
       if (api::LabelMatcherFromProto(ds.spec().has_selector(), ds.spec().selector(), "spec.selector", &sel).ok() &&
           sel.Matches(LabelsOf(pod.metadata()))) {
-        loop_->Add(client::Informer::KeyOf(*o));
+        out.push_back(o);
       }
     }
-  }
-  void OnPodAdd(const api::Pod& pod) {
-    if (pod.metadata().has_deletion_timestamp()) return OnPodDelete(pod);
-    if (const auto* ref = ControllerRef(pod.metadata())) {
-      if (ObjectPtr ds = Resolve(pod.metadata().namespace_(), ref)) {
-        const std::string key = client::Informer::KeyOf(*ds);
-        expectations_.CreationObserved(key);
-        loop_->Add(key);
-      }
-      return;
-    }
-    EnqueueMatching(pod);
-  }
-  void OnPodUpdate(const api::Pod& old, const api::Pod& cur) {
-    if (cur.metadata().has_deletion_timestamp()) {
-      OnPodDelete(cur);
-      if (ControllerRef(old.metadata()) != nullptr) OnPodDelete(old);
-      return;
-    }
-    const auto* old_ref = ControllerRef(old.metadata());
-    const auto* cur_ref = ControllerRef(cur.metadata());
-    if (ObjectPtr o = Resolve(old.metadata().namespace_(), old_ref)) loop_->Add(client::Informer::KeyOf(*o));
-    if (cur_ref != nullptr) {
-      if (ObjectPtr o = Resolve(cur.metadata().namespace_(), cur_ref)) {
-        const std::string key = client::Informer::KeyOf(*o);
-        loop_->Add(key);
-        const int32_t min_ready = static_cast<const api::DaemonSet&>(*o).spec().min_ready_seconds();
-        if (min_ready > 0 && !PodReady(old) && PodReady(cur)) loop_->AddAfter(key, Seconds(min_ready));
-      }
-      return;
-    }
-    if (LabelsOf(old.metadata()) != LabelsOf(cur.metadata()) || old_ref != nullptr) EnqueueMatching(cur);
-  }
-  void OnPodDelete(const api::Pod& pod) {
-    if (ObjectPtr ds = Resolve(pod.metadata().namespace_(), ControllerRef(pod.metadata()))) {
-      const std::string key = client::Informer::KeyOf(*ds);
-      expectations_.DeletionObserved(key, PodKey(pod));
-      loop_->Add(key);
-    }
+    return out;
   }
 
   // ------------------------------------------------------------ sync
@@ -556,6 +521,7 @@ class DaemonSetController final : public Controller {
   client::Informer* revisions_;
   std::unique_ptr<client::EventRecorder> recorder_;
   std::unique_ptr<ReconcileLoop> loop_;
+  std::unique_ptr<ControllerRefPodEvents> pod_events_;
   std::map<std::string, FailedBackoff> backoff_;
   Nanos ready_at_{0};
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

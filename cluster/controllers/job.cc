@@ -13,6 +13,7 @@
 #include "cluster/api/label_selector.h"
 #include "cluster/api/options.pb.h"
 #include "cluster/api/registry.h"
+#include "cluster/controllers/controller_ref_events.h"
 #include "cluster/controllers/expectations.h"
 #include "cluster/controllers/job_plan.h"
 #include "cluster/controllers/replica_set.h"
@@ -69,9 +70,15 @@ class JobController final : public Controller {
                             MaybeOrphan(*AsPod(p));
                           }
                         }});
-    pods_->AddHandlers({[this](const ObjectPtr& o) { OnPod(*AsPod(o), true); },
-                        [this](const ObjectPtr&, const ObjectPtr& o) { OnPod(*AsPod(o), false); },
-                        [this](const ObjectPtr& o) { OnPodDelete(*AsPod(o)); }});
+    // No adoption of orphans (ksim's Jobs do not adopt); an orphan that still carries our
+    // finalizer is queued to have it removed.
+    PodOwnerKind pod_owner;
+    pod_owner.kind_name = "Job";
+    pod_owner.owners = jobs_;
+    pod_owner.on_unowned = [this](const api::Pod& pod) { MaybeOrphan(pod); };
+    pod_owner.terminating_add_is_create = true;
+    pod_events_ = std::make_unique<ControllerRefPodEvents>(std::move(pod_owner), &expectations_, loop_.get());
+    pods_->AddHandlers(pod_events_->Handlers());
   }
   ~JobController() override { *alive_ = false; }
 
@@ -89,36 +96,13 @@ class JobController final : public Controller {
  private:
   static constexpr char kIndex[] = "job/namespace";
 
-  // The Job a pod's controllerRef names, if it is in the cache and the same object.
-  std::shared_ptr<const api::Job> OwnerOf(const api::Pod& pod) const {
-    const auto* ref = ControllerRef(pod.metadata());
-    if (ref == nullptr || ref->kind() != "Job") return nullptr;
-    auto o = jobs_->Get(pod.metadata().namespace_() + "/" + ref->name());
-    if (o == nullptr || api::GetMeta(*o)->uid() != ref->uid()) return nullptr;
-    return std::static_pointer_cast<const api::Job>(o);
-  }
   void MaybeOrphan(const api::Pod& pod) {
     const auto* ref = ControllerRef(pod.metadata());
-    if (ref != nullptr && ref->kind() == "Job" && HasJobFinalizer(pod) && OwnerOf(pod) == nullptr) {
+    if (ref != nullptr && ref->kind() == "Job" && HasJobFinalizer(pod) &&
+        pod_events_->Resolve(pod.metadata().namespace_(), ref) == nullptr) {
       loop_->Add(kOrphanPrefix + PodKey(pod));
     }
   }
-  void OnPod(const api::Pod& pod, bool added) {
-    auto job = OwnerOf(pod);
-    if (job == nullptr) return MaybeOrphan(pod);
-    const std::string key = client::Informer::KeyOf(*job);
-    if (added) expectations_.CreationObserved(key);
-    if (pod.metadata().has_deletion_timestamp()) expectations_.DeletionObserved(key, PodKey(pod));
-    loop_->Add(key);
-  }
-  void OnPodDelete(const api::Pod& pod) {
-    if (auto job = OwnerOf(pod)) {
-      const std::string key = client::Informer::KeyOf(*job);
-      expectations_.DeletionObserved(key, PodKey(pod));
-      loop_->Add(key);
-    }
-  }
-
   void Sync(const std::string& key, std::function<void(Status)> done) {
     if (key.rfind(kOrphanPrefix, 0) == 0) return SyncOrphan(key.substr(sizeof(kOrphanPrefix) - 1), std::move(done));
     auto obj = jobs_->Get(key);
@@ -363,6 +347,7 @@ class JobController final : public Controller {
   client::Informer* pods_;
   std::unique_ptr<client::EventRecorder> recorder_;
   std::unique_ptr<ReconcileLoop> loop_;
+  std::unique_ptr<ControllerRefPodEvents> pod_events_;
   Nanos lead_start_{0};
   std::set<std::string> verified_;              // Job uids read live this term
   std::map<std::string, JobBackoffRecord> backoff_;  // in memory, as in Kubernetes

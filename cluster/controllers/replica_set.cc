@@ -15,6 +15,7 @@
 #include "cluster/api/codec.h"
 #include "cluster/api/options.pb.h"
 #include "cluster/api/registry.h"
+#include "cluster/controllers/controller_ref_events.h"
 #include "cluster/controllers/expectations.h"
 
 namespace ksim::controllers {
@@ -102,9 +103,13 @@ class ReplicaController final : public Controller {
                             expectations_.Delete(key);
                             loop_->Add(key);
                           }});
-    pods_->AddHandlers({[this](const ObjectPtr& o) { OnPodAdd(*AsPod(o)); },
-                        [this](const ObjectPtr& a, const ObjectPtr& b) { OnPodUpdate(*AsPod(a), *AsPod(b)); },
-                        [this](const ObjectPtr& o) { OnPodDelete(*AsPod(o)); }});
+    PodOwnerKind pod_owner;
+    pod_owner.kind_name = kind_->kind_name();
+    pod_owner.owners = owners_;
+    pod_owner.matching_owners = [this](const api::Pod& pod) { return MatchingOwners(pod); };
+    pod_owner.min_ready_seconds = [this](const google::protobuf::Message& o) { return kind_->MinReadySeconds(o); };
+    pod_events_ = std::make_unique<ControllerRefPodEvents>(std::move(pod_owner), &expectations_, loop_.get());
+    pods_->AddHandlers(pod_events_->Handlers());
   }
   ~ReplicaController() override { *alive_ = false; }
 
@@ -116,66 +121,14 @@ class ReplicaController final : public Controller {
   }
 
  private:
-  // The owner a controllerRef names, if it is one of ours and still the same object.
-  ObjectPtr Resolve(const std::string& ns, const api::OwnerReference* ref) const {
-    if (ref == nullptr || ref->kind() != kind_->kind_name()) return nullptr;
-    ObjectPtr o = owners_->Get(ns + "/" + ref->name());
-    return o != nullptr && api::GetMeta(*o)->uid() == ref->uid() ? o : nullptr;
-  }
   // Orphans: every owner in the namespace whose selector matches.
-  void EnqueueMatching(const api::Pod& pod) {
+  std::vector<ObjectPtr> MatchingOwners(const api::Pod& pod) const {
+    std::vector<ObjectPtr> out;
     for (const auto& o : owners_->ByIndex(pod_index_, pod.metadata().namespace_())) {
       api::LabelMatcher sel;
-      if (kind_->Selector(*o, &sel).ok() && sel.Matches(Labels(pod))) loop_->Add(client::Informer::KeyOf(*o));
+      if (kind_->Selector(*o, &sel).ok() && sel.Matches(Labels(pod))) out.push_back(o);
     }
-  }
-
-  void OnPodAdd(const api::Pod& pod) {
-    if (pod.metadata().has_deletion_timestamp()) return OnPodDelete(pod);
-    if (const auto* ref = ControllerRef(pod.metadata())) {
-      if (ObjectPtr owner = Resolve(pod.metadata().namespace_(), ref)) {
-        const std::string key = client::Informer::KeyOf(*owner);
-        expectations_.CreationObserved(key);
-        loop_->Add(key);
-      }
-      return;
-    }
-    EnqueueMatching(pod);
-  }
-
-  void OnPodUpdate(const api::Pod& old, const api::Pod& cur) {
-    const bool labels_changed = Labels(old) != Labels(cur);
-    if (cur.metadata().has_deletion_timestamp()) {
-      OnPodDelete(cur);  // a terminating pod counts as deleted, as in Kubernetes
-      if (labels_changed) OnPodDelete(old);
-      return;
-    }
-    const auto* old_ref = ControllerRef(old.metadata());
-    const auto* cur_ref = ControllerRef(cur.metadata());
-    const bool ref_changed = (old_ref == nullptr) != (cur_ref == nullptr) ||
-                             (old_ref != nullptr && old_ref->uid() != cur_ref->uid());
-    if (ref_changed) {
-      if (ObjectPtr o = Resolve(old.metadata().namespace_(), old_ref)) loop_->Add(client::Informer::KeyOf(*o));
-    }
-    if (cur_ref != nullptr) {
-      if (ObjectPtr o = Resolve(cur.metadata().namespace_(), cur_ref)) {
-        const std::string key = client::Informer::KeyOf(*o);
-        loop_->Add(key);
-        // Becoming available takes minReadySeconds more: look again then.
-        const int32_t min_ready = kind_->MinReadySeconds(*o);
-        if (min_ready > 0 && !PodReady(old) && PodReady(cur)) loop_->AddAfter(key, Seconds(min_ready));
-      }
-      return;
-    }
-    if (labels_changed || ref_changed) EnqueueMatching(cur);
-  }
-
-  void OnPodDelete(const api::Pod& pod) {
-    if (ObjectPtr owner = Resolve(pod.metadata().namespace_(), ControllerRef(pod.metadata()))) {
-      const std::string key = client::Informer::KeyOf(*owner);
-      expectations_.DeletionObserved(key, PodKey(pod));
-      loop_->Add(key);
-    }
+    return out;
   }
 
   void Sync(const std::string& key, std::function<void(Status)> done) {
@@ -511,6 +464,7 @@ class ReplicaController final : public Controller {
   std::string owner_index_;  // pods by controller UID or, orphans, by namespace
   std::unique_ptr<client::EventRecorder> recorder_;
   std::unique_ptr<ReconcileLoop> loop_;
+  std::unique_ptr<ControllerRefPodEvents> pod_events_;
   uint64_t stats_creates_ = 0;
   uint64_t stats_deletes_ = 0;
   uint64_t stats_live_lists_ = 0;
