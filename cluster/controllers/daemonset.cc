@@ -11,9 +11,10 @@
 
 #include "cluster/api/codec.h"
 #include "cluster/api/label_selector.h"
+#include "cluster/api/options.pb.h"
 #include "cluster/api/registry.h"
-#include "cluster/controllers/expectations.h"
 #include "cluster/controllers/controller_ref_events.h"
+#include "cluster/controllers/expectations.h"
 #include "cluster/controllers/history.h"
 #include "cluster/controllers/replica_set.h"
 #include "cluster/env/wire.h"
@@ -268,15 +269,59 @@ class DaemonSetController final : public Controller {
                             });
   }
 
-  // Claims pods (adopt matching orphans, release owned non-matching), then manages.
+  // Claims pods (adopt matching orphans, release owned non-matching), then manages; from
+  // the cache, or from a live list when the expectations expired.
   void Manage(const RunPtr& run) {
     const auto state = expectations_.Check(run->key, ctx_.env.clock->MonotonicNow());
-    if (state == Expectations::State::kExpired) expectations_.Delete(run->key);
     run->manage = state != Expectations::State::kPending;
     const api::ObjectMeta& om = run->ds->metadata();
+    if (state != Expectations::State::kExpired) {
+      std::vector<DaemonPodPtr> cached;
+      for (const auto& o : pods_->ByIndex(kIndex, om.namespace_())) cached.push_back(AsPod(o));
+      return ClaimPods(run, cached);
+    }
+    // Expired: our writes have not shown in the cache for the whole timeout, so it is not
+    // trusted (as the ReplicaSet and Job controllers): the pods are read from the apiserver.
+    expectations_.Delete(run->key);
+    std::map<std::string, std::string> query;
+    if (!run->selector.MatchesNothing()) query["labelSelector"] = run->selector.String();
+    ctx_.client->List(PodsKind(), om.namespace_(), std::move(query), [this, alive = alive_, run](const client::ApiResult& r) {
+      if (!*alive) return;
+      apiserver::ObjectList list;
+      if (!r.ok() || !list.ParseFromString(r.body)) return run->done(Status::Unavailable("list pods: " + r.Describe()));
+      std::vector<DaemonPodPtr> live;
+      for (const auto& item : list.items()) {
+        auto p = std::make_shared<api::Pod>();
+        if (p->ParseFromString(item)) live.push_back(std::move(p));
+      }
+      ExpectUnseen(*run, live);
+      ClaimPods(run, live);
+    });
+  }
+
+  // Our pods the live list shows and the cache does not are expected as creates (and the
+  // reverse as deletes), so later syncs wait for the cache to catch up.
+  void ExpectUnseen(const Run& run, const std::vector<DaemonPodPtr>& live) {
+    const std::string& uid = run.ds->metadata().uid();
+    const auto ours = [&uid](const api::Pod& p) {
+      const auto* ref = ControllerRef(p.metadata());
+      return PodActive(p) && ref != nullptr && ref->uid() == uid;
+    };
+    std::set<std::string> cached, listed;
+    for (const auto& o : pods_->ByIndex(kIndex, run.ds->metadata().namespace_())) {
+      if (ours(*AsPod(o))) cached.insert(PodKey(*AsPod(o)));
+    }
+    for (const auto& p : live) {
+      if (ours(*p)) listed.insert(PodKey(*p));
+    }
+    expectations_.ExpectCacheToCatchUp(run.key, cached, listed, ctx_.env.clock->MonotonicNow());
+  }
+
+  // Adopts matching orphans and releases owned pods that no longer match, then acts.
+  void ClaimPods(const RunPtr& run, const std::vector<DaemonPodPtr>& candidates) {
+    const api::ObjectMeta& om = run->ds->metadata();
     std::vector<api::Pod> changes;
-    for (const auto& o : pods_->ByIndex(kIndex, om.namespace_())) {
-      DaemonPodPtr pod = AsPod(o);
+    for (const DaemonPodPtr& pod : candidates) {
       const bool matches = run->selector.Matches(LabelsOf(pod->metadata()));
       const auto* ref = ControllerRef(pod->metadata());
       if (ref != nullptr) {

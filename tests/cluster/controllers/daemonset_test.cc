@@ -50,10 +50,14 @@ PodPlanner DaemonPlanner(std::function<void(const api::Pod&, PodPlan&)> tweak = 
 
 class DaemonSetTest : public ::testing::Test {
  public:
-  void Start(const std::map<std::string, std::map<std::string, std::string>>& nodes, PodPlanner planner = DaemonPlanner()) {
+  void Start(const std::map<std::string, std::map<std::string, std::string>>& nodes, PodPlanner planner = DaemonPlanner(),
+             std::function<void(ControllerManagerOptions&)> tweak = nullptr) {
     c.AddPodRunner(std::move(planner));
     for (const auto& [name, labels] : nodes) c.AddKubelet(name, labels);
-    c.AddManager(1, [](ControllerManagerOptions& o) { o.controllers = {kDaemonSetControllerName}; });
+    c.AddManager(1, [tweak](ControllerManagerOptions& o) {
+      o.controllers = {kDaemonSetControllerName};
+      if (tweak) tweak(o);
+    });
     c.Run(Seconds(20));
   }
   std::map<std::string, api::Pod> Pods() { return c.List<api::Pod>("pods", "default"); }
@@ -399,6 +403,29 @@ TEST_F(DaemonSetTest, MaxSurgeAndMaxUnavailableBothNonZeroAreRejected) {
       << r.error.message();
   *ru->mutable_max_unavailable() = api::MakeIntOrString(0);
   EXPECT_TRUE(c.Create(ds).ok()) << "maxSurge alone is fine";
+}
+
+// The pod informer 360 s behind: the creates stay unobserved past the expectations'
+// timeout (5 min). A sync after that (the DaemonSet touched at 310 s) must read the pods
+// from the apiserver, not create them again from the empty cache. Safety: never two live
+// daemon pods on a node. Liveness floor: every node gets its pod.
+TEST_F(DaemonSetTest, ExpiredExpectationsReadThePodsLiveBehindASlowInformer) {
+  Start({{"n1", kNone}, {"n2", kNone}, {"n3", kNone}}, DaemonPlanner(),
+        [](ControllerManagerOptions& o) { o.informer_event_delay["pods"] = Seconds(360); });
+  ASSERT_TRUE(c.Create(MakeDs("agent")).ok());
+  size_t most_on_a_node = 0;
+  const auto watch = [&](Nanos d) {
+    for (const Nanos end = c.Now() + d; c.Now() < end;) {
+      c.Run(Seconds(5));
+      for (const auto& [node, pods] : ByNode("agent")) most_on_a_node = std::max(most_on_a_node, pods.size());
+    }
+  };
+  watch(Seconds(310));
+  UpdateDs("agent", [](api::DaemonSet& ds) { (*ds.mutable_metadata()->mutable_labels())["touched"] = "1"; });
+  watch(Seconds(40));
+  EXPECT_EQ(most_on_a_node, 1u) << "a node got a second daemon pod: the expired sync trusted the lagging cache";
+  EXPECT_EQ(NodesWith("agent"), (std::set<std::string>{"n1", "n2", "n3"}));
+  EXPECT_TRUE(c.violations.empty());
 }
 
 }  // namespace
