@@ -236,7 +236,8 @@ bool ReadExpectations(Reader& r, const Fields& top, Scenario* out) {
       {"eventually", Expectation::When::kEventually},
       {"atEnd", Expectation::When::kAtEnd},
   };
-  for (const auto& [key, when] : kSections) {
+  for (const auto& [key, section] : kSections) {
+    const Expectation::When when = section;  // a lambda may not capture a structured binding (clang 14)
     const YAML::Node* list = f.Get(key);
     if (list == nullptr) continue;
     if (!r.List(*list, f.Path(key), r.limits().max_expectations, [&](const YAML::Node& e, const std::string& p, size_t) {

@@ -1,7 +1,8 @@
 // Fuzz property: random mutations of valid scenario files (every example and the full
 // file) never crash the loader; each either loads or gives one error that starts
-// "<file>:<line>:<column>: " with a line inside the file (or just past its end), and
-// loading the same text twice gives the same answer.
+// "<file>:<line>:<column>: " with a line inside the file (or just past its end); loading
+// the same text twice gives the same answer; and what loads, FormatScenario writes to a
+// file that loads to the same values.
 #include <gtest/gtest.h>
 #include <rapidcheck.h>
 
@@ -12,6 +13,7 @@
 #include <sstream>
 
 #include "scenarios/scenario_loader.h"
+#include "scenarios/scenario_writer.h"
 #include "tests/property_cases.h"
 #include "tests/scenarios/scenario_test_files.h"
 
@@ -107,6 +109,12 @@ void CheckMutatedFilesLoadOrFailWithALine(int cases) {
       RC_ASSERT(a.timeline.size() == b.timeline.size());
       RC_ASSERT(a.duration > Nanos(0));
       for (const TimelineEntry& e : a.timeline) RC_ASSERT(e.at <= a.duration);
+      // What loads can be written, and the written file loads to the same values.
+      const std::string written = FormatScenario(a);
+      Scenario reloaded;
+      const Status status = ParseScenario(written, "written.yaml", "", &reloaded);
+      RC_ASSERT(status.ok());
+      RC_ASSERT(FormatScenario(reloaded) == written);
       return;
     }
     RC_ASSERT(first.Is(Status::Code::kInvalidArgument));
