@@ -37,6 +37,8 @@ struct ExpectationResult {
   std::string message;                      // why it failed (empty when it passed)
   std::optional<int64_t> first_violation_ns;  // always: when it first broke; eventually: the deadline
   std::string source;                       // "file:line:col" of the expectation in the scenario
+
+  bool operator==(const ExpectationResult&) const = default;
 };
 
 // A fault's interval: rendered as a band on the timeline.
@@ -46,6 +48,8 @@ struct FaultInterval {
   std::string kind;               // the scenario's action name: "partition", "crash", ...
   std::string target;             // hosts / processes it hit, as text
   std::string origin;             // "timeline" or the nemesis name
+
+  bool operator==(const FaultInterval&) const = default;
 };
 
 // Anything else worth a mark on the timeline: an API action, a phase change, a note.
@@ -53,17 +57,23 @@ struct TimelineEvent {
   int64_t time_ns = 0;
   std::string kind;  // "apply", "scale", "phase", "violation", ...
   std::string description;
+
+  bool operator==(const TimelineEvent&) const = default;
 };
 
 struct Sample {
   int64_t time_ns = 0;
   double value = 0;
+
+  bool operator==(const Sample&) const = default;
 };
 
 struct LeaderChange {
   int64_t time_ns = 0;
   std::string component;  // "store", "kube-controller-manager", "kube-scheduler"
   std::string holder;     // the new leader's identity; empty: no leader
+
+  bool operator==(const LeaderChange&) const = default;
 };
 
 // Which way is better for `ksim report compare`.
@@ -75,6 +85,8 @@ struct Metric {
   double value = 0;
   std::string unit;  // "s", "ms", "count", ... (free text, shown beside the value)
   Better better = Better::kLower;
+
+  bool operator==(const Metric&) const = default;
 };
 
 // A histogram with fixed upper bounds: counts[i] counts values <= upper_bounds[i] (and
@@ -94,6 +106,8 @@ struct Histogram {
   // it; the largest bound for the overflow bucket; 0 when empty.
   double Quantile(double q) const;
   double Mean() const { return count == 0 ? 0 : sum / static_cast<double>(count); }
+
+  bool operator==(const Histogram&) const = default;
 };
 
 // One seed's run of the scenario.
@@ -117,6 +131,8 @@ struct SeedRun {
   std::string trace_hash;  // hex
   int64_t simulated_ns = 0;
   int64_t wall_ns = 0;
+
+  bool operator==(const SeedRun&) const = default;
 };
 
 struct RunRecord {
@@ -131,6 +147,8 @@ struct RunRecord {
   Verdict OverallVerdict() const;
   // The seeds' coverage marks summed.
   std::map<std::string, uint64_t> MergedCoverage() const;
+
+  bool operator==(const RunRecord&) const = default;
 };
 
 }  // namespace ksim::reports
