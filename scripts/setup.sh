@@ -9,7 +9,13 @@ packages=(
   libprotobuf-dev protobuf-compiler
   libfmt-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev
   libboost-graph-dev libjemalloc-dev zlib1g-dev libabsl-dev libxxhash-dev libssl-dev
+  libxml2-dev
 )
+# `setup.sh --test` (scripts/test.sh) adds what only the tests use: headless Chromium opens
+# the HTML reports (tests/reports/html_chromium_test.cc).
+if [ "${1-}" = "--test" ]; then
+  packages+=(chromium)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -10,6 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export RC_PARAMS="${RC_PARAMS-seed=1207}"
 start=$SECONDS
+bash scripts/setup.sh --test
 bash scripts/build.sh
 ctest --test-dir build --output-on-failure -j2 --timeout 900 -LE long
 bash scripts/check-debug-release.sh
