@@ -126,6 +126,8 @@ class ApiHandler {
   const QuotaBatcherStats& quota_stats() const { return quota_batcher_.stats(); }
   // The cache of a resource, if it has been started (tests, benchmarks).
   const WatchCache* cache(const std::string& resource) const;
+  // Who a bearer token authenticates as (tests: a kubelet's projected token, end to end).
+  const TokenAuthenticator& authenticator() const { return authenticator_; }
 
  private:
   struct ResourceCache;

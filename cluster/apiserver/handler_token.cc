@@ -57,6 +57,26 @@ std::vector<FieldError> ValidateTokenRequest(const api::TokenRequest& r) {
   return errs;
 }
 
+// The node a request comes from (user system:node:<name> in group system:nodes), else "".
+std::string NodeOf(const UserInfo& user) {
+  constexpr std::string_view kPrefix = "system:node:";
+  if (!user.name.starts_with(kPrefix)) return "";
+  for (const std::string& g : user.groups) {
+    if (g == "system:nodes") return user.name.substr(kPrefix.size());
+  }
+  return "";
+}
+
+// Kubernetes' NodeRestriction for TokenRequests: a node's token must be bound, by uid, to a
+// pod; that the pod runs on the node is checked once it is read.
+std::string NodeRefusal(const api::BoundObjectReference& ref) {
+  if (ref.api_version() != "v1" || ref.kind() != "Pod" || ref.name().empty()) {
+    return "node requested token not bound to a pod";
+  }
+  if (ref.uid().empty()) return "node requested token with a pod binding without a uid";
+  return "";
+}
+
 }  // namespace
 
 // The metadata (field 3 of every kind) of stored bytes, without decoding the rest: the
@@ -111,7 +131,15 @@ void ApiHandler::RequestToken(std::shared_ptr<Call> call) {
                                      call->request.name(), wanted.api_version(), wanted.kind()));
     }
   }
-  store_.Get(call->key, [this, call, request, bound_resource, alive = alive_](Status s, const StoredObject* sa) {
+  // Nodes (RBAC lets group system:nodes create tokens) only for the pods bound to them.
+  const std::string node = NodeOf(call->user);
+  if (!node.empty()) {
+    if (std::string why = NodeRefusal(wanted); !why.empty()) {
+      return ReplyStatus(*call, 403, "Forbidden",
+                         fmt::format("serviceaccounts \"{}\" is forbidden: {}", call->request.name(), why));
+    }
+  }
+  store_.Get(call->key, [this, call, request, bound_resource, node, alive = alive_](Status s, const StoredObject* sa) {
     if (!*alive) return;
     if (!s.ok()) return ReplyStoreError(*call, s);
     if (sa == nullptr) return ReplyNotFound(*call);
@@ -120,7 +148,8 @@ void ApiHandler::RequestToken(std::shared_ptr<Call> call) {
     if (bound_resource.empty()) return IssueToken(call, request, account.metadata(), nullptr);
     const std::string& bound_name = request->spec().bound_object_ref().name();
     store_.Get(ObjectKey(bound_resource, call->request.namespace_(), bound_name),
-               [this, call, request, bound_resource, account, alive = alive_](Status got, const StoredObject* bound) {
+               [this, call, request, bound_resource, account, node, alive = alive_](Status got,
+                                                                                     const StoredObject* bound) {
                  if (!*alive) return;
                  if (!got.ok()) return ReplyStoreError(*call, got);
                  const api::BoundObjectReference& ref = request->spec().bound_object_ref();
@@ -142,6 +171,12 @@ void ApiHandler::RequestToken(std::shared_ptr<Call> call) {
                    pod.ParseFromString(bound->value);
                    const std::string& pod_sa =
                        pod.spec().service_account_name().empty() ? "default" : pod.spec().service_account_name();
+                   if (!node.empty() && pod.spec().node_name() != node) {
+                     return ReplyStatus(*call, 403, "Forbidden",
+                                        fmt::format("serviceaccounts \"{}\" is forbidden: node requested token bound "
+                                                    "to a pod scheduled on a different node",
+                                                    account.metadata().name()));
+                   }
                    if (pod_sa != account.metadata().name()) {
                      return ReplyStatus(*call, 400, "BadRequest",
                                         fmt::format("cannot bind token for serviceaccount \"{}\" to pod running with "

@@ -67,6 +67,8 @@ Kubelet::~Kubelet() {
   pods_.reset();
   statics_.reset();
   workers_.clear();
+  volumes_.reset();
+  tokens_.reset();
   status_.reset();
   mirrors_.reset();
   events_.reset();
@@ -85,6 +87,13 @@ void Kubelet::Start() {
   co.user_agent = "kubelet/" + options_.node_name;
   client_ = std::make_unique<client::ApiClient>(env_, co);
   net_ = std::make_unique<TransportNetProber>(env_);
+  // Tokens are requested as the node (the kubelet's own credentials).
+  tokens_ = std::make_unique<ServiceAccountTokenManager>(env_.clock, client_.get(), env_.log, options_.token_manager);
+  if (env_.disk != nullptr) {
+    volumes_ = std::make_unique<ProjectedVolumeManager>(env_.clock, env_.disk, client_.get(), env_.log, tokens_.get(),
+                                                        options_.projected_volumes);
+    volumes_->Start();
+  }
   status_ = std::make_unique<PodStatusManager>(
       env_, client_.get(), [this](const api::Pod& base) { return ComputeStatus(base); },
       [this](const std::string& uid) { OnIdle(uid); }, options_.max_status_writes_in_flight);
@@ -230,7 +239,8 @@ PodWorker* Kubelet::AddWorker(const api::Pod& pod, bool is_static) {
   if (recovered != nullptr) ++stats_.pods_adopted;
   PodWorker::Deps deps{env_.clock, env_.runtime, net_.get(), env_.log, &worker_config_,
                        [this](const api::Pod& p, std::string_view type, std::string_view reason,
-                              std::string_view message) { RecordEvent(p, type, reason, message); }};
+                              std::string_view message) { RecordEvent(p, type, reason, message); },
+                       [this](const api::Pod& p, std::function<void(Status)> done) { Mount(p, std::move(done)); }};
   Handle h;
   h.key = KeyOf(pod);
   h.pod = std::make_shared<const api::Pod>(pod);
@@ -245,6 +255,11 @@ PodWorker* Kubelet::AddWorker(const api::Pod& pod, bool is_static) {
   if (!pod_cidr_.empty()) w->SetPodCidr(pod_cidr_);
   w->Start();
   return w;
+}
+
+void Kubelet::Mount(const api::Pod& pod, std::function<void(Status)> done) {
+  if (volumes_ != nullptr) return volumes_->Mount(pod, std::move(done));
+  env_.clock->Schedule(Nanos(0), [done = std::move(done)] { done(Status::Unavailable("no disk for projected volumes")); });
 }
 
 void Kubelet::RecordEvent(const api::Pod& pod, std::string_view type, std::string_view reason,
@@ -337,6 +352,7 @@ void Kubelet::Housekeeping() {
     if (!sandbox.empty()) env_.runtime->RemovePodSandbox(sandbox, [](Status) {});
     if (workers_.at(uid).is_static) ++stats_.static_pods_stopped;
     workers_.erase(uid);
+    if (volumes_ != nullptr) volumes_->Unmount(uid);  // the files go, and the pod's tokens with them
     status_->Forget(uid);
   }
   // A static pod re-added while its previous instance was still stopping.

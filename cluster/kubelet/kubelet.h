@@ -40,6 +40,7 @@
 #include "cluster/kubelet/pod_status_manager.h"
 #include "cluster/kubelet/pod_worker.h"
 #include "cluster/kubelet/probe.h"
+#include "cluster/kubelet/projected_volume.h"
 #include "cluster/kubelet/runtime_state.h"
 #include "cluster/kubelet/static_pod.h"
 
@@ -69,6 +70,9 @@ struct KubeletOptions {
   // Bound on pods handled at once (beyond max_pods: admission normally refuses earlier).
   size_t max_workers = 1000;
   size_t max_status_writes_in_flight = 64;
+  // Projected volumes (service-account tokens, configMap, downwardAPI) on the Disk.
+  TokenManagerOptions token_manager;
+  ProjectedVolumeOptions projected_volumes;
 };
 
 struct KubeletStats {
@@ -108,6 +112,8 @@ class Kubelet : public Process {
   const MirrorPodManager* mirrors() const { return mirrors_.get(); }
   StaticPodSource* static_pods() { return statics_.get(); }
   const client::EventRecorder* events() const { return events_.get(); }
+  // Null until Start().
+  const ServiceAccountTokenManager* tokens() const { return tokens_.get(); }
 
  private:
   struct Handle {
@@ -145,6 +151,7 @@ class Kubelet : public Process {
   void MarkStatusDirty(const std::string& uid);
   // A new worker for `pod` (adopting what the runtime holds of it).
   PodWorker* AddWorker(const api::Pod& pod, bool is_static);
+  void Mount(const api::Pod& pod, std::function<void(Status)> done);
   void RecordEvent(const api::Pod& pod, std::string_view type, std::string_view reason, std::string_view message);
 
   Env& env_;
@@ -159,6 +166,8 @@ class Kubelet : public Process {
   std::unique_ptr<StaticPodSource> statics_;
   std::unique_ptr<KubeletServer> server_;
   std::unique_ptr<client::EventRecorder> events_;
+  std::unique_ptr<ServiceAccountTokenManager> tokens_;
+  std::unique_ptr<ProjectedVolumeManager> volumes_;
   struct Rejected {
     api::PodStatus status;
     bool delete_sent = false;

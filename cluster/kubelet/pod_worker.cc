@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "cluster/api/machinery/quantity.h"
+#include "cluster/kubelet/projected_volume.h"
 #include "cluster/kubelet/qos.h"
 
 namespace ksim::kubelet {
@@ -194,6 +195,7 @@ void PodWorker::Sync() {
       if (c->kill_requested && c->st == St::kRunning && !c->stopping) KillContainer(*c, c->waiting_message);
     }
   }
+  if (!volumes_mounted_ && deps_.mount_volumes && HasProjectedVolumes(pod_)) return MountVolumes();
   if (!sandbox_ready_) {
     if (pod_cidr_.empty() && !pod_.spec().host_network()) return;  // waits for the node's podCIDR
     return RunSandbox();

@@ -72,6 +72,9 @@ class PodWorker {
     std::function<void(const api::Pod& pod, std::string_view type, std::string_view reason,
                        std::string_view message)>
         event = nullptr;
+    // Writes the pod's projected volumes (ProjectedVolumeManager::Mount); null: none are.
+    // A pod with projected volumes gets no sandbox or container before it succeeded.
+    std::function<void(const api::Pod& pod, std::function<void(Status)> done)> mount_volumes = nullptr;
   };
   struct Callbacks {
     std::function<void()> on_change;      // the PodView changed (status may need writing)
@@ -144,6 +147,7 @@ class PodWorker {
   bool ShouldRestart(const Ctr& c) const;
   bool TryStart(Ctr& c);
   void RunSandbox();
+  void MountVolumes();  // pod_worker_volumes.cc
   void AdoptRacedSandbox();
   void AdoptRacedContainer(Ctr& c);
   void EnsureImage(Ctr& c, std::function<void(bool ok)> then);
@@ -198,6 +202,11 @@ class PodWorker {
   TimerId wake_timer_ = 0;
   Nanos wake_at_{0};
   bool sandbox_stopped_ = false;
+  // Projected volumes: mounted once before the sandbox; a failure retries with back-off
+  // (Kubernetes' volume operations: 500 ms doubling to 122 s) and a FailedMount Event.
+  bool volumes_mounted_ = false;
+  bool mount_failed_ = false;
+  Backoff mount_backoff_{Milliseconds(500), Seconds(122)};
   std::vector<std::string> stale_sandboxes_;  // recovered, not current: removed at Start
   std::vector<std::string> stale_containers_;  // recovered, created but never started
   // Probe workers stopped from inside their own callbacks, destroyed at the next Sync.

@@ -20,8 +20,11 @@ using apiserver::testing::ApiCluster;
 
 class KubeletCluster {
  public:
-  explicit KubeletCluster(uint64_t seed = 1)
-      : api(1, seed, [](apiserver::ApiServerOptions& o) { o.system_namespaces = true; }) {
+  explicit KubeletCluster(uint64_t seed = 1, std::function<void(apiserver::ApiServerOptions&)> api_tweak = nullptr)
+      : api(1, seed, [api_tweak](apiserver::ApiServerOptions& o) {
+          o.system_namespaces = true;
+          if (api_tweak) api_tweak(o);
+        }) {
     kubectl = api.AddClient("kubectl");
   }
 
