@@ -92,11 +92,11 @@ bool ReadExpectation(Reader& r, const Scenario& s, Expectation::When when, const
   YAML::Node params;
   YAML::Mark name_mark = node.Mark();
   std::string name_path = path;
-  const YAML::Node* within = nullptr;
+  const YAML::Node* within = nullptr;  // points into `f`
+  Fields f;
   if (node.IsScalar()) {
     if (!r.ScalarString(node, path, 0, &out->name)) return false;
   } else {
-    Fields f;
     if (!r.Open(node, path, "expectation", &f, [](std::string_view) { return true; })) return false;
     for (const auto& [key, value] : f.entries) {
       if (key == "within") {
