@@ -22,6 +22,8 @@ CommandFn AddLincheckCommand(CLI::App& app);
 CommandFn AddExplainCommand(CLI::App& app);
 // `ksim scenario check FILE...` and `ksim scenario schema`.
 CommandFn AddScenarioCommand(CLI::App& app);
+// `ksim report compare BASE NEW` and `ksim report render RECORD`.
+CommandFn AddReportCommand(CLI::App& app);
 
 // Exit code for bad input; printed messages start with "ksim: ".
 inline constexpr int kExitBadInput = 2;
