@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <set>
 
 #include <fmt/format.h>
@@ -139,10 +140,16 @@ std::string SeriesSvg(const std::string& name, const std::vector<Sample>& sample
                         "<text class=\"tick-label\" x=\"{}\" y=\"{:.1f}\" text-anchor=\"end\">{:g}</text>\n",
                         kLeft, Y(v), kWidth - kRight, Y(v), kLeft - 6, Y(v) + 4, v);
   }
+  // Steps: a sampled value holds until the next sample (a straight line between two
+  // samples would show values nobody observed).
   std::string points;
+  std::optional<double> last_y;
   for (const Sample& s : samples) {
     if (!std::isfinite(s.value)) continue;
-    points += fmt::format("{}{:.1f},{:.1f}", points.empty() ? "" : " ", scale.X(s.time_ns), Y(s.value));
+    double x = scale.X(s.time_ns);
+    if (last_y) points += fmt::format(" {:.1f},{:.1f}", x, *last_y);
+    points += fmt::format("{}{:.1f},{:.1f}", points.empty() ? "" : " ", x, Y(s.value));
+    last_y = Y(s.value);
   }
   body += fmt::format("<polyline class=\"series-line\" points=\"{}\">{}</polyline>\n", points, Title(name));
   body += Label(kTop + 12, name);

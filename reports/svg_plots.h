@@ -15,7 +15,7 @@ namespace ksim::reports {
 // (one lane per component), over [0, end_ns].
 std::string TimelineSvg(const SeedRun& run, int64_t end_ns);
 
-// One series as a polyline over [0, end_ns], with the faults as light bands behind it.
+// One series as a step line (each value holds until the next sample) over [0, end_ns], with the faults as light bands behind it.
 std::string SeriesSvg(const std::string& name, const std::vector<Sample>& samples, int64_t end_ns,
                       const std::vector<FaultInterval>& faults);
 

@@ -32,9 +32,10 @@ TEST(HtmlReport, DrawsBandsSeriesLeadersAndHistogramsPerSeed) {
   EXPECT_EQ(page.Eval(Count("rect", "hist-bar")), std::to_string(2 * (9 + 11)));  // 8 and 10 bounds, each with an overflow bar
   // A partition from 20 s to 50 s of a 120 s run spans a quarter of the plot's 710 px.
   EXPECT_EQ(page.Eval("(//*[local-name()='rect' and @class='fault-band'])[1]/@width"), "177.5");
-  // The ready-pods line has a point per sample.
+  // The ready-pods line steps: a point per sample and one before each later sample.
   std::string points = page.Eval("(//*[local-name()='polyline'])[2]/@points");
-  EXPECT_EQ(std::count(points.begin(), points.end(), ','), 25);
+  EXPECT_EQ(std::count(points.begin(), points.end(), ','), 25 + 24);
+  EXPECT_EQ(points.substr(0, 30), "170.0,170.0 199.6,170.0 199.6,");  // 0 pods, held until 5 s
   EXPECT_EQ(page.Eval(Count("td", "verdict-fail")), "2");  // seed 8's row and its expectation
   EXPECT_EQ(page.Eval(Count("script")), "0");
   EXPECT_EQ(page.Eval("count(//@src | //@href[not(starts-with(., '#'))])"), "0");  // no external asset
