@@ -316,7 +316,7 @@ std::optional<RunRecord> ParseRunRecordJson(std::string_view text, std::string_v
   Json j;
   try {
     j = Json::parse(text.begin(), text.end());
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {  // parse_error, or out_of_range for a number like 1e9999
     *error = std::string(file) + ": (syntax): " + e.what();
     return std::nullopt;
   }

@@ -14,7 +14,7 @@ fi
 flags="-fsanitize=fuzzer-no-link,address -fno-omit-frame-pointer"
 cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKSIM_JEMALLOC=OFF \
   -DCMAKE_CXX_FLAGS="$flags" -DKSIM_BUILD_FUZZERS=ON -DKSIM_BUILD_BENCHMARKS=OFF >/dev/null
-targets="fuzz_record_log fuzz_cli_values fuzz_gossip_frame fuzz_history fuzz_api_machinery fuzz_manifest fuzz_scheduler_config fuzz_pod_projection fuzz_static_pod fuzz_jwt fuzz_scenario"
+targets="fuzz_record_log fuzz_cli_values fuzz_gossip_frame fuzz_history fuzz_api_machinery fuzz_manifest fuzz_scheduler_config fuzz_pod_projection fuzz_static_pod fuzz_jwt fuzz_scenario fuzz_run_record"
 ninja -C build-fuzz $targets
 for t in $targets; do
   mkdir -p "build-fuzz/corpus/$t"

@@ -55,6 +55,8 @@ TEST(RunRecordJson, NonFiniteNumbersRoundTrip) {
 TEST(RunRecordJson, RejectsBadInputNamingFileFieldAndReason) {
   EXPECT_EQ(ParseError("[]"), "base.json: (top level): expected an object");
   EXPECT_NE(ParseError("{").find("base.json: (syntax): "), std::string::npos);
+  // A number beyond double's range (found by fuzz_run_record: it escaped as out_of_range).
+  EXPECT_NE(ParseError("{\"fo\": 7e7767}").find("base.json: (syntax): "), std::string::npos);
   EXPECT_EQ(ParseError(Edited("ksim-run-record/v1", "ksim-run-record/v9")),
             "base.json: format: is \"ksim-run-record/v9\", this ksim reads \"ksim-run-record/v1\"");
   EXPECT_EQ(ParseError(Edited("\"verdict\": \"fail\"", "\"verdict\": \"failed\"")),
