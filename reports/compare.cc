@@ -141,6 +141,15 @@ std::optional<Comparison> CompareRecords(const RunRecord& base, const RunRecord&
     const Summary& is = ni->second;
     row.base = Number(was.value, was.unit);
     row.now = Number(is.value, is.unit);
+    if (std::isnan(is.value) || std::isnan(was.value) || std::isinf(was.value)) {
+      // No relative change exists. A judged metric that became NaN (nothing measured,
+      // e.g. no pod started) is a regression; the rest is shown.
+      row.status = std::isnan(is.value) && !std::isnan(was.value) && is.better != Better::kNeither
+                       ? Status::kRegression
+                       : Status::kInfo;
+      c.rows.push_back(std::move(row));
+      continue;
+    }
     double delta = is.value - was.value;
     row.change_pct = was.value != 0 ? 100 * delta / std::abs(was.value)
                      : delta == 0   ? 0

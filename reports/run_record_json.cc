@@ -353,6 +353,14 @@ std::optional<RunRecord> ReadRunRecordFile(const std::string& path, std::string*
     *error = path + ": cannot open: " + std::strerror(errno);
     return std::nullopt;
   }
+  // A record of a thousand seeds is a few megabytes; a file far beyond that is not one.
+  constexpr std::streamoff kMaxRecordBytes = std::streamoff{1} << 30;
+  in.seekg(0, std::ios::end);
+  if (in.tellg() > kMaxRecordBytes) {
+    *error = path + ": larger than 1 GiB, the limit for a run record";
+    return std::nullopt;
+  }
+  in.seekg(0, std::ios::beg);
   std::ostringstream contents;
   contents << in.rdbuf();
   return ParseRunRecordJson(contents.str(), path, error);

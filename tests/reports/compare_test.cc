@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "tests/reports/sample_record.h"
 
 namespace ksim::reports {
@@ -109,6 +111,20 @@ TEST(ReportCompare, HistogramsCompareMeanAndP99AndAZeroBaseWorsensAtAnyThreshold
   Comparison relaxed = Compare(base, now, options);
   EXPECT_EQ(Row(relaxed, "api latency histogram p99").status, Status::kWorseWithinThreshold);
   EXPECT_EQ(Row(relaxed, "evictions").status, Status::kRegression);  // from 0: infinitely worse
+}
+
+TEST(ReportCompare, AMetricThatBecameNaNIsARegression) {
+  RunRecord base = Passing(), now = Passing();
+  for (SeedRun& run : now.seeds) {
+    run.metrics["pod startup latency p50"].value = std::nan("");
+    run.metrics["messages"].value = std::nan("");
+  }
+  for (SeedRun& run : base.seeds) run.metrics["elections"].value = std::nan("");
+  Comparison c = Compare(base, now);
+  EXPECT_EQ(Row(c, "pod startup latency p50").status, Status::kRegression);
+  EXPECT_FALSE(Row(c, "pod startup latency p50").change_pct.has_value());
+  EXPECT_EQ(Row(c, "messages").status, Status::kInfo);   // never judged
+  EXPECT_EQ(Row(c, "elections").status, Status::kInfo);  // NaN in base: nothing to compare with
 }
 
 TEST(ReportCompare, BadThresholdsAreErrors) {

@@ -2,7 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 
 #include "tests/reports/sample_record.h"
 
@@ -84,6 +88,18 @@ TEST(RunRecordJson, ReadFileReportsAMissingFile) {
   std::string error;
   EXPECT_FALSE(ReadRunRecordFile("/nonexistent/ksim/base.json", &error).has_value());
   EXPECT_EQ(error.rfind("/nonexistent/ksim/base.json: cannot open: ", 0), 0u) << error;
+}
+
+TEST(RunRecordJson, ReadFileRefusesAFileBeyondTheLimit) {
+  // A sparse file: 1 GiB + 1 byte of size, no disk used.
+  std::filesystem::path path =
+      std::filesystem::temp_directory_path() / ("ksim_huge_record_" + std::to_string(getpid()) + ".json");
+  { std::ofstream create(path); }
+  std::filesystem::resize_file(path, (uint64_t{1} << 30) + 1);
+  std::string error;
+  EXPECT_FALSE(ReadRunRecordFile(path.string(), &error).has_value());
+  std::filesystem::remove(path);
+  EXPECT_EQ(error, path.string() + ": larger than 1 GiB, the limit for a run record");
 }
 
 }  // namespace
