@@ -279,6 +279,12 @@ Status SimCluster::Bootstrap(Nanos timeout) {
       controllers::ControllerManagerOptions cmo;
       cmo.apiservers = {fmt::format("{}:{}", cp, kApiPort)};
       cmo.token = kControllerManagerToken;
+      if (s.options.on_controller_write) {
+        cmo.on_write = [hook = s.options.on_controller_write, cp](const std::string& identity, bool acting,
+                                                                  const apiserver::Request& r) {
+          hook(cp, identity, acting, r);
+        };
+      }
       s.world.FindHost(cp)->AddProcess("controller-manager", [cmo](Env& env) {
         return std::make_unique<controllers::ControllerManager>(env, cmo);
       });

@@ -35,6 +35,9 @@ namespace ksim::sim {
 class World;
 class LoadBalancer;
 }  // namespace ksim::sim
+namespace ksim::apiserver {
+class Request;
+}
 namespace ksim::client {
 class ApiClient;
 struct PodLogOptions;
@@ -73,6 +76,11 @@ struct SimClusterOptions {
   // controllers are built-ins and run either way.)
   bool service_network = true;
   bool echo_log = false;
+  // Every write a controller-manager's controllers send (ControllerManagerOptions::on_write),
+  // with the control-plane host it runs on: the scenario checkers' "one acting
+  // controller-manager" reads it.
+  std::function<void(const std::string& host, const std::string& identity, bool acting, const apiserver::Request&)>
+      on_controller_write;
   // Store tuning for large runs (see PERFORMANCE.md).
   uint64_t snapshot_every_entries = 20000;
   int64_t auto_compact_retain_revisions = 200000;

@@ -222,5 +222,33 @@ TEST(Cli, ScenarioCheckExitsZeroOrTwoWithTheLocatedError) {
   EXPECT_NE(schema.out.find("\"$ref\": \"#/$defs/scenario\""), std::string::npos);
 }
 
+// `ksim run`: 0 when every expectation holds (same output twice), 1 with the failing
+// expectation and the replay command, 2 on bad input.
+TEST(Cli, RunExitsZeroOneOrTwo) {
+  const std::string dir = std::string(KSIM_TESTDATA) + "/";
+  RunResult pass = RunCommand({kKsim, "run", dir + "run_pass.yaml", "--seed", "3"});
+  EXPECT_EQ(pass.exit_code, 0) << pass.out << pass.err;
+  EXPECT_NE(pass.out.find("seed 3: pass"), std::string::npos) << pass.out;
+  RunResult again = RunCommand({kKsim, "run", dir + "run_pass.yaml", "--seed", "3"});
+  EXPECT_EQ(pass.out, again.out);
+  RunResult fail = RunCommand({kKsim, "run", dir + "run_fail.yaml", "--seeds", "4..5"});
+  EXPECT_EQ(fail.exit_code, 1) << fail.out << fail.err;
+  EXPECT_NE(fail.out.find("seed 4: FAIL"), std::string::npos) << fail.out;
+  EXPECT_NE(fail.out.find("atEnd podCount: at the end: 2 ready pods match"), std::string::npos) << fail.out;
+  EXPECT_NE(fail.out.find("replay: ksim run " + dir + "run_fail.yaml --seed 5"), std::string::npos) << fail.out;
+  EXPECT_NE(fail.err.find("[2/2] 2 failed"), std::string::npos) << fail.err;  // progress line
+  RunResult unimplemented = RunCommand({kKsim, "run", dir + "run_unimplemented.yaml"});
+  EXPECT_EQ(unimplemented.exit_code, 2);
+  EXPECT_NE(unimplemented.err.find("not implemented yet: quotaRespected"), std::string::npos) << unimplemented.err;
+  RunResult bad_range = RunCommand({kKsim, "run", dir + "run_pass.yaml", "--seeds", "5..2"});
+  EXPECT_EQ(bad_range.exit_code, 2);
+  EXPECT_NE(bad_range.err.find("--seeds"), std::string::npos) << bad_range.err;
+  RunResult bad_file = RunCommand({kKsim, "run", dir + "bad_scenario.yaml"});
+  EXPECT_EQ(bad_file.exit_code, 2);
+  EXPECT_NE(bad_file.err.find("timeline[0].at"), std::string::npos) << bad_file.err;
+  RunResult both = RunCommand({kKsim, "run", dir + "run_pass.yaml", "--seed", "1", "--seeds", "1..2"});
+  EXPECT_EQ(both.exit_code, 2);
+}
+
 }  // namespace
 }  // namespace ksim::testing

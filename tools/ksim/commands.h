@@ -24,6 +24,8 @@ CommandFn AddExplainCommand(CLI::App& app);
 CommandFn AddScenarioCommand(CLI::App& app);
 // `ksim report compare BASE NEW` and `ksim report render RECORD`.
 CommandFn AddReportCommand(CLI::App& app);
+// `ksim run FILE [--seed N | --seeds A..B] [--verbose]`.
+CommandFn AddRunCommand(CLI::App& app);
 
 // Exit code for bad input; printed messages start with "ksim: ".
 inline constexpr int kExitBadInput = 2;
