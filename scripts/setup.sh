@@ -10,6 +10,7 @@ packages=(
   libfmt-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev
   libboost-graph-dev libjemalloc-dev zlib1g-dev libabsl-dev libxxhash-dev libssl-dev
   libxml2-dev
+  libhowardhinnant-date-dev tzdata
 )
 # `setup.sh --test` (scripts/test.sh) adds what only the tests use: headless Chromium opens
 # the HTML reports (tests/reports/html_chromium_test.cc).

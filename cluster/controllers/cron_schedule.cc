@@ -8,6 +8,8 @@
 #include <chrono>
 #include <vector>
 
+#include "cluster/controllers/cron_time_zone.h"
+
 namespace ksim::controllers {
 namespace {
 
@@ -135,43 +137,92 @@ Status CronSchedule::Parse(std::string_view text, CronSchedule* out) {
   return Status::Ok();
 }
 
-std::optional<int64_t> CronSchedule::Next(int64_t t) const {
-  // Minute by minute would be slow for sparse schedules: skip whole days and hours that
-  // cannot match.
-  int64_t m = (t >= 0 ? t / 60 : (t - 59) / 60) + 1;  // first whole minute after t
-  const int64_t limit = m + int64_t{5} * 366 * 24 * 60;
-  while (m < limit) {
-    const int64_t day_index = m >= 0 ? m / 1440 : (m - 1439) / 1440;
-    const sys_days day{days{day_index}};
-    const std::chrono::year_month_day ymd{day};
-    const unsigned month = static_cast<unsigned>(ymd.month());
-    const unsigned dom = static_cast<unsigned>(ymd.day());
-    const unsigned dow = std::chrono::weekday{day}.c_encoding();
-    const bool dom_ok = (dom_ >> dom) & 1, dow_ok = (dow_ >> dow) & 1;
-    const bool day_ok = (dom_star_ || dow_star_) ? dom_ok && dow_ok : dom_ok || dow_ok;
-    if (!((month_ >> month) & 1) || !day_ok) {
-      m = (day_index + 1) * 1440;
-      continue;
-    }
-    const int64_t minute_of_day = m - day_index * 1440;
-    const int64_t hour = minute_of_day / 60;
-    if (!((hour_ >> hour) & 1)) {
-      m = day_index * 1440 + (hour + 1) * 60;
-      continue;
-    }
-    if (!((minute_ >> (minute_of_day % 60)) & 1)) {
-      ++m;
-      continue;
-    }
-    return m * 60;
-  }
-  return std::nullopt;
+bool CronSchedule::DayMatches(unsigned day_of_month, unsigned weekday) const {
+  const bool dom_ok = (dom_ >> day_of_month) & 1, dow_ok = (dow_ >> weekday) & 1;
+  return (dom_star_ || dow_star_) ? dom_ok && dow_ok : dom_ok || dow_ok;
 }
 
-bool CronTimeZoneSupported(std::string_view zone) {
-  return zone == "UTC" || zone == "Etc/UTC" || zone == "Etc/UCT" || zone == "UCT" || zone == "Etc/Universal" ||
-         zone == "Universal" || zone == "Etc/Zulu" || zone == "Zulu" || zone == "Etc/GMT" || zone == "GMT" ||
-         zone == "Etc/GMT0" || zone == "GMT0" || zone == "Etc/Greenwich" || zone == "Greenwich";
+std::optional<int64_t> CronSchedule::Next(int64_t t, const CronTimeZone& zone) const {
+  // A port of robfig/cron v3's SpecSchedule.Next (what Kubernetes' CronJob controller
+  // calls), step for step, so DST changes come out as they do there: candidates move by
+  // whole months and days in wall time (Go's AddDate) but by absolute hours and minutes, so
+  // an hour the clock skips is never seen and an hour it repeats is seen twice.
+  const auto date = [&zone](int64_t year, int64_t month, int64_t day, int64_t hour, int64_t minute, int64_t second) {
+    const int64_t m0 = month - 1;  // Go's Date normalizes month 13 to January of next year
+    const int64_t y = year + (m0 >= 0 ? m0 / 12 : (m0 - 11) / 12);
+    const int64_t m = m0 - (y - year) * 12 + 1;
+    const sys_days first = std::chrono::year{static_cast<int>(y)} / std::chrono::month{static_cast<unsigned>(m)} / 1;
+    const int64_t local_days = first.time_since_epoch().count() + day - 1;
+    return zone.FromLocal(local_days * 86400 + hour * 3600 + minute * 60 + second);
+  };
+  struct Wall {
+    int64_t year, month, day, weekday, hour, minute, second;
+  };
+  const auto wall = [&zone](int64_t utc) {
+    const int64_t local = zone.ToLocal(utc);
+    const int64_t day_index = local >= 0 ? local / 86400 : (local - 86399) / 86400;
+    const sys_days day{days{day_index}};
+    const std::chrono::year_month_day ymd{day};
+    const int64_t sec = local - day_index * 86400;
+    return Wall{static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                std::chrono::weekday{day}.c_encoding(), sec / 3600, (sec / 60) % 60, sec % 60};
+  };
+  t += 1;  // the upcoming second
+  bool added = false;  // whether t was truncated to a field boundary yet
+  Wall w = wall(t);
+  const int64_t year_limit = w.year + 5;
+wrap:
+  w = wall(t);
+  if (w.year > year_limit) return std::nullopt;
+  while (!((month_ >> w.month) & 1)) {
+    if (!added) {
+      added = true;
+      t = date(w.year, w.month, 1, 0, 0, 0);
+      w = wall(t);
+    }
+    t = date(w.year, w.month + 1, w.day, w.hour, w.minute, w.second);
+    w = wall(t);
+    if (w.month == 1) goto wrap;
+  }
+  while (!DayMatches(static_cast<unsigned>(w.day), static_cast<unsigned>(w.weekday))) {
+    if (!added) {
+      added = true;
+      t = date(w.year, w.month, w.day, 0, 0, 0);
+      w = wall(t);
+    }
+    t = date(w.year, w.month, w.day + 1, w.hour, w.minute, w.second);
+    w = wall(t);
+    // Back to midnight if a DST change moved it (robfig: add or subtract the hours).
+    if (w.hour != 0) {
+      t += w.hour > 12 ? (24 - w.hour) * 3600 : -w.hour * 3600;
+      w = wall(t);
+    }
+    if (w.day == 1) goto wrap;
+  }
+  while (!((hour_ >> w.hour) & 1)) {
+    if (!added) {
+      added = true;
+      t = date(w.year, w.month, w.day, w.hour, 0, 0);
+    }
+    t += 3600;
+    w = wall(t);
+    if (w.hour == 0) goto wrap;
+  }
+  while (!((minute_ >> w.minute) & 1)) {
+    if (!added) {
+      added = true;
+      t -= (t % 60 + 60) % 60;  // Go's Truncate(time.Minute): on absolute time
+    }
+    t += 60;
+    w = wall(t);
+    if (w.minute == 0) goto wrap;
+  }
+  if (w.second != 0) {  // the seconds field is always "0": on to the next minute
+    added = true;
+    t += 60 - w.second;
+    goto wrap;
+  }
+  return t;
 }
 
 }  // namespace ksim::controllers

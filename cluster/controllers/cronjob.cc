@@ -140,9 +140,14 @@ class CronJobController final : public Controller {
     }
     Prune(spec, owned, &s);
     if (cj.metadata().has_deletion_timestamp()) return s;
-    if (spec.has_time_zone() && !CronTimeZoneSupported(spec.time_zone())) {
-      s.events.emplace_back("Warning", "UnknownTimeZone", fmt::format("invalid timeZone: \"{}\": only UTC is supported", spec.time_zone()));
-      return s;
+    // Validation rejects unknown zones, but the tz database can differ from the apiserver's
+    // (or lose a zone after an upgrade): Kubernetes then warns and does nothing.
+    CronTimeZone zone;
+    if (spec.has_time_zone()) {
+      if (Status st = CronTimeZone::Load(spec.time_zone(), &zone); !st.ok()) {
+        s.events.emplace_back("Warning", "UnknownTimeZone", fmt::format("invalid timeZone: \"{}\": {}", spec.time_zone(), st.message()));
+        return s;
+      }
     }
     if (spec.has_suspend() && spec.suspend()) return s;
     CronSchedule sched;
@@ -156,11 +161,11 @@ class CronJobController final : public Controller {
     if (spec.has_starting_deadline_seconds()) earliest = std::max(earliest, now - spec.starting_deadline_seconds());
     int64_t scheduled = -1;
     int missed = 0;
-    for (auto t = sched.Next(earliest); t && *t <= now; t = sched.Next(*t)) {
+    for (auto t = sched.Next(earliest, zone); t && *t <= now; t = sched.Next(*t, zone)) {
       scheduled = *t;
       if (++missed > kMaxMissed + 1) {
         // Jump to the latest one directly: step back from now.
-        for (auto u = sched.Next(now - 366 * 86400); u && *u <= now; u = sched.Next(*u)) scheduled = *u;
+        for (auto u = sched.Next(now - 366 * 86400, zone); u && *u <= now; u = sched.Next(*u, zone)) scheduled = *u;
         break;
       }
     }
@@ -168,7 +173,7 @@ class CronJobController final : public Controller {
       s.events.emplace_back("Warning", "TooManyMissedTimes",
                             "too many missed start times. Set or decrease .spec.startingDeadlineSeconds or check clock skew");
     }
-    if (auto n = sched.Next(now)) s.next = *n;
+    if (auto n = sched.Next(now, zone)) s.next = *n;
     if (scheduled < 0) return s;
     if (spec.has_starting_deadline_seconds() && scheduled + spec.starting_deadline_seconds() < now) {
       s.events.emplace_back("Warning", "MissSchedule", fmt::format("Missed scheduled time to start a job: {}", Rfc3339(scheduled)));
@@ -183,7 +188,7 @@ class CronJobController final : public Controller {
     if (!running.empty() && spec.concurrency_policy() == "Replace") {
       for (const auto& j : running) s.remove.push_back(j);
     }
-    s.create = NewJob(cj, name, scheduled);
+    s.create = NewJob(cj, name, scheduled, zone);
     s.status.mutable_last_schedule_time()->set_seconds(scheduled);
     return s;
   }
@@ -217,7 +222,7 @@ class CronJobController final : public Controller {
     return r;
   }
 
-  static api::Job NewJob(const api::CronJob& cj, const std::string& name, int64_t scheduled) {
+  static api::Job NewJob(const api::CronJob& cj, const std::string& name, int64_t scheduled, const CronTimeZone& zone) {
     const api::JobTemplateSpec& t = cj.spec().job_template();
     api::Job j;
     auto* m = j.mutable_metadata();
@@ -225,7 +230,8 @@ class CronJobController final : public Controller {
     m->set_namespace_(cj.metadata().namespace_());
     *m->mutable_labels() = t.metadata().labels();
     *m->mutable_annotations() = t.metadata().annotations();
-    (*m->mutable_annotations())["batch.kubernetes.io/cronjob-scheduled-timestamp"] = Rfc3339(scheduled);
+    // In the CronJob's zone, as Kubernetes writes it; status times stay UTC.
+    (*m->mutable_annotations())["batch.kubernetes.io/cronjob-scheduled-timestamp"] = zone.Rfc3339(scheduled);
     auto* ref = m->add_owner_references();
     ref->set_api_version("batch/v1");
     ref->set_kind("CronJob");

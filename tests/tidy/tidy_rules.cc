@@ -189,6 +189,9 @@ const std::vector<Rule>& Rules() {
                          "getenv", R"(\b(?:secure_)?getenv\b)"));
     r.push_back(MakeRule("environ", "reads the process environment; pass configuration explicitly", K::kCode,
                          "environ", R"(\benviron\b)"));
+    // The machine's own zone ($TZ, /etc/localtime); a CronJob names its zone (CronTimeZone).
+    r.push_back(MakeRule("current_zone", "reads the machine's local time zone; load a named zone", K::kCode,
+                         "current_zone", R"(\bcurrent_zone\s*\()"));
     // --- iteration order and pointer values must not reach behaviour ---
     r.push_back(MakeRule("unordered_container",
                          "iteration order is unspecified (std's unordered and absl's hash containers); use "

@@ -178,6 +178,8 @@ std::vector<Sample> Samples() {
       {"getenv", "cluster/x.cc", "const char* home = std::getenv(\"HOME\");"},
       {"getenv", "scenarios/x.cc", "const char* home = secure_getenv(\"HOME\");"},
       {"environ", "cluster/x.cc", "extern char** environ;"},
+      {"current_zone", "cluster/x.cc", "const auto* z = date::current_zone();"},
+      {"current_zone", "cluster/x.cc", "auto z = std::chrono::current_zone ();"},
       {"unordered_container", "cluster/x.cc", "std::unordered_map<int,int> m;"},
       {"unordered_container", "sim/x.h", "std::unordered_set<std::string> s;"},
       {"unordered_container", "faults/x.cc", "std::unordered_multimap<int, int> m;"},

@@ -33,7 +33,8 @@ std::string CheckObject(const BoundObjectLookup& lookup, std::string_view resour
   const std::string what = std::string(resource) + " \"" + ns + "/" + name + "\"";
   if (!state) return what + " no longer exists";
   if (state->uid != uid) return what + " has uid " + state->uid + ", the token names " + uid;
-  if (state->deletion_s != 0 && state->deletion_s < now_s) return what + " is being deleted";
+  // Kubernetes: "consider things deleted prior to now()-leeway to be invalid".
+  if (state->deletion_s != 0 && state->deletion_s < now_s - kBoundTokenLeewaySeconds) return what + " is being deleted";
   return "";
 }
 
@@ -49,7 +50,7 @@ nlohmann::json EncodeBoundTokenClaims(const BoundTokenClaims& c) {
           {"aud", c.audiences},
           {"exp", c.expires_at_s},
           {"iat", c.issued_at_s},
-          {"nbf", c.issued_at_s},
+          {"nbf", c.not_before_s.value_or(c.issued_at_s)},
           {"jti", c.jti},
           {kKubernetesClaim, std::move(k)}};
 }
@@ -71,8 +72,13 @@ Status DecodeBoundTokenClaims(const nlohmann::json& claims, BoundTokenClaims* ou
     return missing("aud");
   }
   if (!GetSeconds(claims, "exp", &out->expires_at_s)) return missing("exp");
-  // nbf and iat are optional in RFC 7519; Kubernetes writes both and they are equal.
-  if (claims.contains("nbf") && !GetSeconds(claims, "nbf", &out->issued_at_s)) return missing("nbf");
+  // nbf and iat are optional in RFC 7519; Kubernetes writes both, equal, and checks each.
+  if (claims.contains("iat") && !GetSeconds(claims, "iat", &out->issued_at_s)) return missing("iat");
+  if (claims.contains("nbf")) {
+    int64_t nbf = 0;
+    if (!GetSeconds(claims, "nbf", &nbf)) return missing("nbf");
+    out->not_before_s = nbf;
+  }
   GetString(claims, "jti", &out->jti);
   const auto k = claims.find(kKubernetesClaim);
   if (k == claims.end() || !k->is_object()) return missing(kKubernetesClaim);
@@ -106,8 +112,10 @@ std::string CheckBoundTokenClaims(const BoundTokenClaims& c, const std::string& 
     return std::find(audiences.begin(), audiences.end(), a) != audiences.end();
   });
   if (!audience_ok) return "token audiences are not among the apiserver's";
+  // go-jose's order: nbf, exp, iat (see kBoundTokenLeewaySeconds).
+  if (c.not_before_s && now_s + kBoundTokenLeewaySeconds < *c.not_before_s) return "token is not valid yet";
   if (now_s - kBoundTokenLeewaySeconds > c.expires_at_s) return "token has expired";
-  if (c.issued_at_s != 0 && now_s + kBoundTokenLeewaySeconds < c.issued_at_s) return "token is not valid yet";
+  if (c.issued_at_s != 0 && now_s + kBoundTokenLeewaySeconds < c.issued_at_s) return "token was issued in the future";
   if (std::string why = CheckObject(lookup, "serviceaccounts", c.namespace_, c.service_account_name,
                                     c.service_account_uid, now_s);
       !why.empty()) {

@@ -16,7 +16,11 @@
 
 namespace ksim::apiserver {
 
-// go-jose's default leeway, which Kubernetes' validator uses for exp, nbf and iat.
+// go-jose's jwt.DefaultLeeway (1 minute). Kubernetes' service-account validator
+// (pkg/serviceaccount/claims.go) calls Claims.Validate(jwt.Expected{Time: now}), which
+// allows it on nbf (now+leeway < nbf: not valid yet), exp (now-leeway > exp: expired) and
+// iat (now+leeway < iat: issued in the future), and counts a bound object (account, pod,
+// secret) as deleted only once its deletionTimestamp is before now-leeway.
 inline constexpr int64_t kBoundTokenLeewaySeconds = 60;
 inline constexpr std::string_view kPodNameExtra = "authentication.kubernetes.io/pod-name";
 inline constexpr std::string_view kPodUidExtra = "authentication.kubernetes.io/pod-uid";
@@ -31,7 +35,8 @@ struct BoundTokenClaims {
   std::string bound_kind;  // "Pod", "Secret", or "" (bound to the account only)
   std::string bound_name;
   std::string bound_uid;
-  int64_t issued_at_s = 0;  // iat and nbf
+  int64_t issued_at_s = 0;  // iat (0: absent)
+  std::optional<int64_t> not_before_s;  // nbf; ksim's tokens write it equal to iat
   int64_t expires_at_s = 0;
   std::string jti;
 };

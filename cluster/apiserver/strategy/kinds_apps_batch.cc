@@ -9,6 +9,7 @@
 #include "cluster/api/codec.h"
 #include "cluster/apiserver/strategy/more_kinds.h"
 #include "cluster/apiserver/strategy/validation.h"
+#include "cluster/controllers/cron_time_zone.h"
 
 namespace ksim::apiserver {
 namespace {
@@ -147,7 +148,7 @@ std::string CronScheduleError(std::string_view schedule) {
 // the host's tz database, which ksim does not read).
 bool ZoneNameValid(std::string_view tz) {
   for (const std::string& part : SplitFields(tz, '/')) {
-    if (part.empty() || part.size() > 14) return false;
+    if (part.empty() || part.size() > 14 || part == "." || part == ".." || part[0] == '-') return false;
     for (char c : part) {
       if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != '_' && c != '+') return false;
     }
@@ -378,6 +379,9 @@ void ValidateCronJob(const api::CronJob& cj, Errors& errs) {
     } else if (Lower(spec.time_zone()) == "local") {
       errs.Invalid(tz, spec.time_zone(), "timeZone must be an explicit time zone as defined in https://www.iana.org/time-zones");
     } else if (!ZoneNameValid(spec.time_zone())) {
+      errs.Invalid(tz, spec.time_zone(), "unknown time zone " + spec.time_zone());
+    } else if (controllers::CronTimeZone zone; !controllers::CronTimeZone::Load(spec.time_zone(), &zone).ok()) {
+      // Kubernetes loads the zone (time.LoadLocation) from the apiserver's tz database.
       errs.Invalid(tz, spec.time_zone(), "unknown time zone " + spec.time_zone());
     }
   }

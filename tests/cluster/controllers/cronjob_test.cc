@@ -1,6 +1,6 @@
 // The CronJob controller with the Job controller and the fake node side: the Kubernetes
 // docs' "hello" CronJob (every minute), concurrency policies, history limits, suspend,
-// missed schedules and time zones.
+// missed schedules and time zones (unknown zones are the apiserver's: more_kinds_test).
 #include <gtest/gtest.h>
 
 #include "cluster/controllers/cronjob.h"
@@ -155,21 +155,29 @@ TEST_F(CronJobTest, MissedSchedulesAfterSuspend) {
   EXPECT_TRUE(jobs.count("late-" + std::to_string(minute)) || jobs.count("late-" + std::to_string(minute - 1)));
 }
 
-// Only UTC zones are supported (no tz database in this build): another zone is a warning
-// and no Job.
-TEST_F(CronJobTest, UnknownTimeZoneStartsNothing) {
+// spec.timeZone: the world starts at 2026-01-01T00:00:00Z, which is 05:30 in Asia/Kolkata,
+// so "31 5 * * *" there fires a minute in (and in UTC not for hours). The Job's
+// scheduled-timestamp annotation is in the zone, as Kubernetes writes it; the name and
+// status.lastScheduleTime stay UTC.
+TEST_F(CronJobTest, TimeZoneSchedulesInWallTimeOfTheZone) {
   StartAll();
-  api::CronJob cj = MakeCronJob("paris", "* * * * *");
-  cj.mutable_spec()->set_time_zone("Europe/Paris");
-  api::CronJob utc = MakeCronJob("utc", "* * * * *");
+  api::CronJob kolkata = MakeCronJob("kolkata", "31 5 * * *");
+  kolkata.mutable_spec()->set_time_zone("Asia/Kolkata");
+  api::CronJob utc = MakeCronJob("utc", "31 5 * * *");
   utc.mutable_spec()->set_time_zone("Etc/UTC");
-  ASSERT_TRUE(c.Create(cj).ok());
+  ASSERT_TRUE(c.Create(kolkata).ok());
   ASSERT_TRUE(c.Create(utc).ok());
   c.Run(Seconds(90));
+  const int64_t scheduled = 1767225660;  // 2026-01-01T00:01:00Z = 05:31 IST
   auto jobs = Jobs();
-  EXPECT_EQ(jobs.size(), 1u);
-  EXPECT_EQ(jobs.begin()->first.rfind("utc-", 0), 0u);
-  EXPECT_GE(CountReason("UnknownTimeZone"), 1);
+  ASSERT_EQ(jobs.size(), 1u);
+  const std::string name = "kolkata-" + std::to_string(scheduled / 60);
+  ASSERT_EQ(jobs.count(name), 1u) << jobs.begin()->first;
+  EXPECT_EQ(jobs[name].metadata().annotations().at("batch.kubernetes.io/cronjob-scheduled-timestamp"),
+            "2026-01-01T05:31:00+05:30");
+  EXPECT_EQ(GetCronJob("kolkata").status().last_schedule_time().seconds(), scheduled);
+  EXPECT_FALSE(GetCronJob("utc").status().has_last_schedule_time());
+  EXPECT_EQ(CountReason("UnknownTimeZone"), 0);
 }
 
 }  // namespace

@@ -275,6 +275,19 @@ TEST_F(BoundTokenTest, TimeWindowHasSixtySecondsOfLeewayEachSide) {
   EXPECT_FALSE(Accepted(token, kIssuedAt - 61, "not valid yet"));
 }
 
+// go-jose checks iat on its own (ErrIssuedInTheFuture), so a token without nbf but issued
+// in the future is refused too; nbf alone is checked when iat is absent.
+TEST_F(BoundTokenTest, IatAndNbfAreEachChecked) {
+  claims.not_before_s = kIssuedAt - 600;  // valid long ago, yet issued later
+  const std::string token = Token();
+  EXPECT_TRUE(Accepted(token, kIssuedAt - 60));
+  EXPECT_FALSE(Accepted(token, kIssuedAt - 61, "issued in the future"));
+  claims.not_before_s = kIssuedAt + 600;  // issued now, valid only later
+  const std::string later = Token();
+  EXPECT_FALSE(Accepted(later, kIssuedAt + 539, "not valid yet"));
+  EXPECT_TRUE(Accepted(later, kIssuedAt + 540));
+}
+
 TEST_F(BoundTokenTest, RefusesAnotherIssuerOrAudience) {
   claims.audiences = {"vault"};
   EXPECT_FALSE(Accepted(Token(), kIssuedAt, "audiences"));
@@ -287,9 +300,10 @@ TEST_F(BoundTokenTest, RefusesAnotherIssuerOrAudience) {
 TEST_F(BoundTokenTest, DiesWithItsAccountOrBoundObject) {
   const std::string token = Token();
   ASSERT_TRUE(Accepted(token, kIssuedAt));
-  objects[{"pods", "ns", "web-0"}].deletion_s = kIssuedAt + 30;  // graceful deletion: valid until then
-  EXPECT_TRUE(Accepted(token, kIssuedAt + 30));
-  EXPECT_FALSE(Accepted(token, kIssuedAt + 31, "being deleted"));
+  // Graceful deletion: valid until a leeway (60 s) past the deletion timestamp.
+  objects[{"pods", "ns", "web-0"}].deletion_s = kIssuedAt + 30;
+  EXPECT_TRUE(Accepted(token, kIssuedAt + 90));
+  EXPECT_FALSE(Accepted(token, kIssuedAt + 91, "being deleted"));
   objects[{"pods", "ns", "web-0"}] = BoundObjectState{"another-uid", 0};  // re-created under the same name
   EXPECT_FALSE(Accepted(token, kIssuedAt, "has uid another-uid"));
   objects.erase({"pods", "ns", "web-0"});

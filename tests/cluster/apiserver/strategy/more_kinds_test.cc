@@ -235,6 +235,11 @@ std::vector<Case> InvalidCases() {
        {{"spec.schedule", "FieldValueInvalid"}}, ""},
       {"CronJobTimeZoneLocal", Make<CJ>(kCronJob, [](CJ& c) { c.mutable_spec()->set_time_zone("Local"); }),
        {{"spec.timeZone", "FieldValueInvalid"}}, ""},
+      // An unknown zone is rejected at create: the apiserver loads it from its tz database.
+      {"CronJobTimeZoneUnknown", Make<CJ>(kCronJob, [](CJ& c) { c.mutable_spec()->set_time_zone("Mars/Olympus"); }),
+       {{"spec.timeZone", "FieldValueInvalid"}}, R"(Invalid value: "Mars/Olympus": unknown time zone Mars/Olympus)"},
+      {"CronJobTimeZoneDotDot", Make<CJ>(kCronJob, [](CJ& c) { c.mutable_spec()->set_time_zone("../etc/passwd"); }),
+       {{"spec.timeZone", "FieldValueInvalid"}}, ""},
       {"CronJobConcurrencyPolicy", Make<CJ>(kCronJob, [](CJ& c) { c.mutable_spec()->set_concurrency_policy("Sometimes"); }),
        {{"spec.concurrencyPolicy", "FieldValueNotSupported"}},
        R"(Unsupported value: "Sometimes": supported values: "Allow", "Forbid", "Replace")"},
@@ -377,6 +382,15 @@ TEST_P(MoreKindsInvalid, ReportsKubernetesCause) {
 
 INSTANTIATE_TEST_SUITE_P(Rules, MoreKindsInvalid, ::testing::ValuesIn(InvalidCases()),
                          [](const ::testing::TestParamInfo<Case>& param) { return param.param.name; });
+
+TEST(MoreKindsValid, CronJobTimeZonesFromTheTzDatabase) {
+  for (const char* zone : {"America/New_York", "Europe/Berlin", "Asia/Kolkata", "Etc/UTC", "UTC"}) {
+    api::CronJob cj = Defaulted<api::CronJob>(kCronJob);
+    cj.mutable_spec()->set_time_zone(zone);
+    const auto errors = ValidateCreate(cj);
+    EXPECT_TRUE(errors.empty()) << zone << ": " << Describe(errors);
+  }
+}
 
 TEST(MoreKindsValid, BaseObjectsPass) {
   const std::vector<std::unique_ptr<Message>> objects = [] {
