@@ -144,7 +144,7 @@ ScenarioResult RunScenario(const Scenario& in, uint64_t seed, const RunOptions& 
       record(fmt::format("{}: {} FAILED: {}", source, f.Describe(), st.message()));
       return false;
     }
-    res.faults.push_back(faults::TimedFault{world.now() - t0, f});
+    res.faults.push_back(AppliedFault{world.now() - t0, f, source.rfind("nemesis ", 0) == 0 ? source.substr(8) : source});
     record(fmt::format("{}: {}", source, f.Describe()));
     return true;
   };
@@ -173,6 +173,7 @@ ScenarioResult RunScenario(const Scenario& in, uint64_t seed, const RunOptions& 
   if (has_liveness) {
     world.At(t0 + s.phases.safety, [&] {
       faults::HealAll(world);
+      res.healed_all_at = world.now() - t0;
       record("safety phase over: healed everything (faults::HealAll); liveness phase");
     });
   }

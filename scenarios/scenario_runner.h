@@ -45,6 +45,13 @@ struct RunEvent {
   std::string what;
 };
 
+// A fault as applied: at scenario time, from "timeline" or a nemesis entry's name.
+struct AppliedFault {
+  Nanos at{0};
+  faults::Fault fault;
+  std::string origin;
+};
+
 struct Violation {
   Nanos at{0};
   std::string expectation;  // catalogue name, with the `when` ("always noPodOnTwoNodes")
@@ -59,7 +66,8 @@ struct ScenarioResult {
   bool passed = false;  // status OK and no violation
   std::vector<Violation> violations;
   std::vector<RunEvent> events;           // timeline actions, faults, heals, failures
-  std::vector<faults::TimedFault> faults;  // every fault applied, at scenario time
+  std::vector<AppliedFault> faults;       // every fault applied (undos included), in order
+  std::optional<Nanos> healed_all_at;     // the end of the safety phase, when it had one
   std::vector<std::pair<std::string, int>> nemesis_fired;  // entry name -> faults injected
   uint64_t trace_hash = 0;
   Nanos simulated{0};

@@ -8,6 +8,7 @@
 #include "cluster/api/core.pb.h"
 #include "cluster/apiserver/apiserver.pb.h"
 #include "scenarios/scenario_loader.h"
+#include "scenarios/scenario_record.h"
 #include "scenarios/scenario_runner.h"
 #include "sim/world.h"
 
@@ -109,6 +110,17 @@ TEST(ScenarioRunner, HealthyRunPassesExecutesTheTimelineAndReplays) {
   ASSERT_EQ(a.faults.size(), 2u);
   EXPECT_EQ(a.faults[0].at, Seconds(10));
   EXPECT_EQ(a.simulated, Seconds(80));
+  // As a report's seed run: the partition is a band from 10 s to its heal at 25 s.
+  const reports::SeedRun run = ToSeedRun(s, a, "t.yaml");
+  EXPECT_EQ(run.verdict, reports::Verdict::kPass);
+  ASSERT_EQ(run.faults.size(), 1u);
+  EXPECT_EQ(run.faults[0].kind, "partition");
+  EXPECT_EQ(run.faults[0].start_ns, Seconds(10).count());
+  EXPECT_EQ(run.faults[0].end_ns, Seconds(25).count());
+  EXPECT_EQ(run.faults[0].origin, "timeline");
+  EXPECT_EQ(run.expectations.size(), s.expectations.size());
+  EXPECT_EQ(run.coverage.at("fault.partition"), 1u);
+  EXPECT_EQ(run.replay_command, "ksim run t.yaml --seed 7");
   const ScenarioResult b = RunScenario(s, 7);
   EXPECT_EQ(a.trace_hash, b.trace_hash);
   EXPECT_EQ(a.events.size(), b.events.size());

@@ -1,6 +1,8 @@
 // The ksim command line, run as users run it.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <iterator>
 #include <regex>
 #include <set>
 
@@ -237,6 +239,18 @@ TEST(Cli, RunExitsZeroOneOrTwo) {
   EXPECT_NE(fail.out.find("atEnd podCount: at the end: 2 ready pods match"), std::string::npos) << fail.out;
   EXPECT_NE(fail.out.find("replay: ksim run " + dir + "run_fail.yaml --seed 5"), std::string::npos) << fail.out;
   EXPECT_NE(fail.err.find("[2/2] 2 failed"), std::string::npos) << fail.err;  // progress line
+  const std::string report = ::testing::TempDir() + "/ksim_run_report";
+  RunResult reported = RunCommand({kKsim, "run", dir + "run_fail.yaml", "--seed", "4", "--report", report});
+  EXPECT_EQ(reported.exit_code, 1);
+  auto slurp = [](const std::string& path) {
+    std::ifstream in(path);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  };
+  const std::string json = slurp(report + "/record.json");
+  EXPECT_NE(json.find("\"verdict\": \"fail\""), std::string::npos) << json.substr(0, 400);
+  EXPECT_NE(json.find("2 ready pods match"), std::string::npos);
+  EXPECT_NE(slurp(report + "/junit.xml").find("podCount"), std::string::npos);
+  EXPECT_NE(slurp(report + "/report.html").find("<svg"), std::string::npos);
   RunResult unimplemented = RunCommand({kKsim, "run", dir + "run_unimplemented.yaml"});
   EXPECT_EQ(unimplemented.exit_code, 2);
   EXPECT_NE(unimplemented.err.find("not implemented yet: quotaRespected"), std::string::npos) << unimplemented.err;

@@ -1,4 +1,4 @@
-// `ksim run FILE [--seed N | --seeds A..B] [--verbose]`: runs a scenario file under each
+// `ksim run FILE [--seed N | --seeds A..B] [--verbose] [--report DIR]`: runs a scenario file under each
 // seed (scenarios/scenario_runner.h). Exit 0 when every expectation held for every seed,
 // 1 when one failed (each failing seed printed with the command that replays it), 2 on
 // bad input (the file does not load, bad flags, an expectation without a checker yet).
@@ -8,8 +8,11 @@
 #include <memory>
 #include <string>
 
+#include "reports/report_dir.h"
+#include "reports/run_record.h"
 #include "scenarios/scenario.h"
 #include "scenarios/scenario_loader.h"
+#include "scenarios/scenario_record.h"
 #include "scenarios/scenario_runner.h"
 #include "tools/ksim/commands.h"
 
@@ -21,6 +24,7 @@ struct RunFlags {
   uint64_t seed = 1;
   std::string seeds;  // "A..B"
   bool verbose = false;
+  std::string report_dir;
 };
 
 bool ParseSeedRange(const std::string& text, uint64_t* first, uint64_t* last) {
@@ -49,6 +53,7 @@ CommandFn AddRunCommand(CLI::App& app) {
   CLI::Option* seed_option = run->add_option("--seed", f->seed, "the seed (default 1)");
   run->add_option("--seeds", f->seeds, "a range of seeds A..B (inclusive)")->excludes(seed_option);
   run->add_flag("--verbose", f->verbose, "print the event log of each run");
+  run->add_option("--report", f->report_dir, "write DIR/record.json, report.html and junit.xml");
   return [f]() -> int {
     uint64_t first = f->seed, last = f->seed;
     if (!f->seeds.empty() && !ParseSeedRange(f->seeds, &first, &last)) {
@@ -65,8 +70,18 @@ CommandFn AddRunCommand(CLI::App& app) {
     const bool many = last > first;
     const auto started = std::chrono::steady_clock::now();
     uint64_t failed = 0;
+    reports::RunRecord record;
+    record.scenario_name = scenario.name;
+    record.scenario_file = f->file;
     for (uint64_t seed = first;; ++seed) {
+      const auto seed_started = std::chrono::steady_clock::now();
       const scenarios::ScenarioResult r = scenarios::RunScenario(scenario, seed, options);
+      if (!f->report_dir.empty()) {
+        reports::SeedRun seed_run = scenarios::ToSeedRun(scenario, r, f->file);
+        seed_run.wall_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - seed_started)
+                          .count();
+        record.seeds.push_back(std::move(seed_run));
+      }
       if (!r.status.ok()) {
         std::fprintf(stderr, "ksim: seed %" PRIu64 ": %s\n", seed, r.status.message().c_str());
         const bool bad_input = r.status.code() == Status::Code::kNotSupported ||
@@ -100,6 +115,14 @@ CommandFn AddRunCommand(CLI::App& app) {
       if (seed == last) break;
     }
     std::printf("%s: %" PRIu64 " of %" PRIu64 " seeds failed\n", scenario.name.c_str(), failed, last - first + 1);
+    if (!f->report_dir.empty()) {
+      std::string error;
+      if (!reports::WriteReportDir(record, f->report_dir, &error)) {
+        std::fprintf(stderr, "ksim: --report: %s\n", error.c_str());
+        return kExitBadInput;
+      }
+      std::printf("report: %s\n", f->report_dir.c_str());
+    }
     return failed == 0 ? 0 : 1;
   };
 }

@@ -24,7 +24,7 @@ CommandFn AddExplainCommand(CLI::App& app);
 CommandFn AddScenarioCommand(CLI::App& app);
 // `ksim report compare BASE NEW` and `ksim report render RECORD`.
 CommandFn AddReportCommand(CLI::App& app);
-// `ksim run FILE [--seed N | --seeds A..B] [--verbose]`.
+// `ksim run FILE [--seed N | --seeds A..B] [--verbose] [--report DIR]`.
 CommandFn AddRunCommand(CLI::App& app);
 
 // Exit code for bad input; printed messages start with "ksim: ".
