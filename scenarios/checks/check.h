@@ -5,6 +5,7 @@
 // set in the SimCluster before it was built.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -48,6 +49,18 @@ class ClusterView {
   SimCluster& cluster_;
   WorldHooks& hooks_;
   std::unique_ptr<client::Informer> pods_, nodes_, services_, deployments_, statefulsets_, daemonsets_, jobs_;
+};
+
+// podsBoundOnce's memory: the node each pod UID was first seen bound to.
+class BindingLog {
+ public:
+  // A message when `uid` was seen bound to another node before ("" otherwise); remembers
+  // the new node either way. An empty `node` (not bound yet) is ignored.
+  std::string Seen(const std::string& uid, const std::string& pod, const std::string& node);
+  void Forget(const std::string& uid) { bound_.erase(uid); }
+
+ private:
+  std::map<std::string, std::string> bound_;  // uid -> node
 };
 
 class Check {

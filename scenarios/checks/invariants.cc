@@ -68,7 +68,7 @@ class PodsBoundOnce final : public Check {
     h.on_add = [this](const client::ObjectPtr& o) { Seen(o); };
     h.on_update = [this](const client::ObjectPtr&, const client::ObjectPtr& o) { Seen(o); };
     h.on_delete = [this](const client::ObjectPtr& o) {
-      if (const auto* p = dynamic_cast<const api::Pod*>(o.get())) bound_.erase(p->metadata().uid());
+      if (const auto* p = dynamic_cast<const api::Pod*>(o.get())) log_.Forget(p->metadata().uid());
     };
     v.pods().AddHandlers(std::move(h));
   }
@@ -80,15 +80,12 @@ class PodsBoundOnce final : public Check {
  private:
   void Seen(const client::ObjectPtr& o) {
     const auto* p = dynamic_cast<const api::Pod*>(o.get());
-    if (p == nullptr || p->spec().node_name().empty()) return;
-    auto [it, inserted] = bound_.emplace(p->metadata().uid(), p->spec().node_name());
-    if (!inserted && it->second != p->spec().node_name()) {
-      pending_.push_back(fmt::format("pod {}/{} (uid {}) bound to {}, then to {}", p->metadata().namespace_(),
-                                     p->metadata().name(), p->metadata().uid(), it->second, p->spec().node_name()));
-      it->second = p->spec().node_name();
-    }
+    if (p == nullptr) return;
+    std::string wrong = log_.Seen(p->metadata().uid(), p->metadata().namespace_() + "/" + p->metadata().name(),
+                                  p->spec().node_name());
+    if (!wrong.empty()) pending_.push_back(std::move(wrong));
   }
-  std::map<std::string, std::string> bound_;  // uid -> node
+  BindingLog log_;
   std::vector<std::string> pending_;
 };
 
@@ -135,6 +132,19 @@ class StatefulSetIdentityUnique final : public Check {
  private:
   std::string ns_, name_;
 };
+
+}  // namespace
+
+std::string BindingLog::Seen(const std::string& uid, const std::string& pod, const std::string& node) {
+  if (node.empty()) return "";
+  auto [it, inserted] = bound_.emplace(uid, node);
+  if (inserted || it->second == node) return "";
+  std::string wrong = fmt::format("pod {} (uid {}) bound to {}, then to {}", pod, uid, it->second, node);
+  it->second = node;
+  return wrong;
+}
+
+namespace {
 
 template <typename T>
 Status Plain(const Expectation&, ClusterView&, std::unique_ptr<Check>* out) {

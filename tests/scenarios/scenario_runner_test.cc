@@ -7,6 +7,7 @@
 
 #include "cluster/api/core.pb.h"
 #include "cluster/apiserver/apiserver.pb.h"
+#include "scenarios/checks/check.h"
 #include "scenarios/scenario_loader.h"
 #include "scenarios/scenario_record.h"
 #include "scenarios/scenario_runner.h"
@@ -297,6 +298,21 @@ TEST(ScenarioRunner, TwoRunningCopiesOfAStatefulSetPodAreCaught) {
   // Quiet without the impostor (same scenario, same seed).
   const ScenarioResult healthy = RunScenario(s, 2);
   EXPECT_TRUE(healthy.passed) << Violations(healthy);
+}
+
+// podsBoundOnce's rule on a made-up history (the apiserver refuses to rebind a pod, so no
+// run can show it): a UID seen on a second node is reported once, re-seeing the same node,
+// an unbound pod, or a deleted and re-created UID is not.
+TEST(ScenarioRunner, PodsBoundOnceReportsARebinding) {
+  checks::BindingLog log;
+  EXPECT_EQ(log.Seen("u1", "default/a", ""), "");
+  EXPECT_EQ(log.Seen("u1", "default/a", "worker-1"), "");
+  EXPECT_EQ(log.Seen("u1", "default/a", "worker-1"), "");
+  EXPECT_EQ(log.Seen("u2", "default/b", "worker-2"), "");
+  EXPECT_EQ(log.Seen("u1", "default/a", "worker-2"), "pod default/a (uid u1) bound to worker-1, then to worker-2");
+  EXPECT_EQ(log.Seen("u1", "default/a", "worker-2"), "");
+  log.Forget("u2");
+  EXPECT_EQ(log.Seen("u2", "default/b", "worker-1"), "");
 }
 
 // A bad world: one controller-manager write reported as sent while not acting.
