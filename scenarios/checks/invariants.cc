@@ -10,6 +10,7 @@
 
 #include "cluster/api/apps.pb.h"
 #include "cluster/api/core.pb.h"
+#include "cluster/scheduler/framework/resources.h"
 #include "scenarios/checks/check_internal.h"
 #include "sim/world.h"
 
@@ -146,6 +147,49 @@ std::string BindingLog::Seen(const std::string& uid, const std::string& pod, con
 
 namespace {
 
+}  // namespace
+
+namespace {
+
+// The requests of pods bound to a node and not terminated never exceed the node's
+// allocatable (cpu, memory, pod count): the scheduler's NodeResourcesFit promise, judged on
+// the API's view. A pod's request: its containers' sum, raised to any init container's.
+class NodeCapacityRespected final : public Check {
+ public:
+  void Observe(ClusterView& v, std::vector<std::string>* out) override {
+    std::map<std::string, scheduler::Resources> used;
+    std::map<std::string, int64_t> pods;
+    for (const client::ObjectPtr& o : v.pods().List()) {
+      const auto* p = dynamic_cast<const api::Pod*>(o.get());
+      if (p == nullptr || p->spec().node_name().empty()) continue;
+      if (p->status().phase() == "Succeeded" || p->status().phase() == "Failed") continue;
+      scheduler::Resources sum, init;
+      for (const auto& c : p->spec().containers()) {
+        scheduler::Resources r;
+        if (scheduler::Resources::FromResourceList(c.resources().requests(), "requests", &r).ok()) sum.Add(r);
+      }
+      for (const auto& c : p->spec().init_containers()) {
+        scheduler::Resources r;
+        if (scheduler::Resources::FromResourceList(c.resources().requests(), "requests", &r).ok()) sum.SetMax(r);
+      }
+      used[p->spec().node_name()].Add(sum);
+      ++pods[p->spec().node_name()];
+    }
+    for (const auto& [node, u] : used) {
+      const auto* n = dynamic_cast<const api::Node*>(v.nodes().Get(node).get());
+      scheduler::Resources alloc;
+      if (n == nullptr || !scheduler::Resources::FromResourceList(n->status().allocatable(), "allocatable", &alloc).ok()) {
+        continue;
+      }
+      if (u.milli_cpu > alloc.milli_cpu || u.memory_bytes > alloc.memory_bytes || pods[node] > alloc.pods) {
+        out->push_back(fmt::format("node {}: pods request cpu={}m memory={} pods={}, allocatable cpu={}m memory={} pods={}",
+                                   node, u.milli_cpu, u.memory_bytes, pods[node], alloc.milli_cpu, alloc.memory_bytes,
+                                   alloc.pods));
+      }
+    }
+  }
+};
+
 template <typename T>
 Status Plain(const Expectation&, ClusterView&, std::unique_ptr<Check>* out) {
   *out = std::make_unique<T>();
@@ -164,6 +208,7 @@ Status MakeIdentity(const Expectation& e, ClusterView&, std::unique_ptr<Check>* 
 
 const std::map<std::string_view, InvariantFactory>& InvariantFactories() {
   static const std::map<std::string_view, InvariantFactory> table = {
+      {"nodeCapacityRespected", Plain<NodeCapacityRespected>},
       {"noPodOnTwoNodes", Plain<NoPodOnTwoNodes>},
       {"oneActingControllerManager", Plain<OneActingControllerManager>},
       {"podsBoundOnce", MakePodsBoundOnce},

@@ -72,6 +72,7 @@ expectations:
   - podsBoundOnce
   - oneActingControllerManager
   - statefulSetIdentityUnique
+  - nodeCapacityRespected
   eventually:
   - deploymentAvailable: {name: web, replicas: 3}
     within: 30s
@@ -298,6 +299,34 @@ TEST(ScenarioRunner, TwoRunningCopiesOfAStatefulSetPodAreCaught) {
   // Quiet without the impostor (same scenario, same seed).
   const ScenarioResult healthy = RunScenario(s, 2);
   EXPECT_TRUE(healthy.passed) << Violations(healthy);
+}
+
+// A bad world: a pod placed by hand (spec.nodeName, no scheduler) asking for more CPU than
+// its node has, while that node's kubelet is paused (so it cannot reject the pod yet).
+TEST(ScenarioRunner, APodPlacedBeyondItsNodesCapacityIsCaught) {
+  const Scenario s = Parse(kHeader + R"(duration: 20s
+cluster:
+  controlPlane: {hosts: 1}
+  workerGroups: [{name: w, count: 1, cpu: "2"}]
+timeline:
+- at: 4s
+  pause: {host: worker-1}
+- at: 5s
+  apply:
+    inline: |
+      apiVersion: v1
+      kind: Pod
+      metadata: {name: big}
+      spec:
+        nodeName: worker-1
+        containers: [{name: c, image: nginx, resources: {requests: {cpu: "3"}}}]
+expectations:
+  always: [nodeCapacityRespected]
+)");
+  const ScenarioResult r = RunScenario(s, 1);
+  ASSERT_TRUE(r.status.ok()) << r.status.message();
+  const std::string v = Violations(r);
+  EXPECT_NE(v.find("always nodeCapacityRespected: node worker-1: pods request cpu=3000m"), std::string::npos) << v;
 }
 
 // podsBoundOnce's rule on a made-up history (the apiserver refuses to rebind a pod, so no
