@@ -205,8 +205,10 @@ BootstrapPolicy DefaultBootstrapPolicy() {
        Rule({"create"}, {kCore}, {"secrets", "serviceaccounts", "serviceaccounts/token"}),
        // Replication, ReplicaSet, StatefulSet, DaemonSet, Job: their pods.
        Rule({"create"}, {kCore}, {"pods", "pods/binding", "pods/eviction", "persistentvolumeclaims"}),
-       // Deployment: its ReplicaSets.
-       Rule({"create"}, {kApps}, {"replicasets"}),
+       // Deployment: its ReplicaSets; DaemonSet and StatefulSet: their ControllerRevisions
+       // (without them neither creates a pod); CronJob: its Jobs.
+       Rule({"create"}, {kApps}, {"replicasets", "controllerrevisions"}),
+       Rule({"create"}, {kBatch}, {"jobs"}),
        // Endpoints and EndpointSlice controllers.
        Rule({"create"}, {kCore}, {"endpoints"}),
        Rule({"create"}, {kDiscovery}, {"endpointslices"}),

@@ -104,6 +104,8 @@ TEST_F(Bootstrap, ControllerManagerReconcilesWorkloads) {
            Request(controllers_, "delete", "", "pods", "default", "p"),
            Request(controllers_, "update", "apps", "replicasets", "default", "rs", "status"),
            Request(controllers_, "create", "apps", "replicasets", "default"),
+           Request(controllers_, "create", "apps", "controllerrevisions", "default"),  // DaemonSet, StatefulSet
+           Request(controllers_, "create", "batch", "jobs", "default"),                // CronJob
            Request(controllers_, "update", "apps", "deployments", "default", "d", "status"),
            Request(controllers_, "watch", "batch", "jobs"),
            Request(controllers_, "create", "", "endpoints", "default"),
