@@ -86,5 +86,84 @@ TEST(SimClusterControllers, AReplicaSetGetsRunningPodsAndReplacesThoseOfADeadWor
   EXPECT_EQ(active, 3) << "no extra pods";
 }
 
+
+// Every workload kind through the controller-manager's own identity (RBAC included): each
+// controller creates what Kubernetes' does (ControllerRevisions before StatefulSet and
+// DaemonSet pods, Jobs from a CronJob, ReplicaSets from a Deployment).
+constexpr char kEveryKind[] = R"(apiVersion: apps/v1
+kind: Deployment
+metadata: {name: dep}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: dep}}
+  template:
+    metadata: {labels: {app: dep}}
+    spec: {containers: [{name: c, image: nginx}]}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db}
+spec:
+  replicas: 2
+  serviceName: db
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec: {containers: [{name: c, image: nginx}]}
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent}
+spec:
+  selector: {matchLabels: {app: agent}}
+  template:
+    metadata: {labels: {app: agent}}
+    spec: {containers: [{name: c, image: nginx}]}
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {name: once}
+spec:
+  template:
+    metadata: {labels: {app: once}}
+    spec:
+      restartPolicy: Never
+      containers: [{name: c, image: busybox}]
+---
+apiVersion: batch/v1
+kind: CronJob
+metadata: {name: tick}
+spec:
+  schedule: "* * * * *"
+  jobTemplate:
+    spec:
+      template:
+        metadata: {labels: {app: tick}}
+        spec:
+          restartPolicy: Never
+          containers: [{name: c, image: busybox}]
+)";
+
+int CountPods(SimCluster& c, const std::string& selector) {
+  std::vector<api::Pod> pods;
+  if (!c.ListPods("default", selector, &pods).ok()) return -1;
+  return static_cast<int>(pods.size());
+}
+
+TEST(SimClusterControllers, EveryWorkloadKindGetsItsPodsThroughTheControllerManagersIdentity) {
+  SimClusterOptions o;
+  o.seed = 2;
+  o.control_plane = 1;
+  o.workers = 3;
+  SimCluster c(o);
+  ASSERT_TRUE(c.Bootstrap().ok());
+  ASSERT_TRUE(c.Apply(kEveryKind, "every-kind.yaml").ok());
+  EXPECT_TRUE(c.RunUntil([&] { return CountPods(c, "app=dep") == 2; }, Seconds(60))) << "Deployment";
+  EXPECT_TRUE(c.RunUntil([&] { return CountPods(c, "app=db") == 2; }, Seconds(120))) << "StatefulSet";
+  EXPECT_TRUE(c.RunUntil([&] { return CountPods(c, "app=agent") == 3; }, Seconds(60))) << "DaemonSet";
+  EXPECT_TRUE(c.RunUntil([&] { return CountPods(c, "app=once") >= 1; }, Seconds(60))) << "Job";
+  EXPECT_TRUE(c.RunUntil([&] { return CountPods(c, "app=tick") >= 1; }, Seconds(150))) << "CronJob";
+}
+
 }  // namespace
 }  // namespace ksim::scenarios

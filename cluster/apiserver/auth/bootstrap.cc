@@ -209,6 +209,8 @@ BootstrapPolicy DefaultBootstrapPolicy() {
        // (without them neither creates a pod); CronJob: its Jobs.
        Rule({"create"}, {kApps}, {"replicasets", "controllerrevisions"}),
        Rule({"create"}, {kBatch}, {"jobs"}),
+       // The root-CA publisher: kube-root-ca.crt in every namespace.
+       Rule({"create"}, {kCore}, {"configmaps"}),
        // Endpoints and EndpointSlice controllers.
        Rule({"create"}, {kCore}, {"endpoints"}),
        Rule({"create"}, {kDiscovery}, {"endpointslices"}),

@@ -112,6 +112,9 @@ TEST_F(Bootstrap, ControllerManagerReconcilesWorkloads) {
            Request(controllers_, "patch", "", "nodes", "", "n1", "status"),
            Request(controllers_, "delete", "", "nodes", "", "n1"),
            Request(controllers_, "create", "", "secrets", "default"),
+           Request(controllers_, "create", "apps", "controllerrevisions", "default"),
+           Request(controllers_, "create", "batch", "jobs", "default"),
+           Request(controllers_, "create", "", "configmaps", "default"),
            Request(controllers_, "update", "", "namespaces", "", "gone", "finalize"),
            Request(controllers_, "update", "coordination.k8s.io", "leases", "kube-system", "kube-controller-manager"),
        }) {
