@@ -113,12 +113,14 @@ ScenarioResult RunScenario(const Scenario& in, uint64_t seed, const RunOptions& 
   cluster_ptr = &cluster;
   sim::World& world = cluster.world();
 
+  if (res.status = cluster.Bootstrap(ro.bootstrap_timeout); !res.status.ok()) return res;
+  // Processes are listed after Bootstrap, which adds the controller-managers, schedulers,
+  // kubelets, kube-proxies and DNS; before it only stores and apiservers exist. (Each
+  // entry draws from its own stream, so when it is drawn changes nothing else.)
   std::vector<std::pair<std::string, std::vector<std::string>>> host_processes;
   for (const auto& host : world.hosts()) host_processes.emplace_back(host->name(), host->ProcessNames());
   std::vector<std::pair<std::string, std::vector<faults::TimedFault>>> nemesis;
   if (res.status = NemesisSchedule(s, seed, host_processes, &nemesis); !res.status.ok()) return res;
-
-  if (res.status = cluster.Bootstrap(ro.bootstrap_timeout); !res.status.ok()) return res;
   if (res.status = SetTaints(cluster, s); !res.status.ok()) return res;
   for (const Manifest& m : s.workload) {
     if (res.status = cluster.Apply(m.text, m.source); !res.status.ok()) return res;

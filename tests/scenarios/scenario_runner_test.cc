@@ -453,5 +453,32 @@ expectations:
   }
 }
 
+// A nemesis that crashes only processes SimCluster adds at Bootstrap (the controller-manager)
+// fires: the runner lists a host's processes after Bootstrap, not before.
+TEST(ScenarioRunner, NemesisCrashesProcessesThatBootstrapAdds) {
+  const Scenario s = Parse(kHeader + R"(phases: {safety: 60s, liveness: 20s}
+cluster:
+  controlPlane: {hosts: 1}
+  workerGroups: [{name: w, count: 1}]
+nemesis:
+- name: cm
+  faults: [crash]
+  processes: [controller-manager]
+  every: 10s
+  duration: 3s
+  targets: control-plane
+  mustFire: true
+expectations:
+  eventually:
+  - nodeReady: {}
+    within: 20s
+)");
+  const ScenarioResult r = RunScenario(s, 3);
+  ASSERT_TRUE(r.status.ok()) << r.status.message();
+  ASSERT_EQ(r.nemesis_fired.size(), 1u);
+  EXPECT_GT(r.nemesis_fired[0].second, 0) << Violations(r);
+  EXPECT_TRUE(r.passed) << Violations(r);
+}
+
 }  // namespace
 }  // namespace ksim::scenarios
