@@ -209,6 +209,7 @@ Status ApiBench::Setup() {
     apiserver::ApiServerOptions ao;
     ao.port = kApiPort;
     ao.store_members = s.store_members;
+    ao.service_account_admission = false;  // no serviceaccount controller makes `default`
     ao.token_file = std::string(kAdminToken) + ",bench-admin,uid-bench-admin,\"system:masters\"\n";
     s.world.AddHost(fmt::format("api{}", i)).AddProcess("apiserver", [ao](Env& env) {
       return std::make_unique<apiserver::ApiServer>(env, ao);

@@ -56,6 +56,7 @@ Status BenchControlPlane::Boot() {
   apiserver::ApiServerOptions ao;
   ao.port = kApiPort;
   ao.store_members = {store};
+  ao.service_account_admission = false;  // no serviceaccount controller makes `default`
   ao.token_file = kBenchToken + ",bench,uid-bench,\"system:masters\"\n";
   world_.AddHost("api1").AddProcess("apiserver",
                                     [ao](Env& env) { return std::make_unique<apiserver::ApiServer>(env, ao); });

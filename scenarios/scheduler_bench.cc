@@ -216,6 +216,7 @@ void SchedulerBench::Setup() {
   apiserver::ApiServerOptions ao;
   ao.port = kApiPort;
   ao.store_members = {store};
+  ao.service_account_admission = false;  // no serviceaccount controller makes `default`
   ao.token_file = std::string(kBenchToken) + ",bench,uid-bench,\"system:masters\"\n";
   s.world.AddHost("api1").AddProcess("apiserver", [ao](Env& env) { return std::make_unique<apiserver::ApiServer>(env, ao); });
   s.endpoints = {fmt::format("api1:{}", kApiPort)};

@@ -8,6 +8,8 @@
 #include "cluster/api/codec.h"
 #include "cluster/api/machinery/quantity.h"
 #include "cluster/apiserver/apiserver.h"
+#include "cluster/apiserver/auth/jwt.h"
+#include "cluster/controllers/cert_signer.h"
 #include "cluster/env/wire.h"
 #include "cluster/kubelet/kubelet.h"
 #include "cluster/controllers/controller_manager.h"
@@ -175,6 +177,21 @@ Status ValidateSimClusterOptions(const SimClusterOptions& o) {
   return Status::Ok();
 }
 
+namespace {
+// The cluster's service-account signing key and root CA, from their own stream of the
+// seed (so adding them moved no other draw). The CA is valid from an hour before the
+// world's wall-clock epoch for ten years.
+void DrawClusterKeys(SimCluster::State& s) {
+  SeededEntropy entropy(s.options.seed ^ 0x5a17c0de5eed0001ULL);
+  s.service_account_key_pem = apiserver::JwtKey::Ed25519FromEntropy(entropy)->PrivateKeyPem();
+  const int64_t epoch_s = sim::WorldOptions{}.wall_epoch.count() / 1'000'000'000;
+  std::string ca_key_pem;
+  [[maybe_unused]] const Status ca =
+      controllers::GenerateCa(entropy, "kubernetes", epoch_s - 3600, 3650, &s.root_ca_pem, &ca_key_pem);
+  assert(ca.ok());
+}
+}  // namespace
+
 client::ApiResult SimCluster::State::Call(const std::function<void(client::ApiClient::Done)>& start, Nanos timeout) {
   std::optional<client::ApiResult> r;
   start([&r](const client::ApiResult& result) { r = result; });
@@ -203,6 +220,7 @@ SimCluster::SimCluster(SimClusterOptions options) {
     s.apiservers.push_back(fmt::format("{}:{}", s.control_plane[i], kApiPort));
   }
   s.token_file = TokenFile(s.workers);
+  DrawClusterKeys(s);
   for (size_t i = 0; i < s.control_plane.size(); ++i) {
     sim::Host& host = s.world.AddHost(s.control_plane[i]);
     [[maybe_unused]] const Status aliased = s.world.network().AddAlias(ControlPlaneIp(static_cast<int>(i)), host.id());
@@ -218,6 +236,9 @@ SimCluster::SimCluster(SimClusterOptions options) {
     ao.port = kApiPort;
     ao.store_members = s.store_members;
     ao.token_file = s.token_file;
+    ao.service_account_signing_key_pem = s.service_account_key_pem;
+    // Without a controller-manager nothing makes the `default` accounts the plugin needs.
+    ao.service_account_admission = o.controller_manager;
     host.AddProcess("apiserver", [ao](Env& env) { return std::make_unique<apiserver::ApiServer>(env, ao); });
   }
   sim::LoadBalancerOptions lo;
@@ -285,6 +306,7 @@ Status SimCluster::Bootstrap(Nanos timeout) {
           hook(cp, identity, acting, r);
         };
       }
+      cmo.root_ca_pem = s.root_ca_pem;
       s.world.FindHost(cp)->AddProcess("controller-manager", [cmo](Env& env) {
         return std::make_unique<controllers::ControllerManager>(env, cmo);
       });
@@ -317,6 +339,18 @@ Status SimCluster::Bootstrap(Nanos timeout) {
     for (size_t i = 0; i < s.control_plane.size(); ++i) dns_ips.push_back(ControlPlaneIp(static_cast<int>(i)));
     if (Status st = Apply(DnsManifests(dns_ips), "kube-dns.yaml"); !st.ok()) return st;
     StartNetworkAddons(s, kProxyToken, kDnsToken);
+  }
+  // Pods are refused until their namespace's `default` account exists (ServiceAccount
+  // admission): a bootstrapped cluster has it, as kubeadm's does by the time it is used.
+  if (s.options.controller_manager) {
+    bool account = false;
+    while (!account && s.world.now() < deadline) {
+      account = s.Call([&s](client::ApiClient::Done answered) {
+                   s.admin->Get(Kind("serviceaccounts"), "default", "default", std::move(answered));
+                 }, Seconds(10)).ok();
+      if (!account) s.world.RunFor(Milliseconds(200));
+    }
+    if (!account) return Status::Unavailable("SimCluster bootstrap: no default ServiceAccount in namespace default");
   }
   return Status::Ok();
 }

@@ -22,6 +22,10 @@ struct SimCluster::State {
   std::vector<Address> store_members;
   std::vector<Address> apiservers;
   std::string token_file;
+  // Drawn once from the seed and shared: every apiserver signs and checks service-account
+  // tokens with this key; the controller-manager publishes this root CA (kube-root-ca.crt).
+  std::string service_account_key_pem;
+  std::string root_ca_pem;
   Env* client_env = nullptr;
   std::unique_ptr<client::ApiClient> admin;
   std::vector<std::string> fault_log;

@@ -222,10 +222,6 @@ void Release(const api::ResourceQuota& quota, const std::map<std::string, Quanti
   }
 }
 
-void ApplyServiceAccountDefault(api::PodSpec* spec) {
-  if (spec->service_account_name().empty()) spec->set_service_account_name("default");
-}
-
 void ApplyDefaultTolerationSeconds(api::PodSpec* spec, int64_t not_ready_seconds, int64_t unreachable_seconds) {
   // A toleration already covers the taint when it names its key (or is a wildcard Exists)
   // and its effect is NoExecute or empty, as the Kubernetes plugin checks.

@@ -1,6 +1,7 @@
 // Admission plugins as pure functions over objects, so they are tested without a store:
 // LimitRanger (defaults, then min/max/ratio), ResourceQuota (what an object charges, and
-// whether a quota can take it) and ServiceAccount (the default account). The handler
+// whether a quota can take it) and DefaultTolerationSeconds (ServiceAccount is in
+// admission_service_account.h). The handler
 // calls them on create with the namespace's LimitRanges and ResourceQuotas from its
 // caches, and charges quotas in the same store transaction as the create.
 #pragma once
@@ -41,9 +42,6 @@ std::string Charge(const api::ResourceQuota& quota, const std::map<std::string, 
 // Subtracts `usage` (a deleted object's) from status.used, never below zero.
 void Release(const api::ResourceQuota& quota, const std::map<std::string, api::Quantity>& usage,
              api::ResourceQuota* released);
-
-// ServiceAccount: a pod without one runs as "default".
-void ApplyServiceAccountDefault(api::PodSpec* spec);
 
 // DefaultTolerationSeconds: a pod that tolerates neither node.kubernetes.io/not-ready nor
 // node.kubernetes.io/unreachable (NoExecute) gets a toleration of each, operator Exists,

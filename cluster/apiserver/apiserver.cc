@@ -49,6 +49,7 @@ void ApiServer::Start() {
   ho.service_account_signing_key_pem = options_.service_account_signing_key_pem;
   ho.service_account_issuer = options_.service_account_issuer;
   ho.api_audiences = options_.api_audiences;
+  ho.service_account_admission = options_.service_account_admission;
   handler_ = std::make_unique<ApiHandler>(env_, store_client_.get(), ho);
   if (Status ts = handler_->Start(); !ts.ok()) {
     env_.log->Log(LogLevel::kError, "apiserver", ts.message());

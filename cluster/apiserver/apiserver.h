@@ -33,6 +33,7 @@ struct ApiServerOptions {
   std::string service_account_signing_key_pem;
   std::string service_account_issuer = "https://kubernetes.default.svc.cluster.local";
   std::vector<std::string> api_audiences;
+  bool service_account_admission = true;  // see HandlerOptions
 };
 
 class ApiServer : public Process {

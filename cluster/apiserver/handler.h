@@ -83,6 +83,11 @@ struct HandlerOptions {
   std::string service_account_signing_key_pem;
   std::string service_account_issuer = "https://kubernetes.default.svc.cluster.local";
   std::vector<std::string> api_audiences;
+  // The ServiceAccount admission plugin (admission_service_account.h), on by default as in
+  // Kubernetes: a pod runs as an account that must exist (else 403) and gets the
+  // kube-api-access token volume. Test fixtures without a controller-manager (nothing
+  // makes the `default` accounts) turn it off; docs/APISERVER.md.
+  bool service_account_admission = true;
 };
 
 struct HandlerStats {
@@ -145,6 +150,9 @@ class ApiHandler {
   // Verbs.
   void Create(std::shared_ptr<Call> call);
   void AdmitCreate(std::shared_ptr<Call> call, std::shared_ptr<google::protobuf::Message> obj);
+  // ServiceAccount admission (HandlerOptions::service_account_admission), then `then`.
+  void AdmitServiceAccount(std::shared_ptr<Call> call, std::shared_ptr<google::protobuf::Message> obj,
+                           std::function<void()> then);
   // `written`, if set, learns whether the object was written (or may have been).
   void WriteCreate(std::shared_ptr<Call> call, std::shared_ptr<google::protobuf::Message> obj,
                    std::function<void(bool)> written = {});

@@ -24,6 +24,17 @@ std::string DrawName(Random& random, const std::string& prefix) {
   for (int i = 0; i < 5; ++i) name += kNameAlphabet[random.Uniform(sizeof(kNameAlphabet) - 1)];
   return name;
 }
+// Five generateName characters from an FNV-1a hash of `uid`.
+std::string NameFromUid(const std::string& prefix, const std::string& uid) {
+  uint64_t h = 14695981039346656037ULL;
+  for (unsigned char ch : uid) h = (h ^ ch) * 1099511628211ULL;
+  std::string name = prefix;
+  for (int i = 0; i < 5; ++i) {
+    name += kNameAlphabet[h % (sizeof(kNameAlphabet) - 1)];
+    h /= sizeof(kNameAlphabet) - 1;
+  }
+  return name;
+}
 }  // namespace
 
 // --- create -------------------------------------------------------------------------------
@@ -99,13 +110,12 @@ void ApiHandler::Create(std::shared_ptr<Call> call) {
               });
 }
 
-// Mutating admission (LimitRanger defaults, ServiceAccount), validation, validating
-// admission (LimitRanger limits), then the quota charge and the write.
+// Mutating admission (LimitRanger defaults, DefaultTolerationSeconds, ServiceAccount),
+// validation, validating admission (LimitRanger limits), then the quota charge and the write.
 void ApiHandler::AdmitCreate(std::shared_ptr<Call> call, std::shared_ptr<gp::Message> obj) {
   const ResourceStrategy& strategy = *call->strategy;
-  auto validate_and_write = [this, call, obj, &strategy](std::vector<api::LimitRange> ranges) {
+  auto validate_and_write = [this, call, obj, &strategy](const std::vector<api::LimitRange>& ranges) {
     const api::ObjectMeta& meta = *api::GetMeta(*obj);
-    if (strategy.admit != nullptr) strategy.admit(ranges, *obj);
     if (std::vector<FieldError> errors = ValidateCreate(*obj); !errors.empty()) {
       return ReplyStatus(*call, 422, "Invalid", InvalidMessage(*call->info, meta.name(), errors), Causes(errors));
     }
@@ -121,17 +131,76 @@ void ApiHandler::AdmitCreate(std::shared_ptr<Call> call, std::shared_ptr<gp::Mes
       WriteQuotaCreate(call, obj, std::move(quotas));
     });
   };
-  if (strategy.admit == nullptr && strategy.check_admission == nullptr) return validate_and_write({});
-  EnsureCache(*api::Registry::Default().ByGroupResource("", "limitranges"),
-              [call, validate_and_write](ResourceCache& rc) {
-                WatchFilter f;
-                f.namespace_ = call->request.namespace_();
-                std::vector<api::LimitRange> ranges;
-                for (const CachedObjectPtr& o : rc.cache.List(f)) {
-                  api::LimitRange lr;
-                  if (lr.ParseFromString(o->bytes)) ranges.push_back(std::move(lr));
-                }
-                validate_and_write(std::move(ranges));
+  auto admit = [this, call, obj, &strategy, validate_and_write](std::vector<api::LimitRange> ranges) {
+    if (strategy.admit != nullptr) strategy.admit(ranges, *obj);
+    AdmitServiceAccount(call, obj, [validate_and_write, ranges = std::move(ranges)] { validate_and_write(ranges); });
+  };
+  if (strategy.admit == nullptr && strategy.check_admission == nullptr) return admit({});
+  EnsureCache(*api::Registry::Default().ByGroupResource("", "limitranges"), [call, admit](ResourceCache& rc) {
+    WatchFilter f;
+    f.namespace_ = call->request.namespace_();
+    std::vector<api::LimitRange> ranges;
+    for (const CachedObjectPtr& o : rc.cache.List(f)) {
+      api::LimitRange lr;
+      if (lr.ParseFromString(o->bytes)) ranges.push_back(std::move(lr));
+    }
+    admit(std::move(ranges));
+  });
+}
+
+// The account is read from this apiserver's watch cache, else from the store (an account
+// created a moment ago may not be cached yet and must not refuse the pod).
+void ApiHandler::AdmitServiceAccount(std::shared_ptr<Call> call, std::shared_ptr<gp::Message> obj,
+                                     std::function<void()> then) {
+  const ResourceStrategy& strategy = *call->strategy;
+  if (!options_.service_account_admission || strategy.prepare_service_account == nullptr) return then();
+  const ServiceAccountPlan plan = strategy.prepare_service_account(*obj);
+  auto forbid = [this, call, obj](const std::string& why) {
+    ReplyStatus(*call, 403, "Forbidden",
+                fmt::format("{} \"{}\" is forbidden: {}", QualifiedResource(*call->info), api::GetMeta(*obj)->name(), why));
+  };
+  if (!plan.refusal.empty()) return forbid(plan.refusal);
+  if (plan.account.empty()) return then();
+  const std::string ns = call->request.namespace_();
+  auto apply = [this, obj, ns, plan, forbid, then, &strategy](const std::string* bytes) {
+    api::ServiceAccount account;
+    if (bytes == nullptr || !account.ParseFromString(*bytes)) {
+      return forbid(fmt::format("error looking up service account {}/{}: serviceaccount \"{}\" not found", ns,
+                                plan.account, plan.account));
+    }
+    // The suffix comes from the object's uid (itself drawn from the apiserver's entropy), so
+    // no extra draw moves the names and choices that follow it in a run.
+    strategy.apply_service_account(
+        account, [uid = api::GetMeta(*obj)->uid()](const std::string& prefix) { return NameFromUid(prefix, uid); },
+        *obj);
+    then();
+  };
+  const std::string key = ObjectKey("serviceaccounts", ns, plan.account);
+  // As Kubernetes: `default` is read up to 10 times (the serviceaccount controller makes it
+  // moments after its namespace appears, e.g. a manifest with a namespace and its pods);
+  // any other account once.
+  const int reads = plan.account == kDefaultServiceAccountName ? 10 : 1;
+  // The store read, `left` more times 150 ms apart while the account is missing. The
+  // step holds itself only weakly; a pending read or timer keeps it alive.
+  struct Reader {
+    std::function<void(int left)> step;
+  };
+  auto reader = std::make_shared<Reader>();
+  reader->step = [this, call, key, apply, weak = std::weak_ptr<Reader>(reader)](int left) {
+    store_.Get(key, [this, call, apply, left, self = weak.lock(), alive = alive_](Status s, const StoredObject* o) {
+      if (!*alive || self == nullptr) return;
+      if (!s.ok()) return ReplyStoreError(*call, s);
+      if (o != nullptr) return apply(&o->value);
+      if (left <= 1) return apply(nullptr);
+      env_.clock->Schedule(Milliseconds(150), [self, left, alive] {
+        if (*alive) self->step(left - 1);
+      });
+    });
+  };
+  EnsureCache(*api::Registry::Default().ByGroupResource("", "serviceaccounts"),
+              [key, reads, apply, reader](ResourceCache& accounts) {
+                if (CachedObjectPtr o = accounts.cache.Get(key)) return apply(&o->bytes);
+                reader->step(reads);
               });
 }
 

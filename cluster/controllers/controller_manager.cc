@@ -18,6 +18,7 @@
 #include "cluster/controllers/node_lifecycle.h"
 #include "cluster/controllers/replica_set.h"
 #include "cluster/controllers/resource_quota.h"
+#include "cluster/controllers/root_ca_publisher.h"
 #include "cluster/controllers/service_account.h"
 #include "cluster/controllers/statefulset.h"
 
@@ -109,6 +110,9 @@ void ControllerManager::Start() {
   }
   if (Enabled(kServiceAccountTokenControllerName)) {
     controllers_.emplace_back(kServiceAccountTokenControllerName, NewServiceAccountTokenController(*context_));
+  }
+  if (Enabled(kRootCaPublisherControllerName)) {
+    controllers_.emplace_back(kRootCaPublisherControllerName, NewRootCaPublisher(*context_));
   }
   if (Enabled(kResourceQuotaControllerName)) {
     controllers_.emplace_back(kResourceQuotaControllerName, NewResourceQuotaController(*context_));

@@ -38,7 +38,8 @@ struct ControllerManagerOptions {
   // "replicaset", "replicationcontroller", "horizontalpodautoscaling", "deployment", "daemonset",
   // "statefulset", "disruption", "job", "cronjob", "ttl-after-finished", "garbagecollector",
   // "namespace", "podgc", "endpointslice", "endpoints", "serviceaccount",
-  // "serviceaccount-token", "resourcequota", "csrapproving", "csrsigning"). The disruption
+  // "serviceaccount-token", "root-ca-cert-publisher", "resourcequota", "csrapproving",
+  // "csrsigning"). The disruption
   // controller has no flags in Kubernetes either (one worker; its 2 min DeletionTimeout is a
   // constant).
   std::vector<std::string> controllers;

@@ -207,6 +207,7 @@ void RunBigObjects(Worlds& w, const Sizes& z) {
   ao.store_members = store_addresses;
   ao.token_file = kTokens;
   ao.system_namespaces = false;
+  ao.service_account_admission = false;  // no serviceaccount controller makes `default`
   w.Start("api1", [ao](Env& env) { return std::make_unique<apiserver::ApiServer>(env, ao); });
   client::ApiClientOptions co;
   co.endpoints = {w.AddressOf("api1", ao.port)};

@@ -107,10 +107,12 @@ void DefaultPodSpec(api::PodSpec& spec, bool default_restart_policy) {
   if (!spec.has_termination_grace_period_seconds()) spec.set_termination_grace_period_seconds(30);
   DefaultIfEmpty(spec.mutable_scheduler_name(), "default-scheduler");
   if (!spec.has_enable_service_links()) spec.set_enable_service_links(true);
-  // serviceAccount is the deprecated spelling of serviceAccountName.
+  // serviceAccount is the deprecated spelling of serviceAccountName: read when the new one
+  // is empty, and always written back equal to it (Kubernetes' v1 conversion does both).
   if (spec.service_account_name().empty() && !spec.service_account().empty()) {
     spec.set_service_account_name(spec.service_account());
   }
+  spec.set_service_account(spec.service_account_name());
   for (api::Volume& v : *spec.mutable_volumes()) DefaultVolume(&v);
   for (api::Container& c : *spec.mutable_init_containers()) DefaultContainer(&c, spec.host_network());
   for (api::Container& c : *spec.mutable_containers()) DefaultContainer(&c, spec.host_network());

@@ -77,12 +77,18 @@ int64_t PodGracePeriod(const Message& object, std::optional<int64_t> requested_s
 void AdmitPod(const std::vector<api::LimitRange>& ranges, Message& object) {
   api::Pod& pod = AsMutable<api::Pod>(object);
   ApplyLimitRangeDefaults(ranges, pod.mutable_spec());
-  ApplyServiceAccountDefault(pod.mutable_spec());
   ApplyDefaultTolerationSeconds(pod.mutable_spec());
 }
 
 std::string CheckPodAdmission(const std::vector<api::LimitRange>& ranges, const Message& object) {
   return CheckLimitRanges(ranges, As<api::Pod>(object).spec());
+}
+
+ServiceAccountPlan PreparePodServiceAccount(Message& object) { return PrepareServiceAccount(AsMutable<api::Pod>(object)); }
+
+void ApplyPodServiceAccount(const api::ServiceAccount& account,
+                            const std::function<std::string(const std::string&)>& draw_name, Message& object) {
+  ApplyServiceAccount(account, draw_name, AsMutable<api::Pod>(object).mutable_spec());
 }
 
 bool ProjectPodHook(std::string_view bytes, CachedObject* out) { return ProjectPod(bytes, out); }
@@ -165,6 +171,8 @@ const std::vector<Entry>& Table() {
       pod.grace_period_seconds = PodGracePeriod;
       pod.admit = AdmitPod;
       pod.check_admission = CheckPodAdmission;
+      pod.prepare_service_account = PreparePodServiceAccount;
+      pod.apply_service_account = ApplyPodServiceAccount;
       pod.project = ProjectPodHook;
       add(api::Pod::descriptor(), pod);
     }

@@ -21,6 +21,7 @@
 
 #include "cluster/api/core.pb.h"
 #include "cluster/api/registry.h"
+#include "cluster/apiserver/admission_service_account.h"
 #include "cluster/apiserver/allocator.h"
 #include "cluster/apiserver/auth/authn.h"
 #include "cluster/apiserver/auth/rbac.h"
@@ -111,11 +112,18 @@ struct ResourceStrategy {
 
   // --- admission on create ---
   // Mutating admission with the namespace's LimitRanges (LimitRanger defaults,
-  // ServiceAccount), then, after validation, validating admission ("" = admitted, else
+  // DefaultTolerationSeconds), then, after validation, validating admission ("" = admitted, else
   // the reason for a 403). Kinds without them do not read LimitRanges.
   void (*admit)(const std::vector<api::LimitRange>& ranges, google::protobuf::Message& object) = nullptr;
   std::string (*check_admission)(const std::vector<api::LimitRange>& ranges,
                                  const google::protobuf::Message& object) = nullptr;
+  // ServiceAccount admission (admission_service_account.h; pods), run after `admit` when
+  // the apiserver has it on: `prepare_service_account` refuses or names the account to
+  // read; `apply_service_account` mutates with it (names drawn by `draw_name`).
+  ServiceAccountPlan (*prepare_service_account)(google::protobuf::Message& object) = nullptr;
+  void (*apply_service_account)(const api::ServiceAccount& account,
+                                const std::function<std::string(const std::string& prefix)>& draw_name,
+                                google::protobuf::Message& object) = nullptr;
 
   // --- authentication and authorization inputs ---
   // Replaces what the object `namespace_/name` contributed with what `bytes` (the new

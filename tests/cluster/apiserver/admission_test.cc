@@ -1,5 +1,6 @@
 // Admission on create: LimitRanger, ResourceQuota (charged atomically in the store, so
-// never exceeded even through several apiservers at once) and ServiceAccount.
+// never exceeded even through several apiservers at once) and DefaultTolerationSeconds
+// (ServiceAccount: service_account_admission_test.cc).
 #include <gtest/gtest.h>
 #include <rapidcheck.h>
 #include <rapidcheck/gtest.h>
@@ -55,7 +56,6 @@ TEST_F(AdmissionTest, LimitRangerDefaultsAndBoundsContainers) {
   p.ParseFromString(defaulted.body);
   EXPECT_EQ(p.spec().containers(0).resources().limits().at("cpu"), "500m");
   EXPECT_EQ(p.spec().containers(0).resources().requests().at("cpu"), "250m");
-  EXPECT_EQ(p.spec().service_account_name(), "default") << "ServiceAccount admission";
 
   api::Pod big = MakePod("default", "big");
   (*big.mutable_spec()->mutable_containers(0)->mutable_resources()->mutable_limits())["cpu"] = "2";

@@ -39,6 +39,9 @@ class ApiCluster {
       o.store_members = store.addresses;
       o.token_file = kTokenFile;
       o.system_namespaces = false;  // tests create the namespaces they use
+      // No controller-manager makes `default` accounts here; tests that want the
+      // ServiceAccount plugin turn it on (docs/APISERVER.md "ServiceAccount admission").
+      o.service_account_admission = false;
       if (tweak) tweak(o);
       const std::string host = "api" + std::to_string(i);
       store.world.AddHost(host).AddProcess("apiserver", [o](Env& env) { return std::make_unique<ApiServer>(env, o); });
