@@ -38,6 +38,7 @@ std::string WhenName(Expectation::When w) {
 // Records what a controller-manager sends while it does not act, or while another acts.
 void OnControllerWrite(SimCluster* cluster, checks::WorldHooks* hooks, const std::string& host,
                        const std::string& identity, bool acting, const apiserver::Request& r) {
+  for (const auto& listen : hooks->controller_write_listeners) listen(host, r);
   const std::string what = fmt::format("{} {} {}/{}", r.verb(), r.resource(), r.namespace_(), r.name());
   if (!acting) {
     hooks->controller_writes_not_acting.push_back(fmt::format("{} ({}) wrote while not acting: {}", identity, host, what));

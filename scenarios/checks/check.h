@@ -5,6 +5,7 @@
 // set in the SimCluster before it was built.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -21,6 +22,9 @@ namespace ksim::scenarios::checks {
 struct WorldHooks {
   // "cp-2/controller-manager wrote while not acting: update deployments default/web"
   std::vector<std::string> controller_writes_not_acting;
+  // Every controller-manager write as it is sent (host, request), in send order; the
+  // workload invariants (invariants_workloads.cc) add listeners when they are made.
+  std::vector<std::function<void(const std::string& host, const apiserver::Request&)>> controller_write_listeners;
 };
 
 // Informers on the client host through the admin client's load balancer, started once

@@ -18,6 +18,7 @@ using InvariantFactory = Status (*)(const Expectation& e, ClusterView& view, std
 
 const std::map<std::string_view, CheckFactory>& ConditionFactories();     // conditions.cc
 const std::map<std::string_view, InvariantFactory>& InvariantFactories();  // invariants.cc
+std::map<std::string_view, InvariantFactory> WorkloadInvariantFactories();  // invariants_workloads.cc
 
 inline std::string Str(const Expectation& e, const std::string& param) {
   auto it = e.params.find(param);

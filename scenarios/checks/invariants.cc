@@ -207,13 +207,17 @@ Status MakeIdentity(const Expectation& e, ClusterView&, std::unique_ptr<Check>* 
 }  // namespace
 
 const std::map<std::string_view, InvariantFactory>& InvariantFactories() {
-  static const std::map<std::string_view, InvariantFactory> table = {
+  static const std::map<std::string_view, InvariantFactory> table = [] {
+    std::map<std::string_view, InvariantFactory> t = WorkloadInvariantFactories();
+    t.insert({
       {"nodeCapacityRespected", Plain<NodeCapacityRespected>},
       {"noPodOnTwoNodes", Plain<NoPodOnTwoNodes>},
       {"oneActingControllerManager", Plain<OneActingControllerManager>},
       {"podsBoundOnce", MakePodsBoundOnce},
       {"statefulSetIdentityUnique", MakeIdentity},
-  };
+    });
+    return t;
+  }();
   return table;
 }
 

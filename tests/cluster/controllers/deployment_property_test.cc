@@ -15,6 +15,7 @@
 #include <set>
 #include <sstream>
 
+#include "cluster/controllers/rollout_bounds.h"
 #include "tests/property_cases.h"
 #include "tests/cluster/controllers/deployment_fixture.h"
 
@@ -79,10 +80,8 @@ std::string RunCase(Case k) {
     if (!ok) return;  // the read failed (an apiserver restarting): nothing to judge
     if (k.recreate) {
       if (n.running_by_image["a"] > 0 && n.running_by_image["b"] > 0) failure = "old and new pods at once";
-    } else if (n.active > k.replicas + k.surge) {
-      failure = fmt::format("{} active pods > {} + {}", n.active, k.replicas, k.surge);
-    } else if (n.available < k.replicas - k.unavailable) {
-      failure = fmt::format("{} available pods < {} - {}", n.available, k.replicas, k.unavailable);
+    } else {
+      failure = RolloutBoundsViolation(n.active, n.available, k.replicas, k.surge, k.unavailable);
     }
     if (failure.empty() && !f.c.violations.empty()) failure = f.c.violations[0];
     if (!failure.empty()) failure = fmt::format("at {} ms: {}", (f.c.Now()).count() / 1000000, failure);

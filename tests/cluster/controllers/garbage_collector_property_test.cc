@@ -18,6 +18,7 @@
 #include <ostream>
 
 #include "cluster/controllers/garbage_collector.h"
+#include "cluster/controllers/gc_rules.h"
 #include "tests/cluster/controllers/gc_fixture.h"
 #include "tests/property_cases.h"
 
@@ -165,9 +166,11 @@ std::string RunCase(const std::vector<Obj>& objs, std::vector<Action> schedule, 
     if (must_go[i] && present) return name + " should have been deleted or collected";
     if (deleted.count(static_cast<int>(i)) > 0) continue;
     if (objs[i].owners.empty() && !present) return name + " had no owners and was deleted";
-    bool live_owner = false, all_orphan_roots = true;
+    api::ObjectMeta named;  // the references as created (`now` lacks deleted objects)
+    for (int o : objs[i].owners) named.add_owner_references()->set_uid(uid[static_cast<size_t>(o)]);
+    const bool live_owner = !LiveOwnerOf(named, [&](const std::string& u) { return now.count(u) > 0; }).empty();
+    bool all_orphan_roots = true;
     for (int o : objs[i].owners) {
-      live_owner = live_owner || now.count(uid[static_cast<size_t>(o)]) > 0;
       auto d = deleted.find(o);
       all_orphan_roots = all_orphan_roots && d != deleted.end() && d->second == 2 && objs[static_cast<size_t>(o)].owners.empty();
     }
