@@ -1,6 +1,7 @@
 // `ksim report compare BASE NEW [--threshold name=pct ...]`: regressions between two run
 // records (exit 1 on one, 0 otherwise, 2 on bad input); `ksim report render RECORD.json
-// --html OUT --junit OUT`: render a record written earlier (docs/REPORTS.md).
+// --html OUT --junit OUT`: render a record written earlier; `ksim report merge A.json B.json ...
+// --out DIR`: one report of several records (the shards of `ksim fuzz --shard`) (docs/REPORTS.md).
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -9,6 +10,8 @@
 #include "reports/compare.h"
 #include "reports/html_report.h"
 #include "reports/junit_xml.h"
+#include "reports/report_dir.h"
+#include "reports/run_record_merge.h"
 #include "reports/run_record_json.h"
 #include "tools/ksim/commands.h"
 
@@ -20,6 +23,8 @@ struct ReportFlags {
   std::vector<std::string> thresholds;
   double default_threshold_pct = 10;
   std::string record, html, junit;
+  std::vector<std::string> merge_inputs;
+  std::string merge_out;
 };
 
 int Compare(const ReportFlags& flags) {
@@ -63,6 +68,29 @@ int Render(const ReportFlags& flags) {
   return 0;
 }
 
+int Merge(const ReportFlags& flags) {
+  std::vector<reports::RunRecord> records;
+  std::string error;
+  for (const std::string& path : flags.merge_inputs) {
+    std::optional<reports::RunRecord> r = reports::ReadRunRecordFile(path, &error);
+    if (!r) {
+      std::fprintf(stderr, "ksim: %s\n", error.c_str());
+      return kExitBadInput;
+    }
+    records.push_back(std::move(*r));
+  }
+  reports::RunRecord merged;
+  if (!reports::MergeRunRecords(records, &merged, &error) || !reports::WriteReportDir(merged, flags.merge_out, &error)) {
+    std::fprintf(stderr, "ksim: report merge: %s\n", error.c_str());
+    return kExitBadInput;
+  }
+  size_t failed = 0;
+  for (const reports::SeedRun& s : merged.seeds) failed += s.verdict == reports::Verdict::kPass ? 0 : 1;
+  std::printf("merged %zu records: %zu seeds, %zu not passed; report: %s\n", records.size(), merged.seeds.size(), failed,
+              flags.merge_out.c_str());
+  return 0;
+}
+
 }  // namespace
 
 CommandFn AddReportCommand(CLI::App& app) {
@@ -82,7 +110,11 @@ CommandFn AddReportCommand(CLI::App& app) {
   render->add_option("record", flags->record, "the run record (JSON)")->required();
   render->add_option("--html", flags->html, "write the HTML page here");
   render->add_option("--junit", flags->junit, "write the JUnit XML here");
-  return [flags, compare, render]() -> int {
+  CLI::App* merge = report->add_subcommand("merge", "Merge run records of one scenario (fuzz shards) into one report");
+  merge->add_option("records", flags->merge_inputs, "run records (JSON), e.g. each shard's DIR/record.json")->required();
+  merge->add_option("--out", flags->merge_out, "write DIR/record.json, report.html and junit.xml")->required();
+  return [flags, compare, render, merge]() -> int {
+    if (merge->parsed()) return Merge(*flags);
     if (compare->parsed()) return Compare(*flags);
     if (render->parsed()) return Render(*flags);
     return kExitBadInput;

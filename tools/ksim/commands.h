@@ -26,6 +26,9 @@ CommandFn AddScenarioCommand(CLI::App& app);
 CommandFn AddReportCommand(CLI::App& app);
 // `ksim run FILE [--seed N | --seeds A..B] [--verbose] [--report DIR]`.
 CommandFn AddRunCommand(CLI::App& app);
+// `ksim fuzz FILE --seeds N ...` and its hidden worker mode `ksim fuzz-worker`.
+CommandFn AddFuzzCommand(CLI::App& app);
+CommandFn AddFuzzWorkerCommand(CLI::App& app);
 
 // Exit code for bad input; printed messages start with "ksim: ".
 inline constexpr int kExitBadInput = 2;

@@ -25,6 +25,8 @@ int main(int argc, char** argv) {
   add(ksim::tools::AddScenarioCommand);
   add(ksim::tools::AddReportCommand);
   add(ksim::tools::AddRunCommand);
+  add(ksim::tools::AddFuzzCommand);
+  add(ksim::tools::AddFuzzWorkerCommand);
   bool known = false;
   for (const CLI::App* sub : app.get_subcommands({})) known = known || (argc > 1 && sub->get_name() == argv[1]);
   if (argc > 1 && argv[1][0] != '-' && !known) {
