@@ -108,6 +108,10 @@ ScenarioResult RunScenario(const Scenario& in, uint64_t seed, const RunOptions& 
                                                   const apiserver::Request& r) {
     OnControllerWrite(cluster_ptr, &hooks, host, identity, acting, r);
   };
+  co.on_scheduler_bind = [&hooks, &cluster_ptr](const std::string& host, const std::string& identity, bool acting,
+                                                const apiserver::Request& r) {
+    checks::OnSchedulerBind(cluster_ptr, &hooks, host, identity, acting, r);
+  };
   if (ro.adjust_cluster) ro.adjust_cluster(&co);
   if (res.status = ValidateSimClusterOptions(co); !res.status.ok()) return res;
   SimCluster cluster(co);
@@ -212,6 +216,11 @@ ScenarioResult RunScenario(const Scenario& in, uint64_t seed, const RunOptions& 
   }
   if (ro.at_end) ro.at_end(cluster);
   for (Judged& j : judged) {
+    if (j.e->when == Expectation::When::kAlways) {
+      std::vector<std::string> wrong;
+      j.check->Finish(view, &wrong);
+      for (const std::string& w : wrong) violate(j, w);
+    }
     if (j.e->when == Expectation::When::kAtEnd && !j.check->Holds(view, &j.why)) violate(j, "at the end: " + j.why);
     if (j.e->when == Expectation::When::kEventually && !j.judged) violate(j, "never judged: " + j.why);
   }

@@ -292,6 +292,10 @@ Status SimCluster::Bootstrap(Nanos timeout) {
       scheduler::SchedulerOptions so;
       so.apiservers = {fmt::format("{}:{}", cp, kApiPort)};
       so.token = kSchedulerToken;
+      if (s.options.on_scheduler_bind) {
+        so.on_bind = [hook = s.options.on_scheduler_bind, cp](const std::string& identity, bool acting,
+                                                            const apiserver::Request& r) { hook(cp, identity, acting, r); };
+      }
       s.world.FindHost(cp)->AddProcess("scheduler", [so](Env& env) { return std::make_unique<scheduler::Scheduler>(env, so); });
     }
   }

@@ -81,6 +81,10 @@ struct SimClusterOptions {
   // controller-manager" reads it.
   std::function<void(const std::string& host, const std::string& identity, bool acting, const apiserver::Request&)>
       on_controller_write;
+  // Every binding a scheduler sends (SchedulerOptions::on_bind), with its control-plane host:
+  // the scenario checkers' "one acting scheduler" reads it.
+  std::function<void(const std::string& host, const std::string& identity, bool acting, const apiserver::Request&)>
+      on_scheduler_bind;
   // Store tuning for large runs (see PERFORMANCE.md).
   uint64_t snapshot_every_entries = 20000;
   int64_t auto_compact_retain_revisions = 200000;

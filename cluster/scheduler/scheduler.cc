@@ -394,6 +394,7 @@ void Scheduler::Bind(const PodInfoPtr& pod, int64_t scheduling_cycle) {
   r.set_namespace_(pod->ns);
   r.set_name(pod->name);
   r.set_body(SerializeDeterministic(binding));
+  if (options_.on_bind) options_.on_bind(env_.host + "_scheduler", IsLeader(), r);
   ++binds_in_flight_;
   client_->Do(std::move(r), [this, pod, scheduling_cycle, alive = alive_](const client::ApiResult& result) {
     if (!*alive) return;

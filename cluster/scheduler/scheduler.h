@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -53,6 +54,9 @@ struct SchedulerOptions {
   // Re-runs every Filter plugin on the chosen node before assuming (tests): a verdict other
   // than Success/Skip counts in stats().filter_violations.
   bool verify_binds = false;
+  // Every binding this scheduler sends, with its identity (<host>_scheduler) and whether it
+  // held the lease when it sent it: the scenario checker oneActingScheduler reads it.
+  std::function<void(const std::string& identity, bool acting, const apiserver::Request&)> on_bind;
 };
 
 struct SchedulerStats {

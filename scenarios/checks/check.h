@@ -25,6 +25,8 @@ struct WorldHooks {
   // Every controller-manager write as it is sent (host, request), in send order; the
   // workload invariants (invariants_workloads.cc) add listeners when they are made.
   std::vector<std::function<void(const std::string& host, const apiserver::Request&)>> controller_write_listeners;
+  // "cp-2_scheduler (cp-2) bound while not acting: bind pod default/web-1"
+  std::vector<std::string> scheduler_binds_not_acting;
 };
 
 // Informers on the client host through the admin client's load balancer, started once
@@ -67,6 +69,15 @@ class BindingLog {
   std::map<std::string, std::string> bound_;  // uid -> node
 };
 
+// SimClusterOptions::on_scheduler_bind for oneActingScheduler: records a binding sent by a
+// scheduler that does not hold the lease, or while another scheduler holds it.
+void OnSchedulerBind(SimCluster* cluster, WorldHooks* hooks, const std::string& host, const std::string& identity,
+                     bool acting, const apiserver::Request& r);
+
+// storeLinearizable's verdict on its Jepsen history (EDN lines, lincheck's kv model, every
+// key initially nil): appends one message when it is not linearizable or cannot be decided.
+void JudgeStoreHistory(const std::vector<std::string>& lines, std::vector<std::string>* violations);
+
 class Check {
  public:
   virtual ~Check() = default;
@@ -74,6 +85,8 @@ class Check {
   virtual bool Holds(ClusterView& view, std::string* why);
   // Invariants: appends what is wrong now (each becomes one violation).
   virtual void Observe(ClusterView& view, std::vector<std::string>* violations);
+  // Invariants: once, after the run's last observation (checks judged on a whole history).
+  virtual void Finish(ClusterView& view, std::vector<std::string>* violations);
 };
 
 // OK if MakeCheck has a checker for `e`; else NotSupported "<file:line:col>: not

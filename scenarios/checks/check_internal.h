@@ -19,6 +19,8 @@ using InvariantFactory = Status (*)(const Expectation& e, ClusterView& view, std
 const std::map<std::string_view, CheckFactory>& ConditionFactories();     // conditions.cc
 const std::map<std::string_view, InvariantFactory>& InvariantFactories();  // invariants.cc
 std::map<std::string_view, InvariantFactory> WorkloadInvariantFactories();  // invariants_workloads.cc
+const std::map<std::string_view, InvariantFactory>& StoreInvariantFactories();     // invariants_store.cc
+const std::map<std::string_view, InvariantFactory>& LincheckInvariantFactories();  // invariants_lincheck.cc
 
 inline std::string Str(const Expectation& e, const std::string& param) {
   auto it = e.params.find(param);

@@ -43,5 +43,6 @@ Status ClusterView::Start(Nanos timeout) {
 
 bool Check::Holds(ClusterView&, std::string*) { return true; }
 void Check::Observe(ClusterView&, std::vector<std::string>*) {}
+void Check::Finish(ClusterView&, std::vector<std::string>*) {}
 
 }  // namespace ksim::scenarios::checks

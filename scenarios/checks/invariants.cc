@@ -216,6 +216,7 @@ const std::map<std::string_view, InvariantFactory>& InvariantFactories() {
       {"podsBoundOnce", MakePodsBoundOnce},
       {"statefulSetIdentityUnique", MakeIdentity},
     });
+    t.insert(StoreInvariantFactories().begin(), StoreInvariantFactories().end());  // invariants_store.cc
     return t;
   }();
   return table;

@@ -9,6 +9,7 @@
 #include "cluster/env/wire.h"
 #include "cluster/store/client/store_client.h"
 #include "cluster/store/server/store_server.h"
+#include "faults/election_safety.h"
 #include "faults/lincheck/checker.h"
 #include "faults/nemesis.h"
 #include "sim/host.h"
@@ -185,7 +186,7 @@ struct Observer {
   // index -> the highest term any member had when the index was first applied: a leader of
   // a higher term was elected after the commit, so Leader Completeness binds it.
   std::map<uint64_t, uint64_t> committed_by_term;
-  std::map<uint64_t, std::set<uint64_t>> leaders_by_term;
+  faults::ElectionSafety election_safety;
   std::map<int, const StoreServer*> watched;                     // member -> incarnation observed
   std::map<std::pair<int, uint64_t>, std::set<std::pair<uint64_t, uint64_t>>> changed;  // (member, incarnation)
   std::map<int, uint64_t> incarnation;
@@ -381,11 +382,8 @@ SweepResult RunStoreSweep(const SweepOptions& o) {
       }
       const raft::Raft* r = s->raft();
       if (r->role() == raft::Role::kLeader) {
-        auto& leaders = obs.leaders_by_term[r->term()];
-        leaders.insert(static_cast<uint64_t>(i));
-        if (leaders.size() > 1) {
-          shared.Violation(fmt::format("election safety: {} leaders in term {}", leaders.size(), r->term()));
-        }
+        std::string unsafe = obs.election_safety.Leader(r->term(), fmt::format("m{}", i));
+        if (!unsafe.empty()) shared.Violation(std::move(unsafe));
         // Leader Completeness (§5.4): an entry committed before this leader's term began is
         // in its log.
         const raft::RaftLog& log = r->log();
@@ -496,7 +494,7 @@ SweepResult RunStoreSweep(const SweepOptions& o) {
   for (auto& w : workloads) w->reset();
   watcher->reset();
   for (const auto* s : servers) result.snapshots_installed += s->stats().snapshots_installed;
-  result.elections = obs.leaders_by_term.size();
+  result.elections = obs.election_safety.terms_with_leader();
   result.violations = shared.violations;
   result.ops_ok = shared.ok;
   result.ops_info = shared.info;
