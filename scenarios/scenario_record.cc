@@ -116,6 +116,12 @@ reports::SeedRun ToSeedRun(const Scenario& scenario, const ScenarioResult& r, co
     ++run.coverage["fault." + band.kind];
     run.faults.push_back(std::move(band));
   }
+  // States reached, for `ksim fuzz`'s summed coverage: which nemesis entries fired, and
+  // whether the run got past its safety phase (faults healed, liveness judged).
+  for (const auto& [name, fired] : r.nemesis_fired) {
+    if (fired > 0) run.coverage["nemesis." + name] += static_cast<uint64_t>(fired);
+  }
+  if (r.healed_all_at) ++run.coverage["state.liveness-phase"];
   for (const RunEvent& e : r.events) {
     reports::TimelineEvent t;
     t.time_ns = e.at.count();

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "scenarios/scenario_record.h"
 #include "scenarios/scenario_shrink.h"
 
 namespace ksim::scenarios {
@@ -106,6 +107,23 @@ TEST(ScenarioShrink, ExplicitFaultsPutNemesisDrawsOnTheTimeline) {
   EXPECT_EQ(out.timeline[2].at, Seconds(2) + Milliseconds(500));
   EXPECT_EQ(out.timeline[2].action, ActionKind::kCrash);
   EXPECT_EQ(out.timeline[2].faults[0].host, "worker-4");
+}
+
+// The coverage marks `ksim fuzz` sums: faults by kind, nemesis entries that fired, and
+// the liveness phase reached.
+TEST(ScenarioRecordCoverage, CountsFaultsNemesisFiringsAndTheLivenessPhase) {
+  const Scenario s = Noisy();
+  ScenarioResult r;
+  r.status = Status::Ok();
+  r.passed = true;
+  r.faults.push_back(AppliedFault{Seconds(3), s.timeline[2].faults[0], "power"});
+  r.faults.push_back(AppliedFault{Seconds(8), s.timeline[7].faults[0], "power"});
+  r.nemesis_fired = {{"power", 1}, {"idle", 0}};
+  r.healed_all_at = Seconds(100);
+  const reports::SeedRun run = ToSeedRun(s, r, "noisy.yaml");
+  const std::map<std::string, uint64_t> expected = {
+      {"fault.power-off", 1}, {"nemesis.power", 1}, {"state.liveness-phase", 1}};
+  EXPECT_EQ(run.coverage, expected);
 }
 
 }  // namespace
