@@ -1,6 +1,6 @@
 // storeLinearizable: a dedicated checker client on the client host (two Jepsen processes,
 // each its own StoreClient to every store member) puts and linearizably gets two keys of
-// its own (/ksim-check/lin/a, /b) during the run, with 100-400 ms between operations; the
+// its own (/ksim-check/lin/a, /b) during the run, 300-1200 ms apart (800 ops last ~5 min); the
 // history (at most kMaxOps operations, then the client stops) is checked with
 // faults/lincheck's kv model when the run ends. It exercises the same path the apiservers
 // use (client retries, leader redirects, Raft, ReadIndex), on keys nothing else writes, so
@@ -52,7 +52,7 @@ class StoreLinearizable final : public Check {
 
   void Next(int w) {
     if (stopped_ || ops_ >= kMaxOps) return;
-    const Nanos think(env_.random->Range(Milliseconds(100).count(), Milliseconds(400).count()));
+    const Nanos think(env_.random->Range(Milliseconds(300).count(), Milliseconds(1200).count()));
     env_.clock->Schedule(think, [this, w, alive = alive_] {
       if (*alive) Issue(w);
     });
