@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "scenarios/scenario_loader.h"
+#include "scenarios/scenario_writer.h"
 
 namespace ksim::scenarios {
 namespace {
@@ -249,12 +250,17 @@ ShrinkResult ShrinkScenario(const Scenario& start, const FailsSameWay& fails, co
       best = std::move(candidate);
     }
   }
+  // An `eventually` condition's `within` must end inside the run (the loader refuses it).
+  Nanos liveness_floor = Seconds(1);
+  for (const Expectation& e : best.expectations) {
+    if (e.when == Expectation::When::kEventually) liveness_floor = std::max(liveness_floor, e.within);
+  }
   const Nanos liveness_before = best.phases.liveness, duration_before = best.duration;
   for (;;) {
     Scenario candidate = best;
     if (best.phases.liveness > Nanos(0)) {
       const Nanos half = best.phases.liveness / 2;
-      if (half < Seconds(1)) break;
+      if (half < liveness_floor) break;
       SetPhases(&candidate, best.phases.safety, half);
     } else {
       const Nanos half = best.duration / 2;
@@ -284,7 +290,10 @@ ShrinkResult ShrinkFailingRun(const Scenario& scenario, uint64_t seed, const Sce
   if (failing.violations.empty()) return result;
   const std::string expectation = failing.violations.front().expectation;
   const FailsSameWay fails = [&](const Scenario& candidate) {
-    const ScenarioResult r = RunScenario(candidate, seed);
+    // The candidate as the file it would be written as: one the loader refuses is no result.
+    Scenario as_file;
+    if (!ParseScenario(FormatScenario(candidate), scenario.source.file, ".", &as_file).ok()) return false;
+    const ScenarioResult r = RunScenario(as_file, seed);
     if (!r.status.ok() || r.passed) return false;
     return std::any_of(r.violations.begin(), r.violations.end(),
                        [&](const Violation& v) { return v.expectation == expectation; });

@@ -74,6 +74,17 @@ TEST(ScenarioShrink, KeepsOnlyTheFaultThatMattersWithItsUndoFewerWorkersShorterP
   EXPECT_TRUE(fails(r.scenario));
 }
 
+TEST(ScenarioShrink, TheLivenessPhaseKeepsRoomForEveryEventuallyWithin) {
+  Scenario s = Noisy();
+  Expectation e;
+  e.when = Expectation::When::kEventually;
+  e.name = "nodeReady";
+  e.within = Seconds(40);
+  s.expectations.push_back(e);
+  const ShrinkResult r = ShrinkScenario(s, [](const Scenario& c) { return HasPowerOff(c, "worker-2"); }, ShrinkOptions{200});
+  EXPECT_EQ(r.scenario.phases.liveness, Seconds(60));  // 30s would end before `within: 40s`
+}
+
 TEST(ScenarioShrink, StopsAtTheBudget) {
   int calls = 0;
   const FailsSameWay fails = [&](const Scenario& c) {
