@@ -251,9 +251,6 @@ TEST(Cli, RunExitsZeroOneOrTwo) {
   EXPECT_NE(json.find("2 ready pods match"), std::string::npos);
   EXPECT_NE(slurp(report + "/junit.xml").find("podCount"), std::string::npos);
   EXPECT_NE(slurp(report + "/report.html").find("<svg"), std::string::npos);
-  RunResult unimplemented = RunCommand({kKsim, "run", dir + "run_unimplemented.yaml"});
-  EXPECT_EQ(unimplemented.exit_code, 2);
-  EXPECT_NE(unimplemented.err.find("not implemented yet: quotaRespected"), std::string::npos) << unimplemented.err;
   RunResult bad_range = RunCommand({kKsim, "run", dir + "run_pass.yaml", "--seeds", "5..2"});
   EXPECT_EQ(bad_range.exit_code, 2);
   EXPECT_NE(bad_range.err.find("--seeds"), std::string::npos) << bad_range.err;
